@@ -1,0 +1,238 @@
+"""Proposals API, under /api/v1/proposals.
+
+GET    /api/v1/proposals?status=&category=&district=&q=&sort=popular|newest|ending&cursor=&limit=
+POST   /api/v1/proposals                        {title, body, category, district?, location?} -> 201
+GET    /api/v1/proposals/similar?title=          up to five similar proposals (while typing)
+GET    /api/v1/proposals/export.csv              open data: public fields of public proposals
+GET    /api/v1/proposals/<id>                    detail, history, "tally" (null until the vote ends)
+POST   /api/v1/proposals/<id>/endorsement        -> 201, or 200 if already endorsed
+DELETE /api/v1/proposals/<id>/endorsement        -> 204
+POST   /api/v1/proposals/<id>/ballot             {choice: "for"|"against"} -> 201; again -> 409
+POST   /api/v1/proposals/<id>/transitions        {to, answer?, department?, vote_ends_at?, reason?}
+GET    /api/v1/proposals/<id>/comments?cursor=
+POST   /api/v1/proposals/<id>/comments           {body} -> 201
+POST   /api/v1/proposals/<id>/flags              {reason} -> 201, or 200 if already flagged
+PUT    /api/v1/proposals/<id>/follow             -> 201, or 200 if already following
+DELETE /api/v1/proposals/<id>/follow             -> 204
+Staff:
+GET    /api/v1/proposals/triage                  under_review, oldest first
+POST   /api/v1/proposals/<id>/merge              {into} -> 200 (the target proposal)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
+from flask_login import current_user
+
+from portal.api import api_login_required, iso, parse_body, parse_limit
+from portal.extensions import db
+from portal.i18n import current_locale
+
+from . import service
+from .schemas import BallotIn, CommentIn, FlagIn, MergeIn, ProposalIn, TransitionIn
+
+bp = Blueprint("proposals_api", __name__)
+
+
+def proposal_json(p, *, flags: int | None = None) -> dict:
+    out = {
+        "id": p.id,
+        "title": p.title,
+        "category": p.category,
+        "category_label": str(service.CATEGORY_LABELS.get(p.category, p.category)),
+        "district": p.district,
+        "status": p.status,
+        "status_label": str(service.STATUS_LABELS.get(p.status, p.status)),
+        "endorsement_count": p.endorsement_count,
+        "endorse_until": iso(p.endorse_until),
+        "vote_ends_at": iso(p.vote_ends_at),
+        "created_at": iso(p.created_at),
+        "department": p.department,
+        "merged_into": p.merged_into_id,
+        "url": url_for("proposals.detail", proposal_id=p.id, _external=False),
+    }
+    if flags is not None:
+        out["flags"] = flags
+    return out
+
+
+def proposal_detail_json(p) -> dict:
+    session = db.session
+    answer, answer_lang = service.public_answer(p, current_locale())
+    out = proposal_json(p)
+    out.update({
+        "body": p.body,
+        "location": p.location,
+        "answer": answer or None,
+        "answer_lang": answer_lang,
+        "hidden_reason": p.hidden_reason if p.status == "hidden" else None,
+        "tally": service.tally(session, p),
+        "endorsement_threshold": service.endorsement_threshold(),
+        "history": [
+            {"from": t.from_status, "to": t.to_status, "at": iso(t.created_at), "note": t.note}
+            for t in service.history(session, p.id)
+        ],
+        "viewer": {
+            "is_author": current_user.is_authenticated and current_user.id == p.author_id,
+            "endorsed": service.has_endorsed(session, current_user, p.id),
+            "following": service.is_following(session, current_user, p.id),
+            "voted": service.has_voted(session, current_user, p.id),
+        },
+    })
+    return out
+
+
+# -- listing, search, open data ------------------------------------------------------------
+
+@bp.get("")
+def list_proposals():
+    query = service.parse_list_query(request.args)
+    rows, next_cursor = service.list_proposals(db.session, current_user, query,
+                                               request.args.get("cursor") or None, parse_limit())
+    return jsonify({"items": [proposal_json(p) for p in rows], "next_cursor": next_cursor})
+
+
+@bp.get("/similar")
+def similar():
+    rows = service.similar(db.session, request.args.get("title", "")[:200])
+    return jsonify({"items": [proposal_json(p) for p in rows]})
+
+
+EXPORT_FIELDS = ("id", "title", "category", "district", "status", "endorsement_count", "created_at",
+                 "endorse_until", "vote_ends_at", "department", "answer", "merged_into")
+
+
+@bp.get("/export.csv")
+def export_csv():
+    session = db.session
+
+    def rows():
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(EXPORT_FIELDS)
+        for p, answer in service.export_rows(session):
+            writer.writerow([p.id, _cell(p.title), p.category, _cell(p.district or ""), p.status,
+                             p.endorsement_count, iso(p.created_at), iso(p.endorse_until),
+                             iso(p.vote_ends_at) or "", _cell(p.department or ""), _cell(answer),
+                             p.merged_into_id or ""])
+            if buf.tell() > 64_000:
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue()
+
+    return Response(stream_with_context(rows()), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=proposals.csv"})
+
+
+def _cell(text: str) -> str:
+    """Neutralise spreadsheet formulas in free text (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# -- one proposal --------------------------------------------------------------------------
+
+@bp.post("")
+@api_login_required
+def create():
+    body = parse_body(ProposalIn)
+    p = service.create_proposal(db.session, current_user, body.model_dump())
+    return jsonify(proposal_detail_json(p)), 201
+
+
+@bp.get("/<int:proposal_id>")
+def detail(proposal_id: int):
+    return jsonify(proposal_detail_json(service.get_proposal(db.session, current_user, proposal_id)))
+
+
+@bp.post("/<int:proposal_id>/endorsement")
+@api_login_required
+def endorse(proposal_id: int):
+    p, created = service.endorse(db.session, current_user, proposal_id)
+    return jsonify({**proposal_json(p), "endorsed": True}), 201 if created else 200
+
+
+@bp.delete("/<int:proposal_id>/endorsement")
+@api_login_required
+def withdraw_endorsement(proposal_id: int):
+    service.withdraw_endorsement(db.session, current_user, proposal_id)
+    return "", 204
+
+
+@bp.post("/<int:proposal_id>/ballot")
+@api_login_required
+def ballot(proposal_id: int):
+    body = parse_body(BallotIn)
+    service.cast_ballot(db.session, current_user, proposal_id, body.choice)
+    return jsonify({"voted": True}), 201
+
+
+@bp.post("/<int:proposal_id>/transitions")
+@api_login_required
+def transition(proposal_id: int):
+    body = parse_body(TransitionIn)
+    p = service.transition(db.session, current_user, proposal_id, body.to, answer=body.answer,
+                           department=body.department, vote_ends_at=body.vote_ends_at, reason=body.reason)
+    return jsonify(proposal_detail_json(p))
+
+
+@bp.get("/<int:proposal_id>/comments")
+def comments(proposal_id: int):
+    p = service.get_proposal(db.session, current_user, proposal_id)
+    rows, next_cursor = service.comments_page(db.session, p.id, request.args.get("cursor") or None,
+                                              parse_limit(50))
+    return jsonify({"items": [_comment_json(c) for c in rows], "next_cursor": next_cursor})
+
+
+def _comment_json(c) -> dict:
+    return {"id": c.id, "body": c.body, "created_at": iso(c.created_at)}
+
+
+@bp.post("/<int:proposal_id>/comments")
+@api_login_required
+def add_comment(proposal_id: int):
+    body = parse_body(CommentIn)
+    c = service.add_comment(db.session, current_user, proposal_id, body.body)
+    return jsonify(_comment_json(c)), 201
+
+
+@bp.post("/<int:proposal_id>/flags")
+@api_login_required
+def add_flag(proposal_id: int):
+    body = parse_body(FlagIn)
+    created = service.flag(db.session, current_user, proposal_id, body.reason)
+    return jsonify({"flagged": True}), 201 if created else 200
+
+
+@bp.put("/<int:proposal_id>/follow")
+@api_login_required
+def follow(proposal_id: int):
+    created = service.follow(db.session, current_user, proposal_id)
+    return jsonify({"following": True}), 201 if created else 200
+
+
+@bp.delete("/<int:proposal_id>/follow")
+@api_login_required
+def unfollow(proposal_id: int):
+    service.unfollow(db.session, current_user, proposal_id)
+    return "", 204
+
+
+# -- staff ---------------------------------------------------------------------------------
+
+@bp.get("/triage")
+@api_login_required
+def triage():
+    rows = service.triage_queue(db.session, current_user)
+    return jsonify({"items": [proposal_json(p, flags=n) for p, n in rows], "next_cursor": None})
+
+
+@bp.post("/<int:proposal_id>/merge")
+@api_login_required
+def merge(proposal_id: int):
+    body = parse_body(MergeIn)
+    target = service.merge(db.session, current_user, proposal_id, body.into)
+    return jsonify(proposal_detail_json(target))

@@ -1,0 +1,176 @@
+"""Policy proposals: tables and the constraints that keep them right under concurrency.
+
+* one endorsement per (proposal, resident): UNIQUE(proposal_id, user_id);
+* ``proposals.endorsement_count`` is changed only by a conditional UPDATE in the same
+  transaction as the endorsement row (service.py);
+* the secret ballot keeps *who voted* (``proposal_ballot_participation``, no choice, no time)
+  apart from *what was voted* (``proposal_ballot_tally``: one counter row per choice, no user,
+  no time), so no row links a resident to a choice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.types import JSONType, UTCDateTime, utcnow
+
+USER_FK = "user.id"
+
+CATEGORIES = (
+    "safety",
+    "transport",
+    "environment",
+    "welfare",
+    "culture",
+    "education",
+    "administration",
+    "other",
+)
+
+# open -> under_review -> voting -> accepted -> implemented, plus the side exits.
+STATUSES = (
+    "open",
+    "under_review",
+    "voting",
+    "accepted",
+    "rejected",
+    "implemented",
+    "withdrawn",
+    "closed",
+    "hidden",
+    "merged",
+)
+
+CHOICES = ("for", "against")
+
+
+class Proposal(db.Model):
+    __tablename__ = "proposals"
+    __table_args__ = (
+        CheckConstraint("endorsement_count >= 0", name="endorsement_count_nonneg"),
+        Index("ix_proposals_status_count", "status", "endorsement_count", "id"),
+        Index("ix_proposals_status_created", "status", "created_at", "id"),
+        Index("ix_proposals_status_until", "status", "endorse_until", "id"),
+        Index("ix_proposals_status_changed", "status", "status_changed_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey(USER_FK, ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    district: Mapped[str | None] = mapped_column(String(100), index=True)
+    location: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    status_before_hidden: Mapped[str | None] = mapped_column(String(20))
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+    endorsement_count: Mapped[int] = mapped_column(Integer, default=0)
+    endorse_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    vote_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    department: Mapped[str | None] = mapped_column(String(200))
+    # Official public answer written by staff, per locale: {"ko": "...", "en": "..."}.
+    answer: Mapped[dict | None] = mapped_column(JSONType())
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    transitions: Mapped[list[ProposalTransition]] = relationship(
+        back_populates="proposal", order_by="ProposalTransition.id", cascade="all, delete-orphan"
+    )
+
+
+class Endorsement(db.Model):
+    __tablename__ = "proposal_endorsements"
+    __table_args__ = (UniqueConstraint("proposal_id", "user_id", name="uq_proposal_endorsements_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey(USER_FK, ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ProposalTransition(db.Model):
+    """The visible history of a proposal: every change of status, who made it (None: the system)."""
+
+    __tablename__ = "proposal_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="transitions")
+
+
+class BallotParticipation(db.Model):
+    """Who took part in a vote. Deliberately no choice and no timestamp."""
+
+    __tablename__ = "proposal_ballot_participation"
+    __table_args__ = (UniqueConstraint("proposal_id", "user_id", name="uq_proposal_ballot_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey(USER_FK, ondelete="CASCADE"), index=True)
+
+
+class BallotTally(db.Model):
+    """The secret tally: one counter per (proposal, choice). No user, no timestamp."""
+
+    __tablename__ = "proposal_ballot_tally"
+    __table_args__ = (
+        CheckConstraint("choice IN ('for', 'against')", name="choice_known"),
+        CheckConstraint("votes >= 0", name="votes_nonneg"),
+    )
+
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True)
+    choice: Mapped[str] = mapped_column(String(10), primary_key=True)
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Comment(db.Model):
+    __tablename__ = "proposal_comments"
+    __table_args__ = (Index("ix_proposal_comments_proposal", "proposal_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey(USER_FK, ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Flag(db.Model):
+    """An abuse report. One per (proposal, user); staff see the count in the triage queue."""
+
+    __tablename__ = "proposal_flags"
+    __table_args__ = (UniqueConstraint("proposal_id", "user_id", name="uq_proposal_flags_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey(USER_FK, ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Follow(db.Model):
+    __tablename__ = "proposal_follows"
+    __table_args__ = (UniqueConstraint("proposal_id", "user_id", name="uq_proposal_follows_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey(USER_FK, ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,243 @@
+"""Proposal pages.
+
+Pages:  /proposals/                      list: search, filters, sorting, pages   (proposals.index)
+        /proposals/new                   submit a proposal (with similar-title suggestions)
+        /proposals/<id>                  detail: endorse, comment, flag, follow, vote, history
+        /proposals/<id>/endorse          POST: endorse            /proposals/<id>/unendorse  POST: withdraw
+        /proposals/<id>/follow           POST: follow             /proposals/<id>/unfollow   POST
+        /proposals/<id>/comments         POST: comment            /proposals/<id>/flag       POST: report
+        /proposals/<id>/ballot           POST: vote
+        /proposals/<id>/transition       POST: change status (staff; the author may withdraw)
+Staff:  /proposals/staff/triage          under_review, oldest first; flagged proposals
+        /proposals/<id>/department       POST: assign a department
+        /proposals/<id>/merge            POST: merge this duplicate into another proposal
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.errors import Invalid
+from portal.extensions import db
+from portal.i18n import current_locale
+
+from . import service
+from .forms import (
+    ActionForm,
+    BallotForm,
+    CommentForm,
+    DepartmentForm,
+    FlagForm,
+    MergeForm,
+    ProposalForm,
+    TransitionForm,
+)
+from .models import CATEGORIES
+
+bp = Blueprint("proposals", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static")
+
+
+def _flash_invalid(exc: Invalid) -> None:
+    if exc.fields:
+        for message in exc.fields.values():
+            flash(str(message), "error")
+    else:
+        flash(str(exc.message), "error")
+
+
+def _to_detail(proposal_id: int):
+    return redirect(url_for("proposals.detail", proposal_id=proposal_id))
+
+
+def _seoul_to_utc(value):
+    if value is None:
+        return None
+    tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Seoul"))
+    return value.replace(tzinfo=tz).astimezone(UTC)
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    query = service.parse_list_query(request.args)
+    cursor = request.args.get("cursor") or None
+    rows, next_cursor = service.list_proposals(db.session, current_user, query, cursor, 20)
+    next_url = None
+    if next_cursor:
+        args = {k: v for k, v in request.args.items() if k != "cursor" and v}
+        next_url = url_for("proposals.index", cursor=next_cursor, **args)
+    return render_template("proposals/index.html", proposals=rows, query=query, next_url=next_url,
+                           categories=CATEGORIES, statuses=service.PUBLIC_STATUSES, sorts=service.SORTS,
+                           category_labels=service.CATEGORY_LABELS, status_labels=service.STATUS_LABELS)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    # Only verified residents may submit: the service says so (401/403) before any form is shown.
+    from portal.accounts import service as accounts
+
+    accounts.require_verified(current_user)
+    form = ProposalForm()
+    if form.validate_on_submit():
+        try:
+            proposal = service.create_proposal(db.session, current_user, {
+                "title": form.title.data, "body": form.body.data, "category": form.category.data,
+                "district": form.district.data, "location": form.location.data})
+        except Invalid as exc:
+            for name, message in (exc.fields or {}).items():
+                field = getattr(form, name, None)
+                if field is not None:
+                    field.errors = [*field.errors, str(message)]
+            return render_template("proposals/new.html", form=form), 422
+        flash(_("Your proposal is published. Residents can now endorse it."), "success")
+        return _to_detail(proposal.id)
+    return render_template("proposals/new.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/<int:proposal_id>")
+def detail(proposal_id: int):
+    session = db.session
+    p = service.get_proposal(session, current_user, proposal_id)
+    comments, next_comments = service.comments_page(session, p.id, request.args.get("comments") or None)
+    answer, answer_lang = service.public_answer(p, current_locale())
+    moves = service.allowed_moves(session, current_user, p) if current_user.is_authenticated else []
+    form = TransitionForm()
+    form.to.choices = [(m, service.STATUS_LABELS[m]) for m in moves]
+    return render_template(
+        "proposals/detail.html", p=p, answer=answer, answer_lang=answer_lang,
+        tally=service.tally(session, p), history=service.history(session, p.id),
+        comments=comments,
+        next_comments=url_for("proposals.detail", proposal_id=p.id, comments=next_comments)
+        if next_comments else None,
+        endorsed=service.has_endorsed(session, current_user, p.id),
+        following=service.is_following(session, current_user, p.id),
+        voted=service.has_voted(session, current_user, p.id),
+        vote_ended=service.vote_ended(p), threshold=service.endorsement_threshold(),
+        is_author=current_user.is_authenticated and current_user.id == p.author_id,
+        is_staff=current_user.is_authenticated and current_user.has_role("staff"),
+        action_form=ActionForm(), comment_form=CommentForm(), flag_form=FlagForm(),
+        ballot_form=BallotForm(), transition_form=form, department_form=DepartmentForm(obj=p),
+        merge_form=MergeForm(), category_labels=service.CATEGORY_LABELS,
+        status_labels=service.STATUS_LABELS, choice_labels=service.CHOICE_LABELS)
+
+
+# -- resident actions ----------------------------------------------------------------------
+
+@bp.post("/<int:proposal_id>/endorse")
+def endorse(proposal_id: int):
+    if ActionForm().validate_on_submit():
+        _p, created = service.endorse(db.session, current_user, proposal_id)
+        flash(_("Thank you: your endorsement counts.") if created else _("You had already endorsed it."),
+              "success")
+    return _to_detail(proposal_id)
+
+
+@bp.post("/<int:proposal_id>/unendorse")
+def unendorse(proposal_id: int):
+    if ActionForm().validate_on_submit():
+        service.withdraw_endorsement(db.session, current_user, proposal_id)
+        flash(_("Your endorsement is withdrawn."), "success")
+    return _to_detail(proposal_id)
+
+
+@bp.post("/<int:proposal_id>/follow")
+def follow(proposal_id: int):
+    if ActionForm().validate_on_submit():
+        service.follow(db.session, current_user, proposal_id)
+        flash(_("You will be told when this proposal changes."), "success")
+    return _to_detail(proposal_id)
+
+
+@bp.post("/<int:proposal_id>/unfollow")
+def unfollow(proposal_id: int):
+    if ActionForm().validate_on_submit():
+        service.unfollow(db.session, current_user, proposal_id)
+        flash(_("You no longer follow this proposal."), "success")
+    return _to_detail(proposal_id)
+
+
+@bp.post("/<int:proposal_id>/comments")
+def comment(proposal_id: int):
+    form = CommentForm()
+    try:
+        service.add_comment(db.session, current_user, proposal_id, form.body.data)
+    except Invalid as exc:
+        _flash_invalid(exc)
+    return _to_detail(proposal_id)
+
+
+@bp.post("/<int:proposal_id>/flag")
+def flag(proposal_id: int):
+    form = FlagForm()
+    try:
+        service.flag(db.session, current_user, proposal_id, form.reason.data)
+        flash(_("Thank you. Staff will look at your report."), "success")
+    except Invalid as exc:
+        _flash_invalid(exc)
+    return _to_detail(proposal_id)
+
+
+@bp.post("/<int:proposal_id>/ballot")
+def ballot(proposal_id: int):
+    form = BallotForm()
+    try:
+        service.cast_ballot(db.session, current_user, proposal_id, form.choice.data)
+        flash(_("Your vote is recorded. It is secret: nobody can see what you chose."), "success")
+    except Invalid as exc:
+        _flash_invalid(exc)
+    return _to_detail(proposal_id)
+
+
+# -- staff (and the author's withdrawal) ---------------------------------------------------
+
+@bp.post("/<int:proposal_id>/transition")
+def transition(proposal_id: int):
+    form = TransitionForm()
+    form.to.choices = [(s, s) for s in service.STATUSES]
+    try:
+        service.transition(db.session, current_user, proposal_id, form.to.data,
+                           answer=form.answer.data or None, department=form.department.data or None,
+                           vote_ends_at=_seoul_to_utc(form.vote_ends_at.data), reason=form.reason.data)
+        flash(_("The status is changed."), "success")
+    except Invalid as exc:
+        _flash_invalid(exc)
+    return _to_detail(proposal_id)
+
+
+@bp.post("/<int:proposal_id>/department")
+def department(proposal_id: int):
+    form = DepartmentForm()
+    try:
+        service.assign_department(db.session, current_user, proposal_id,
+                                  form.department.data)
+        flash(_("The department is assigned."), "success")
+    except Invalid as exc:
+        _flash_invalid(exc)
+    return _to_detail(proposal_id)
+
+
+@bp.post("/<int:proposal_id>/merge")
+def merge(proposal_id: int):
+    form = MergeForm()
+    try:
+        target = service.merge(db.session, current_user, proposal_id, form.into.data)
+    except Invalid as exc:
+        _flash_invalid(exc)
+        return _to_detail(proposal_id)
+    flash(_("The duplicate is merged; its endorsers now count here."), "success")
+    return _to_detail(target.id)
+
+
+@bp.get("/staff/triage")
+def triage():
+    queue = service.triage_queue(db.session, current_user)
+    flagged = service.flagged(db.session, current_user)
+    return render_template("proposals/triage.html", queue=queue, flagged=flagged,
+                           category_labels=service.CATEGORY_LABELS, status_labels=service.STATUS_LABELS)
