@@ -1,0 +1,84 @@
+"""The civic portal: `create_app()` is the only place the application is assembled."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
+
+from portal import config as config_mod
+from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+# Every service package; each may define init_app, models, tasks, demo, openapi (HACKING.md).
+SERVICES = (
+    "portal.accounts",
+    "portal.notify",
+    "portal.eid",
+    "proposals",
+    "welfare",
+    "tourism",
+)
+
+log = logging.getLogger(__name__)
+
+
+class Anonymous(AnonymousUserMixin):
+    locale = None
+    roles: set[str] = set()
+    is_verified = False
+    id = None
+
+    def has_role(self, *roles: str) -> bool:
+        return False
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config_mod.load(os.environ, app.instance_path))
+    if config:
+        celery_over = config.pop("CELERY", None) if "CELERY" in config else None
+        app.config.update(config)
+        if celery_over:
+            app.config["CELERY"] = {**app.config["CELERY"], **celery_over}
+    config_mod.check(app.config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config_mod.ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    from portal.i18n import select_locale
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.anonymous_user = Anonymous
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+
+    from portal import audit  # noqa: F401  (table)
+    for name in SERVICES:
+        module = importlib.import_module(name)
+        if hasattr(module, "init_app"):
+            module.init_app(app)
+
+    from portal import cli, web
+    web.init_app(app)
+    cli.init_app(app)
+    from portal.tasks import celery_init_app
+    celery_init_app(app)
+    return app
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from portal.accounts.models import User
+    try:
+        return db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+

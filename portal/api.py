@@ -1,0 +1,177 @@
+"""Helpers every JSON API uses: auth guard, body parsing, errors, pagination, money, times."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+from datetime import UTC, date, datetime
+from typing import TypeVar
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import and_, or_
+from sqlalchemy.orm import Session
+
+from portal.errors import Invalid, Unauthorized
+
+M = TypeVar("M", bound=BaseModel)
+
+API_PREFIX = "/api/"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def json_error(code: str, message, status: int, fields: dict | None = None):
+    body = {"error": {"code": code, "message": str(message)}}
+    if fields:
+        body["error"]["fields"] = {k: str(v) for k, v in fields.items()}
+    return jsonify(body), status
+
+
+def api_login_required(view):
+    """401 (JSON) unless the request is signed in by session cookie or bearer token."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            raise Unauthorized()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _field_message(err: dict) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind in ("string_too_short", "too_short"):
+        return _("Too short: at least %(n)s characters.", n=ctx.get("min_length", ""))
+    if kind in ("string_too_long", "too_long"):
+        return _("Too long: at most %(n)s characters.", n=ctx.get("max_length", ""))
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("Must be at least %(n)s.", n=ctx.get("ge", ctx.get("gt", "")))
+    if kind in ("less_than_equal", "less_than"):
+        return _("Must be at most %(n)s.", n=ctx.get("le", ctx.get("lt", "")))
+    if kind in ("literal_error", "enum"):
+        return _("Not one of the allowed values.")
+    if kind.startswith(("int_", "float_", "bool_", "string_type", "date", "datetime")):
+        return _("Wrong type or format.")
+    if kind == "value_error" and "email" in str(err.get("msg", "")).lower():
+        return _("Not a valid email address.")
+    if kind == "extra_forbidden":
+        return _("Unknown field.")
+    return _("Invalid value.")
+
+
+def validation_fields(exc: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        fields.setdefault(key, _field_message(err))
+    return fields
+
+
+def parse_body(model: type[M], data=None) -> M:
+    """Validate the JSON body against a pydantic model; 422 with `fields` otherwise."""
+    if data is None:
+        data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid(_("The request body must be a JSON object."), code="invalid_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(fields=validation_fields(exc)) from None
+
+
+def parse_limit(default: int = DEFAULT_LIMIT) -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(fields={"limit": _("Wrong type or format.")}) from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise Invalid(fields={"limit": _("Must be at most %(n)s.", n=MAX_LIMIT)})
+    return value
+
+
+# -- keyset pagination ---------------------------------------------------------------------
+
+def _encode_value(v):
+    if isinstance(v, datetime):
+        return {"dt": v.astimezone(UTC).isoformat()}
+    if isinstance(v, date):
+        return {"d": v.isoformat()}
+    return v
+
+
+def _decode_value(v):
+    if isinstance(v, dict) and "dt" in v:
+        return datetime.fromisoformat(v["dt"])
+    if isinstance(v, dict) and "d" in v:
+        return date.fromisoformat(v["d"])
+    return v
+
+
+def encode_cursor(values: list) -> str:
+    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, n: int) -> list:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        if not isinstance(values, list) or len(values) != n:
+            raise ValueError
+        return [_decode_value(v) for v in values]
+    except (ValueError, binascii.Error, UnicodeDecodeError, TypeError):
+        raise Invalid(_("The cursor is not valid."), code="invalid_cursor",
+                      fields={"cursor": _("Invalid value.")}) from None
+
+
+def paginate(session: Session, stmt, order: list[tuple], cursor: str | None, limit: int):
+    """Keyset pagination. `order` is [(column, "asc"|"desc"), ...], ending with a unique key.
+
+    Returns (rows, next_cursor). Rows are scalars of `stmt`; each order column must be readable
+    as an attribute of the row under the column's key.
+    """
+    cols = [c for c, _d in order]
+    if cursor:
+        values = decode_cursor(cursor, len(cols))
+        clauses = []
+        for i, (col, direction) in enumerate(order):
+            eq = [cols[j] == values[j] for j in range(i)]
+            cmp = col < values[i] if direction == "desc" else col > values[i]
+            clauses.append(and_(*eq, cmp))
+        stmt = stmt.where(or_(*clauses))
+    stmt = stmt.order_by(*[c.desc() if d == "desc" else c.asc() for c, d in order]).limit(limit + 1)
+    rows = list(session.scalars(stmt))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([getattr(last, c.key) for c in cols])
+    return rows, next_cursor
+
+
+def money(amount: int, currency: str = "KRW") -> dict:
+    return {"amount": int(amount), "currency": currency}
+
+
+def iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.isoformat()

@@ -1,0 +1,199 @@
+"""The shell's web layer: request hooks, error mapping, template helpers and core routes.
+
+Routes:  /  (home)   /healthz   /api/v1/openapi.json
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, current_app, g, jsonify, render_template, request
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, format_time, refresh
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from portal import nav
+from portal.api import is_api_request, json_error
+from portal.errors import DomainError
+from portal.extensions import csrf, db
+from portal.i18n import LOCALE_NAMES, current_locale
+
+log = logging.getLogger(__name__)
+bp = Blueprint("core", __name__)
+
+HTTP_MESSAGES = {
+    400: (_l("The request could not be understood."), "bad_request"),
+    401: (_l("Please sign in first."), "unauthorized"),
+    403: (_l("You are not allowed to do this."), "forbidden"),
+    404: (_l("This page does not exist."), "not_found"),
+    405: (_l("This method is not allowed here."), "method_not_allowed"),
+    413: (_l("The request is too large."), "payload_too_large"),
+    415: (_l("Send JSON with Content-Type: application/json."), "unsupported_media_type"),
+    429: (_l("Too many requests. Please wait a moment and try again."), "rate_limited"),
+    500: (_l("Something went wrong on our side. Please try again later."), "internal_error"),
+}
+
+
+ROLE_LABELS = {
+    "resident": _l("Resident"),
+    "staff": _l("City staff"),
+    "welfare_officer": _l("Welfare officer"),
+    "admin": _l("Administrator"),
+}
+
+
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return None
+
+
+def reset_request_state():
+    """Forget per-request state kept on `g` (the app context may outlive one request)."""
+    for name in ("bearer", "_login_user"):
+        g.pop(name, None)
+    refresh()
+
+
+def authenticate_bearer():
+    """Bearer requests are authenticated by their token alone, never by the session cookie."""
+    token = _bearer_token()
+    if token is None:
+        return
+    g.bearer = True
+    from portal.accounts.service import user_for_token
+    user = user_for_token(db.session, token)
+    g._login_user = user if user is not None else current_app.login_manager.anonymous_user()
+
+
+def check_csrf():
+    """CSRF on every state-changing cookie request; bearer requests carry no ambient credentials."""
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    if request.method not in current_app.config.get("WTF_CSRF_METHODS", {"POST", "PUT", "PATCH", "DELETE"}):
+        return
+    if g.get("bearer"):
+        return
+    if not request.endpoint:
+        return
+    if current_app.blueprints.get(request.blueprint) in csrf._exempt_blueprints:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    if view is not None and f"{view.__module__}.{view.__name__}" in csrf._exempt_views:
+        return
+    csrf.protect()
+
+
+def _error_response(status: int, code: str, message, fields: dict | None = None):
+    if is_api_request():
+        return json_error(code, message, status, fields)
+    return render_template("errors/error.html", status=status, message=message, fields=fields), status
+
+
+def handle_domain_error(exc: DomainError):
+    db.session.rollback()
+    return _error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+def handle_csrf_error(exc: CSRFError):
+    return _error_response(400, "csrf_failed",
+                           _l("The form expired or was sent from elsewhere. Please reload the page and try again."))
+
+
+def handle_http_error(exc: HTTPException):
+    status = exc.code or 500
+    message, code = HTTP_MESSAGES.get(status, (exc.description, "http_error"))
+    response = _error_response(status, code, message)
+    if status == 405 and exc.get_response().headers.get("Allow"):
+        resp, st = response if isinstance(response, tuple) else (response, status)
+        resp = current_app.make_response((resp, st))
+        resp.headers["Allow"] = exc.get_response().headers["Allow"]
+        return resp
+    return response
+
+
+def handle_unexpected(exc: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()
+    message, code = HTTP_MESSAGES[500]
+    return _error_response(500, code, message)
+
+
+def home():
+    return render_template("home.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    checks = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        db.session.rollback()
+        checks["database"] = f"error: {type(exc).__name__}"
+    url = current_app.config.get("REDIS_URL")
+    if url:
+        try:
+            import redis
+            client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+            client.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["redis"] = f"error: {type(exc).__name__}"
+    else:
+        checks["redis"] = "not configured (tasks run in-process)"
+    healthy = all(v == "ok" or v.startswith("not configured") for v in checks.values())
+    return jsonify({"status": "ok" if healthy else "unavailable", "checks": checks}), 200 if healthy else 503
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi():
+    from portal.openapi import build
+    return jsonify(build(current_app))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.add_url_rule("/", endpoint="home", view_func=home)
+    app.before_request(reset_request_state)
+    app.before_request(authenticate_bearer)
+    app.before_request(check_csrf)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    if not app.testing:
+        app.register_error_handler(Exception, handle_unexpected)
+
+    app.jinja_env.globals.update(
+        format_date=format_date, format_datetime=format_datetime, format_time=format_time,
+        format_currency=format_currency, format_decimal=format_decimal, role_label=role_label)
+
+    @app.context_processor
+    def _globals():
+        from portal.accounts.views import language_form
+        return {
+            "nav_items": nav.items(app),
+            "locale_names": LOCALE_NAMES,
+            "current_lang": current_locale(),
+            "language_form": language_form,
+        }
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Content-Language", current_locale())
+        else:
+            response.vary.add("Cookie")
+        return response
+
