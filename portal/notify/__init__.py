@@ -1,0 +1,22 @@
+"""The notification queue every service uses: outbox, channels, delivery tasks, inbox.
+
+Producers call :func:`portal.notify.service.send` / :func:`~portal.notify.service.send_many`.
+Pages under ``/notify`` (inbox, preferences, officer dashboard), JSON under ``/api/v1/notify``,
+CLI ``flask --app portal notify sweep|stats|check``.
+"""
+
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app):
+    from portal import nav
+    from portal.notify import models  # noqa: F401  (tables)
+    from portal.notify.api import bp as api_bp
+    from portal.notify.cli import notify_cli
+    from portal.notify.views import bp
+
+    app.register_blueprint(bp, url_prefix="/notify")
+    app.register_blueprint(api_bp, url_prefix="/api/v1/notify")
+    app.cli.add_command(notify_cli)
+    nav.add(app, "notify.inbox", _l("Inbox"), roles=("resident",), order=70)
+    nav.add(app, "notify.dashboard", _l("Notices"), roles=("welfare_officer", "staff"), order=80)

@@ -1,0 +1,92 @@
+"""Notification API.
+
+Residents (signed in):
+GET  /api/v1/notify/inbox?cursor=&limit=          my delivered notices  {"items", "next_cursor"}
+POST /api/v1/notify/inbox/<id>/read               mark one of mine read -> the notice
+GET  /api/v1/notify/preferences                   {"preferred_channel", "opted_out"}
+PUT  /api/v1/notify/preferences                   same shape -> 200 | 422
+
+Welfare officers, staff, admins:
+GET  /api/v1/notify/messages?status=&channel=&cursor=&limit=   {"items", "next_cursor"}
+POST /api/v1/notify/messages/<id>/retry           a failed notice back on the queue -> 200 | 409
+GET  /api/v1/notify/stats                         queue depth, delivery rate, failures
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
+
+from portal.api import api_login_required, parse_body, parse_limit
+from portal.extensions import db
+
+from . import service
+from .schemas import PreferencesIn, inbox_json, message_json
+
+bp = Blueprint("notify_api", __name__)
+
+
+# -- residents -------------------------------------------------------------------------------
+
+@bp.get("/inbox")
+@api_login_required
+def inbox():
+    rows, next_cursor = service.inbox(db.session, current_user, cursor=request.args.get("cursor"),
+                                      limit=parse_limit())
+    return jsonify({"items": [inbox_json(m, service.rendered(m)) for m in rows],
+                    "next_cursor": next_cursor})
+
+
+@bp.post("/inbox/<int:message_id>/read")
+@api_login_required
+def mark_read(message_id: int):
+    message = service.mark_read(db.session, current_user, message_id)
+    return jsonify(inbox_json(message, service.rendered(message)))
+
+
+@bp.get("/preferences")
+@api_login_required
+def get_preferences():
+    return jsonify(service.get_preferences(db.session, current_user))
+
+
+@bp.put("/preferences")
+@api_login_required
+def put_preferences():
+    body = parse_body(PreferencesIn)
+    prefs = service.update_preferences(db.session, current_user,
+                                       preferred_channel=body.preferred_channel,
+                                       opted_out=list(body.opted_out))
+    return jsonify(prefs)
+
+
+# -- officers --------------------------------------------------------------------------------
+
+@bp.get("/messages")
+@api_login_required
+def messages():
+    rows, next_cursor = service.list_messages(
+        db.session, current_user, status=request.args.get("status") or None,
+        channel=request.args.get("channel") or None, cursor=request.args.get("cursor"),
+        limit=parse_limit(50))
+    return jsonify({"items": [message_json(m) for m in rows], "next_cursor": next_cursor})
+
+
+@bp.post("/messages/<int:message_id>/retry")
+@api_login_required
+def retry(message_id: int):
+    message = service.retry(db.session, current_user, message_id)
+    return jsonify(message_json(message))
+
+
+@bp.get("/stats")
+@api_login_required
+def stats():
+    data = service.stats(db.session, current_user)
+    return jsonify({
+        "depth": data["depth"],
+        "totals": data["totals"],
+        "delivery_rate": data["delivery_rate"],
+        "failures": data["failures"],
+        "recent_failures": [message_json(m) for m in data["recent_failures"]],
+    })

@@ -1,0 +1,355 @@
+"""Delivery channels behind one small interface.
+
+A channel takes a list of :class:`Envelope` (one rendered notice each) and answers, per message
+id, ``None`` when the provider accepted it or a :class:`DeliveryError` saying whether trying
+again later could help.  Every provider is handed the message's idempotency key (HTTP header
+``Idempotency-Key``, e-mail ``Message-ID``, a field of the log line) so that a provider sees each
+notice at most once even when a worker dies between sending and recording the delivery.
+
+Configuration is read with ``app.config.get`` (falling back to the environment, then a default):
+
+- e-mail: ``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``,
+  ``MAIL_USE_TLS``, ``MAIL_FROM``;
+- SMS / voice: ``SMS_PROVIDER`` = ``log`` | ``http``, ``SMS_PROVIDER_URL``, ``SMS_PROVIDER_KEY``
+  (same with ``VOICE_``); the ``log`` provider appends JSON lines to ``NOTIFY_LOG_FILE``
+  (default ``instance/notify.log``), with the text only when ``NOTIFY_LOG_INCLUDE_TEXT`` is on.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import smtplib
+import threading
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+
+import requests
+from flask import current_app
+
+from portal.types import utcnow
+
+
+class DeliveryError(Exception):
+    """A delivery did not happen.  ``code`` is a short machine code, never personal data."""
+
+    temporary = True
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code[:200]
+
+
+class TemporaryFailure(DeliveryError):
+    temporary = True
+
+
+class PermanentFailure(DeliveryError):
+    temporary = False
+
+
+@dataclass
+class Envelope:
+    message_id: int
+    idempotency_key: str
+    channel: str
+    attempt: int
+    locale: str
+    to: str | None
+    subject: str
+    body: str
+    voice: str | None = None
+
+    @property
+    def text(self) -> str:
+        """What a phone provider reads out or shows: the call script for voice."""
+        if self.channel == "voice" and self.voice:
+            return self.voice
+        return self.body
+
+
+Results = dict[int, DeliveryError | None]
+
+
+def setting(name: str, default=None):
+    """A setting from the app config, else the environment, else ``default``."""
+    value = current_app.config.get(name)
+    if value is None:
+        value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def flag(name: str, default: bool = False) -> bool:
+    value = setting(name, default)
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def mask(address: str | None) -> str | None:
+    """Enough of an address to tell two apart in a development log, not enough to use it."""
+    if not address:
+        return None
+    if "@" in address:
+        local, _, domain = address.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return f"***{address[-4:]}"
+
+
+class Channel:
+    name = "?"
+
+    def deliver_many(self, envelopes: list[Envelope]) -> Results:
+        return {env.message_id: self._safe(env) for env in envelopes}
+
+    def _safe(self, env: Envelope) -> DeliveryError | None:
+        try:
+            self.deliver(env)
+        except DeliveryError as exc:
+            return exc
+        return None
+
+    def deliver(self, env: Envelope) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class AppChannel(Channel):
+    """The resident's in-portal inbox: the outbox row *is* the inbox entry."""
+
+    name = "app"
+
+    def deliver(self, env: Envelope) -> None:
+        return None
+
+
+def message_id_header(idempotency_key: str, sender: str) -> str:
+    domain = sender.rpartition("@")[2].strip("> ") or "portal.local"
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+    return f"<notify.{digest}@{domain}>"
+
+
+class EmailChannel(Channel):
+    """Real SMTP; one connection per batch."""
+
+    name = "email"
+
+    def __init__(self):
+        self.server = setting("MAIL_SERVER", "localhost")
+        self.port = int(setting("MAIL_PORT", 25))
+        self.username = setting("MAIL_USERNAME")
+        self.password = setting("MAIL_PASSWORD")
+        self.use_tls = flag("MAIL_USE_TLS", False)
+        self.sender = setting("MAIL_FROM", "noreply@portal.local")
+        self.timeout = float(setting("MAIL_TIMEOUT", 10))
+
+    def _connect(self) -> smtplib.SMTP:
+        smtp = smtplib.SMTP(self.server, self.port, timeout=self.timeout)
+        if self.use_tls:
+            smtp.starttls()
+        if self.username:
+            smtp.login(self.username, self.password or "")
+        return smtp
+
+    def _email(self, env: Envelope) -> EmailMessage:
+        mail = EmailMessage()
+        mail["From"] = self.sender
+        mail["To"] = env.to
+        mail["Subject"] = env.subject
+        mail["Date"] = formatdate(localtime=False)
+        mail["Message-ID"] = message_id_header(env.idempotency_key, self.sender)
+        mail["Content-Language"] = env.locale
+        mail.set_content(env.body)
+        return mail
+
+    def deliver_many(self, envelopes: list[Envelope]) -> Results:
+        results: Results = {}
+        if not envelopes:
+            return results
+        try:
+            smtp = self._connect()
+        except (OSError, smtplib.SMTPException) as exc:
+            error = _smtp_error(exc)
+            return {env.message_id: error for env in envelopes}
+        try:
+            for env in envelopes:
+                if not env.to:
+                    results[env.message_id] = PermanentFailure("no_address")
+                    continue
+                try:
+                    smtp.send_message(self._email(env))
+                    results[env.message_id] = None
+                except (OSError, smtplib.SMTPException) as exc:
+                    results[env.message_id] = _smtp_error(exc)
+                    if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
+                        try:
+                            smtp = self._connect()
+                        except (OSError, smtplib.SMTPException):
+                            pass
+        finally:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+        return results
+
+
+def _smtp_error(exc: Exception) -> DeliveryError:
+    code = None
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [c for c, _ in exc.recipients.values()]
+        code = codes[0] if codes else None
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        code = exc.smtp_code
+    if code is None:
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            return PermanentFailure("smtp_auth")
+        return TemporaryFailure("smtp_unavailable")
+    if 500 <= code < 600:
+        return PermanentFailure(f"smtp_{code}")
+    return TemporaryFailure(f"smtp_{code}")
+
+
+class HttpProvider(Channel):
+    """An SMS or voice-call provider behind an HTTP API.
+
+    ``POST <URL>`` with JSON ``{"to", "text", "locale", "channel", "reference"}``, headers
+    ``Authorization: Bearer <KEY>`` and ``Idempotency-Key``.  2xx: accepted; 408, 429 and 5xx
+    or a network error: try again later; any other 4xx: permanent.
+    """
+
+    def __init__(self, name: str):
+        prefix = name.upper()
+        self.name = name
+        self.url = setting(f"{prefix}_PROVIDER_URL")
+        self.key = setting(f"{prefix}_PROVIDER_KEY", "")
+        self.timeout = float(setting(f"{prefix}_PROVIDER_TIMEOUT", 10))
+
+    def deliver_many(self, envelopes: list[Envelope]) -> Results:
+        if not self.url:
+            return {env.message_id: PermanentFailure("provider_not_configured") for env in envelopes}
+        with requests.Session() as http:
+            self.http = http
+            return super().deliver_many(envelopes)
+
+    def deliver(self, env: Envelope) -> None:
+        if not env.to:
+            raise PermanentFailure("no_address")
+        try:
+            response = self.http.post(
+                self.url,
+                json={
+                    "to": env.to,
+                    "text": env.text,
+                    "locale": env.locale,
+                    "channel": self.name,
+                    "reference": env.idempotency_key,
+                },
+                headers={
+                    "Authorization": f"Bearer {self.key}",
+                    "Idempotency-Key": env.idempotency_key,
+                },
+                timeout=self.timeout,
+            )
+        except (OSError, requests.RequestException):
+            raise TemporaryFailure("provider_unreachable") from None
+        status = response.status_code
+        if 200 <= status < 300:
+            return None
+        if status in (408, 425, 429) or status >= 500:
+            raise TemporaryFailure(f"http_{status}")
+        raise PermanentFailure(f"http_{status}")
+
+
+class LogProvider(Channel):
+    """Development provider: one JSON line per notice in ``NOTIFY_LOG_FILE``.
+
+    It honours the idempotency key like a real provider would: under an exclusive file lock it
+    reads what other processes appended since it last looked, and skips a key it has already
+    written, so a notice re-sent after a worker died shows up once.
+    """
+
+    _seen: dict[str, tuple[int, int, set[str]]] = {}  # path -> (inode, offset, keys)
+    _lock = threading.Lock()
+
+    def __init__(self, name: str):
+        self.name = name
+        path = setting("NOTIFY_LOG_FILE") or os.path.join(current_app.instance_path, "notify.log")
+        self.path = os.path.abspath(path)
+        self.include_text = flag("NOTIFY_LOG_INCLUDE_TEXT", False)
+
+    def _catch_up(self, fh) -> set[str]:
+        stat = os.fstat(fh.fileno())
+        inode, offset, keys = self._seen.get(self.path, (stat.st_ino, 0, set()))
+        if inode != stat.st_ino or offset > stat.st_size:  # rotated or truncated
+            inode, offset, keys = stat.st_ino, 0, set()
+        if offset < stat.st_size:
+            fh.seek(offset)
+            data = fh.read()
+            end = data.rfind(b"\n") + 1
+            for line in data[:end].splitlines():
+                try:
+                    keys.add(json.loads(line)["idempotency_key"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+            offset += end
+        self._seen[self.path] = (inode, offset, keys)
+        return keys
+
+    def deliver_many(self, envelopes: list[Envelope]) -> Results:
+        if not envelopes:
+            return {}
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        results: Results = {}
+        lines = []
+        with self._lock, open(self.path, "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                keys = self._catch_up(fh)
+                now = utcnow().isoformat()
+                for env in envelopes:
+                    results[env.message_id] = None
+                    if env.channel != "app" and not env.to:
+                        results[env.message_id] = PermanentFailure("no_address")
+                        continue
+                    if env.idempotency_key in keys:
+                        continue  # already handed over once: a provider would drop it too
+                    keys.add(env.idempotency_key)
+                    record = {
+                        "ts": now,
+                        "channel": env.channel,
+                        "message_id": env.message_id,
+                        "idempotency_key": env.idempotency_key,
+                        "attempt": env.attempt,
+                        "locale": env.locale,
+                        "to": mask(env.to),
+                    }
+                    if self.include_text:
+                        record["subject"] = env.subject
+                        record["text"] = env.text
+                    lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+                if lines:
+                    fh.seek(0, os.SEEK_END)
+                    fh.write("".join(lines).encode())
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                    inode, _, _ = self._seen[self.path]
+                    self._seen[self.path] = (inode, fh.tell(), keys)
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return results
+
+
+def get_channel(name: str) -> Channel:
+    if name == "app":
+        return AppChannel()
+    if name == "email":
+        return EmailChannel()
+    if name in ("sms", "voice"):
+        provider = str(setting(f"{name.upper()}_PROVIDER", "log")).lower()
+        if provider == "http":
+            return HttpProvider(name)
+        return LogProvider(name)
+    raise PermanentFailure("unknown_channel")

@@ -1,0 +1,93 @@
+"""The notification outbox and each resident's notification preferences.
+
+A ``Message`` row is written in the producer's transaction and delivered by a Celery task after
+that transaction commits.  The row is the source of truth: the broker only carries ids, and a
+periodic sweep re-queues rows the broker lost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+from portal.types import JSONType, UTCDateTime, utcnow
+
+CHANNELS = ("app", "email", "sms", "voice")
+STATUSES = ("queued", "sending", "delivered", "temporary_failure", "permanent_failure")
+# Channels a resident may switch off: the in-portal inbox always stays on, so a notice always
+# has somewhere to land.
+OPTIONAL_CHANNELS = ("email", "sms", "voice")
+
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Message(db.Model):
+    __tablename__ = "notify_message"
+    __table_args__ = (
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(
+            "user_id IS NOT NULL OR email IS NOT NULL OR phone IS NOT NULL",
+            name="recipient",
+        ),
+        # the sweep and the dashboard look rows up by status
+        Index("ix_notify_message_status_channel", "status", "channel"),
+        # the resident's inbox, newest first
+        Index("ix_notify_message_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+
+    # recipient: a portal user, or a bare address (tourists booking without an account)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), nullable=True
+    )
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+
+    channel: Mapped[str] = mapped_column(String(10))
+    locale: Mapped[str] = mapped_column(String(10), default="ko")
+    template: Mapped[str] = mapped_column(String(120))
+    context: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # a short machine code ("smtp_550", "opted_out", ...): never an address or a name
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:  # no personal data in reprs either: they end up in logs
+        return f"<Message {self.id} {self.channel} {self.status}>"
+
+
+class Preference(db.Model):
+    __tablename__ = "notify_preference"
+    __table_args__ = (
+        CheckConstraint(
+            f"preferred_channel IS NULL OR {_in('preferred_channel', CHANNELS)}",
+            name="preferred_channel",
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    preferred_channel: Mapped[str | None] = mapped_column(String(10))
+    opted_out: Mapped[list] = mapped_column(JSONType, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
