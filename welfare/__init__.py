@@ -1,0 +1,18 @@
+"""Welfare: programmes with rules as data, residents' profiles, and the scan that tells residents
+which benefits they newly qualify for (notices go through portal.notify)."""
+
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app):
+    from portal import nav
+    from welfare import models  # noqa: F401  (tables)
+    from welfare.api import bp as api_bp
+    from welfare.cli import welfare_cli
+    from welfare.views import bp
+
+    app.register_blueprint(bp, url_prefix="/welfare")
+    app.register_blueprint(api_bp, url_prefix="/api/v1/welfare")
+    app.cli.add_command(welfare_cli)
+    nav.add(app, "welfare.index", _l("Welfare"), order=30)
+    nav.add(app, "welfare.officer_programmes", _l("Welfare programmes"), roles=("welfare_officer",), order=80)

@@ -1,0 +1,101 @@
+"""Forms of the welfare pages. They parse; the service validates (one rule, one place)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, NumberRange, Optional
+
+from welfare.models import CHANNELS
+
+GRADES = [("", _l("None")), *[(str(i), str(i)) for i in range(1, 7)]]
+CHANNEL_LABELS = {"app": _l("Portal inbox"), "email": _l("Email"), "sms": _l("Text message"),
+                  "voice": _l("Voice call")}
+
+
+class ProfileForm(FlaskForm):
+    birth_date = DateField(_l("Date of birth"), validators=[Optional()])
+    income_percentile = IntegerField(_l("Household income, as a percentile of the median (0-100)"),
+                                     validators=[Optional(), NumberRange(0, 100)])
+    household_size = IntegerField(_l("People in the household"), default=1,
+                                  validators=[Optional(), NumberRange(1, 30)])
+    lives_alone = BooleanField(_l("I live alone"))
+    disability_grade = SelectField(_l("Registered disability grade"), choices=GRADES, default="")
+    youngest_child_birth_date = DateField(_l("Date of birth of the youngest child"),
+                                          validators=[Optional()])
+    district = StringField(_l("District"), validators=[Optional()])
+    notices_opt_out = BooleanField(_l("Do not send me notices about benefits"))
+    consent = BooleanField(_l("I agree that the city uses this information to tell me about benefits."),
+                           validators=[DataRequired(_l("Consent is required to save your profile."))])
+
+
+class WithdrawForm(FlaskForm):
+    pass
+
+
+class ScreenerForm(FlaskForm):
+    age = IntegerField(_l("Age"), validators=[Optional(), NumberRange(0, 130)])
+    income_percentile = IntegerField(_l("Household income, as a percentile of the median (0-100)"),
+                                     validators=[Optional(), NumberRange(0, 100)])
+    household_size = IntegerField(_l("People in the household"), default=1,
+                                  validators=[Optional(), NumberRange(1, 30)])
+    lives_alone = BooleanField(_l("I live alone"))
+    disability_grade = SelectField(_l("Registered disability grade"), choices=GRADES, default="")
+    youngest_child_age = IntegerField(_l("Age of the youngest child"),
+                                      validators=[Optional(), NumberRange(0, 30)])
+    district = StringField(_l("District"), validators=[Optional()])
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class ProgrammeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired()])
+    name_ko = StringField(_l("Name (Korean)"), validators=[DataRequired()])
+    name_en = StringField(_l("Name (English)"))
+    name_zh = StringField(_l("Name (Chinese)"))
+    description_ko = TextAreaField(_l("Description (Korean)"))
+    description_en = TextAreaField(_l("Description (English)"))
+    description_zh = TextAreaField(_l("Description (Chinese)"))
+    how_to_apply_ko = TextAreaField(_l("How to apply (Korean)"))
+    how_to_apply_en = TextAreaField(_l("How to apply (English)"))
+    how_to_apply_zh = TextAreaField(_l("How to apply (Chinese)"))
+    active_from = DateField(_l("Active from"), validators=[Optional()])
+    active_until = DateField(_l("Active until"), validators=[Optional()])
+    channels = MultiCheckboxField(_l("Channels, in order of preference"),
+                                  choices=[(c, CHANNEL_LABELS[c]) for c in CHANNELS])
+    callback_phone = StringField(_l("Callback phone number"))
+    rules = TextAreaField(_l("Eligibility rule (JSON)"), validators=[DataRequired()])
+
+    def to_data(self) -> dict:
+        def per_locale(prefix):
+            return {lang: getattr(self, f"{prefix}_{lang}").data or "" for lang in ("ko", "en", "zh")}
+
+        return {"code": self.code.data, "name": per_locale("name"),
+                "description": per_locale("description"), "how_to_apply": per_locale("how_to_apply"),
+                "active_from": self.active_from.data, "active_until": self.active_until.data,
+                "channels": self.channels.data or [], "callback_phone": self.callback_phone.data,
+                "rules": self.rules.data}
+
+
+class ScanForm(FlaskForm):
+    pass
+
+
+class ProfileLookupForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search that reads: the view it leads to is audited
+
+    email = StringField(_l("Resident's email"), validators=[DataRequired()])

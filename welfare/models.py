@@ -1,0 +1,99 @@
+"""Welfare programmes, residents' welfare profiles and the notices the scan has queued."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.types import JSONType, UTCDateTime, utcnow
+
+CHANNELS = ("app", "email", "sms", "voice")
+SOURCES = ("import", "resident")
+
+
+class Programme(db.Model):
+    """A benefit the city offers, with its eligibility rule stored as data (see welfare.rules)."""
+
+    __tablename__ = "welfare_programme"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    # Content staff write, per locale: {"ko": ..., "en": ..., "zh": ...}; read with portal.i18n.pick.
+    name: Mapped[dict] = mapped_column(JSONType, default=dict)
+    description: Mapped[dict] = mapped_column(JSONType, default=dict)
+    how_to_apply: Mapped[dict] = mapped_column(JSONType, default=dict)
+    active_from: Mapped[date | None] = mapped_column(Date)
+    active_until: Mapped[date | None] = mapped_column(Date)
+    # Channels this programme may be announced by, in order of preference ([] = resident's choice).
+    channels: Mapped[list] = mapped_column(JSONType, default=list)
+    callback_phone: Mapped[str | None] = mapped_column(String(32))
+    rules: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def is_active(self, today: date) -> bool:
+        return ((self.active_from is None or self.active_from <= today)
+                and (self.active_until is None or today <= self.active_until))
+
+
+class WelfareProfile(db.Model):
+    """What the city knows about one resident's situation. Sensitive: never logged."""
+
+    __tablename__ = "welfare_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    income_percentile: Mapped[int | None] = mapped_column(Integer)  # 0-100, of the median
+    household_size: Mapped[int] = mapped_column(Integer, default=1)
+    lives_alone: Mapped[bool] = mapped_column(Boolean, default=False)
+    disability_grade: Mapped[int | None] = mapped_column(Integer)  # None or 1 (most severe) .. 6
+    youngest_child_birth_date: Mapped[date | None] = mapped_column(Date)
+    district: Mapped[str | None] = mapped_column(String(64))
+    # Consent: the resident agreed that the city uses their self-reported data; opt-out of notices.
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notices_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(16), default="import")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    user = relationship("User", lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("income_percentile IS NULL OR (income_percentile BETWEEN 0 AND 100)",
+                        name="income_percentile_range"),
+        CheckConstraint("household_size >= 1", name="household_size_positive"),
+        CheckConstraint("disability_grade IS NULL OR (disability_grade BETWEEN 1 AND 6)",
+                        name="disability_grade_range"),
+        CheckConstraint("source IN ('import', 'resident')", name="source_known"),
+    )
+
+
+class Notice(db.Model):
+    """One notice per (resident, programme): the unique constraint is the guarantee."""
+
+    __tablename__ = "welfare_notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    programme_id: Mapped[int] = mapped_column(ForeignKey("welfare_programme.id", ondelete="CASCADE"))
+    # The outbox message is identified by its idempotency key, "welfare:<code>:<user_id>".
+    message_key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        # programme first: serves the scan's anti-join per programme and reach counts.
+        UniqueConstraint("programme_id", "user_id", name="uq_welfare_notice_programme_user"),
+        Index("ix_welfare_notice_user", "user_id"),
+    )

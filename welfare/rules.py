@@ -1,0 +1,347 @@
+"""Eligibility rules as data: one definition, validated once, compiled to SQL and explained in Python.
+
+A rule is a JSON object with exactly one key:
+
+    {"all": [rule, ...]}            every sub-rule holds (non-empty list)
+    {"any": [rule, ...]}            at least one holds (non-empty list)
+    {"not": rule}                   the sub-rule does not hold
+    {"age": {"min": 65, "max": 80}}               years, from the birth date, on the scan date
+    {"income_percentile": {"max": 50}}            0-100 of the median income
+    {"household_size": {"min": 3}}
+    {"disability_grade": {"max": 3}}  or  {"disability_grade": true}   1 (most severe) .. 6
+    {"lives_alone": true}
+    {"has_children_under": 7}                     the youngest child is younger than N years
+    {"district": {"in": ["성동구", "중구"]}}
+
+Bounds are inclusive. A fact that is unknown (no birth date, no income figure...) never
+satisfies a condition, in SQL and in Python alike, and `not` of it does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from portal.errors import Invalid
+
+RANGES = {  # field -> (lowest, highest) allowed bound
+    "age": (0, 130),
+    "income_percentile": (0, 100),
+    "household_size": (1, 30),
+    "disability_grade": (1, 6),
+}
+MAX_DEPTH = 8
+MAX_NODES = 200
+
+
+class RuleError(Invalid):
+    code = "invalid_rule"
+    default_message = _l("The eligibility rule is not valid.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate(rule, field: str = "rules") -> dict:
+    """Return the rule if it is well-formed, else raise RuleError with one message per path.
+
+    Accepts a dict or a JSON string. Paths look like `rules.all[2].age.min`.
+    """
+    if isinstance(rule, str):
+        try:
+            rule = json.loads(rule)
+        except ValueError:
+            raise RuleError(fields={field: _("This is not valid JSON.")}) from None
+    errors: dict[str, str] = {}
+    count = [0]
+    _check(rule, field, errors, 0, count)
+    if errors:
+        raise RuleError(fields=errors)
+    return rule
+
+
+def _check(node, path: str, errors: dict, depth: int, count: list) -> None:
+    count[0] += 1
+    if count[0] > MAX_NODES:
+        errors.setdefault(path, _("The rule has too many conditions (at most %(n)d).", n=MAX_NODES))
+        return
+    if depth > MAX_DEPTH:
+        errors[path] = _("The rule is nested too deeply (at most %(n)d levels).", n=MAX_DEPTH)
+        return
+    if not isinstance(node, dict):
+        errors[path] = _("Each condition must be an object with exactly one key.")
+        return
+    if len(node) != 1:
+        errors[path] = _("Each condition must have exactly one key, not %(n)d.", n=len(node))
+        return
+    (key, value), = node.items()
+    here = f"{path}.{key}"
+    if key in ("all", "any"):
+        if not isinstance(value, list) or not value:
+            errors[here] = _("Must be a non-empty list of conditions.")
+            return
+        for i, child in enumerate(value):
+            _check(child, f"{here}[{i}]", errors, depth + 1, count)
+    elif key == "not":
+        _check(value, here, errors, depth + 1, count)
+    elif key in RANGES:
+        if key == "disability_grade" and isinstance(value, bool):
+            return
+        _check_range(key, value, here, errors)
+    elif key == "lives_alone":
+        if not isinstance(value, bool):
+            errors[here] = _("Must be true or false.")
+    elif key == "has_children_under":
+        if not _is_int(value) or not 1 <= value <= 30:
+            errors[here] = _("Must be a whole number of years from %(low)d to %(high)d.", low=1, high=30)
+    elif key == "district":
+        if not isinstance(value, dict) or set(value) != {"in"}:
+            errors[here] = _('Must be an object {"in": [district, ...]}.')
+            return
+        names = value["in"]
+        if (not isinstance(names, list) or not names
+                or not all(isinstance(n, str) and n.strip() for n in names)):
+            errors[f"{here}.in"] = _("Must be a non-empty list of district names.")
+    else:
+        errors[here] = _("Unknown condition %(key)s.", key=repr(key))
+
+
+def _check_range(key: str, value, path: str, errors: dict) -> None:
+    low, high = RANGES[key]
+    if not isinstance(value, dict) or not value:
+        errors[path] = _('Must be an object with "min" and/or "max".')
+        return
+    unknown = sorted(set(value) - {"min", "max"})
+    if unknown:
+        errors[path] = _("Unknown bound %(key)s: use min or max.", key=repr(unknown[0]))
+        return
+    for bound in ("min", "max"):
+        if bound in value:
+            v = value[bound]
+            if not _is_int(v):
+                errors[f"{path}.{bound}"] = _("Must be a whole number.")
+            elif not low <= v <= high:
+                errors[f"{path}.{bound}"] = _("Must be between %(low)d and %(high)d.", low=low, high=high)
+    if (_is_int(value.get("min")) and _is_int(value.get("max"))
+            and value["min"] > value["max"] and path + ".min" not in errors):
+        errors[path] = _("min (%(min)d) is greater than max (%(max)d).", min=value["min"], max=value["max"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates: ages are whole years on `today`
+# ---------------------------------------------------------------------------------------------
+
+def years_before(today: date, years: int) -> date:
+    """The date `years` before `today` (29 February becomes 28 February)."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:
+        return today.replace(year=today.year - years, day=28)
+
+
+def age_on(birth: date | None, today: date) -> int | None:
+    if birth is None:
+        return None
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+# ---------------------------------------------------------------------------------------------
+# SQL: compile to a WHERE clause over WelfareProfile's columns
+# ---------------------------------------------------------------------------------------------
+
+def to_sql(rule: dict, profile, today: date):
+    """A boolean SQL expression over `profile` (the WelfareProfile class or an alias).
+
+    Ages are compared as birth-date bounds computed for `today`, so they run in the database on
+    SQLite and PostgreSQL alike and can use an index. Never NULL: unknown facts give FALSE.
+    """
+    (key, value), = rule.items()
+    if key == "all":
+        return sa.and_(*(to_sql(r, profile, today) for r in value))
+    if key == "any":
+        return sa.or_(*(to_sql(r, profile, today) for r in value))
+    if key == "not":
+        return sa.not_(to_sql(value, profile, today))
+    if key == "age":
+        col = profile.birth_date
+        parts = [col.is_not(None)]
+        if "min" in value:  # age >= min  <=>  born on or before today - min years
+            parts.append(col <= years_before(today, value["min"]))
+        if "max" in value:  # age <= max  <=>  age < max + 1  <=>  born after today - (max+1) years
+            parts.append(col > years_before(today, value["max"] + 1))
+        return sa.and_(*parts)
+    if key in ("income_percentile", "household_size", "disability_grade"):
+        col = getattr(profile, key)
+        if value is True:
+            return col.is_not(None)
+        if value is False:
+            return col.is_(None)
+        parts = [col.is_not(None)]
+        if "min" in value:
+            parts.append(col >= value["min"])
+        if "max" in value:
+            parts.append(col <= value["max"])
+        return sa.and_(*parts)
+    if key == "lives_alone":
+        return profile.lives_alone.is_(True) if value else profile.lives_alone.is_not(True)
+    if key == "has_children_under":
+        col = profile.youngest_child_birth_date
+        return sa.and_(col.is_not(None), col > years_before(today, value))
+    if key == "district":
+        col = profile.district
+        return sa.and_(col.is_not(None), col.in_([n.strip() for n in value["in"]]))
+    raise RuleError(fields={"rules": _("Unknown condition %(key)s.", key=repr(key))})
+
+
+# ---------------------------------------------------------------------------------------------
+# Python: evaluate one case and explain why
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Facts:
+    """One person's situation as the rules see it (ages already computed for the day)."""
+
+    age: int | None = None
+    income_percentile: int | None = None
+    household_size: int | None = None
+    lives_alone: bool = False
+    disability_grade: int | None = None
+    youngest_child_age: int | None = None
+    district: str | None = None
+
+    @classmethod
+    def from_profile(cls, profile, today: date) -> Facts:
+        return cls(
+            age=age_on(profile.birth_date, today),
+            income_percentile=profile.income_percentile,
+            household_size=profile.household_size,
+            lives_alone=bool(profile.lives_alone),
+            disability_grade=profile.disability_grade,
+            youngest_child_age=age_on(profile.youngest_child_birth_date, today),
+            district=(profile.district or "").strip() or None,
+        )
+
+
+def evaluate(rule: dict, facts: Facts) -> tuple[bool, list[str]]:
+    """(holds, reasons): the reasons say why the rule holds, or why it does not."""
+    (key, value), = rule.items()
+    if key in ("all", "any"):
+        results = [evaluate(r, facts) for r in value]
+        ok = all(r[0] for r in results) if key == "all" else any(r[0] for r in results)
+        # Explain with the children whose outcome decided the result.
+        deciding = [r for r in results if r[0] == ok]
+        return ok, [reason for _ok, reasons in deciding for reason in reasons]
+    if key == "not":
+        ok, reasons = evaluate(value, facts)
+        return not ok, reasons
+    if key == "age":
+        return _bounds(facts.age, value, _age_text)
+    if key == "income_percentile":
+        return _bounds(facts.income_percentile, value, _income_text)
+    if key == "household_size":
+        return _bounds(facts.household_size, value, _household_text)
+    if key == "disability_grade":
+        grade = facts.disability_grade
+        if isinstance(value, bool):
+            if grade is None:
+                return (not value), [_("no registered disability")]
+            return value, [_("registered disability (grade %(grade)d)", grade=grade)]
+        return _bounds(grade, value, _disability_text)
+    if key == "lives_alone":
+        ok = facts.lives_alone is value
+        return ok, [_("lives alone") if facts.lives_alone else _("does not live alone")]
+    if key == "has_children_under":
+        age = facts.youngest_child_age
+        if age is None:
+            return False, [_("no young child on record")]
+        if age < value:
+            return True, [_("youngest child aged %(age)d < %(n)d", age=age, n=value)]
+        return False, [_("youngest child aged %(age)d ≥ %(n)d", age=age, n=value)]
+    if key == "district":
+        names = [n.strip() for n in value["in"]]
+        if facts.district is None:
+            return False, [_("district unknown")]
+        if facts.district in names:
+            return True, [_("lives in %(district)s", district=facts.district)]
+        return False, [_("lives in %(district)s, not in %(districts)s",
+                         district=facts.district, districts=", ".join(names))]
+    raise RuleError(fields={"rules": _("Unknown condition %(key)s.", key=repr(key))})
+
+
+def _bounds(actual, value: dict, text) -> tuple[bool, list[str]]:
+    if actual is None:
+        return False, [text(None, None, None)]
+    reasons, ok = [], True
+    if "min" in value:
+        holds = actual >= value["min"]
+        ok &= holds
+        reasons.append((holds, text(actual, "≥" if holds else "<", value["min"])))
+    if "max" in value:
+        holds = actual <= value["max"]
+        ok &= holds
+        reasons.append((holds, text(actual, "≤" if holds else ">", value["max"])))
+    # When it fails, only the failing bounds explain it.
+    return ok, [r for holds, r in reasons if holds == ok]
+
+
+def _age_text(age, op, bound) -> str:
+    if age is None:
+        return _("age unknown")
+    return _("age %(age)d %(op)s %(bound)d", age=age, op=op, bound=bound)
+
+
+def _income_text(value, op, bound) -> str:
+    if value is None:
+        return _("income unknown")
+    return _("income at %(percentile)s percentile %(op)s %(bound)d",
+             percentile=ordinal(value), op=op, bound=bound)
+
+
+def _household_text(value, op, bound) -> str:
+    if value is None:
+        return _("household size unknown")
+    return _("household of %(size)d %(op)s %(bound)d", size=value, op=op, bound=bound)
+
+
+def _disability_text(value, op, bound) -> str:
+    if value is None:
+        return _("no registered disability")
+    return _("disability grade %(grade)d %(op)s %(bound)d", grade=value, op=op, bound=bound)
+
+
+def ordinal(n: int) -> str:
+    """38 -> '38th' in English; the bare number in Korean and Chinese (their text says 'percentile')."""
+    from portal.i18n import current_locale
+
+    if current_locale() != "en":
+        return str(n)
+    if 10 <= n % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def separator() -> str:
+    from portal.i18n import current_locale
+
+    return "，" if current_locale() == "zh" else ", "
+
+
+def explain(rule: dict, facts: Facts) -> tuple[bool, str]:
+    """(eligible, "eligible because: age 71 ≥ 65, lives alone, ...") in the current locale."""
+    ok, reasons = evaluate(rule, facts)
+    joined = separator().join(dict.fromkeys(reasons))  # keep order, drop repeats
+    if ok:
+        return True, _("eligible because: %(reasons)s", reasons=joined)
+    return False, _("not eligible because: %(reasons)s", reasons=joined)

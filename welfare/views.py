@@ -1,0 +1,197 @@
+"""Welfare pages, under /welfare.
+
+Residents and visitors:
+GET        /welfare/                          welfare.index: benefits you may receive
+GET, POST  /welfare/profile                   my welfare profile, saved only with consent
+POST       /welfare/profile/withdraw          withdraw consent: delete the profile I gave
+GET, POST  /welfare/screener                  anonymous self-check (stores nothing)
+Welfare officers:
+GET        /welfare/officer/                  programmes
+GET, POST  /welfare/officer/programmes/new    create a programme
+GET, POST  /welfare/officer/programmes/<code> edit a programme (rule errors shown per path)
+GET        /welfare/officer/reach             notices queued / delivered per programme, scan button
+POST       /welfare/officer/scan              run the scan now
+GET        /welfare/officer/profiles?email=   look at a resident's profile (audited)
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.errors import Invalid
+from portal.extensions import db
+from portal.i18n import pick
+from welfare import forms, rules, service
+
+bp = Blueprint("welfare", __name__, template_folder="templates")
+
+
+def _apply_errors(form, exc: Invalid) -> None:
+    """Show the service's field errors next to the form's fields (rule paths under `rules`)."""
+    for key, message in (exc.fields or {}).items():
+        name = key.split(".")[0].split("[")[0]
+        field = getattr(form, name, None)
+        if field is None and hasattr(form, f"{name}_ko"):
+            field = getattr(form, f"{name}_ko")
+        if field is None:
+            form.form_errors.append(str(message))
+            continue
+        text = f"{key}: {message}" if name == "rules" and key != "rules" else str(message)
+        field.errors = [*list(field.errors or []), text]
+    if not exc.fields:
+        form.form_errors.append(str(exc.message))
+
+
+@bp.app_template_global("welfare_pick")
+def welfare_pick(translations):
+    return pick(translations)[0]
+
+
+# -- residents and visitors ----------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    profile, items = None, []
+    if current_user.is_authenticated:
+        profile, items = service.my_eligibility(db.session, current_user)
+    return render_template("welfare/index.html", profile=profile, items=items)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    current = service.my_profile(db.session, current_user)
+    form = forms.ProfileForm(obj=current if request.method == "GET" else None)
+    if request.method == "GET" and current is not None:
+        form.disability_grade.data = str(current.disability_grade or "")
+        form.consent.data = current.consent_at is not None
+    if form.validate_on_submit():
+        data = {name: getattr(form, name).data for name in service.PROFILE_FIELDS}
+        data["notices_opt_out"] = form.notices_opt_out.data
+        try:
+            service.update_my_profile(db.session, current_user, data, consent=form.consent.data)
+        except Invalid as exc:
+            db.session.rollback()
+            _apply_errors(form, exc)
+        else:
+            flash(_("Your profile was saved."), "success")
+            return redirect(url_for("welfare.index"))
+    return render_template("welfare/profile.html", form=form, profile=current,
+                           withdraw_form=forms.WithdrawForm())
+
+
+@bp.post("/profile/withdraw")
+@login_required
+def withdraw():
+    form = forms.WithdrawForm()
+    if form.validate_on_submit() and service.withdraw_consent(db.session, current_user):
+        flash(_("Your profile was deleted."), "success")
+    return redirect(url_for("welfare.profile"))
+
+
+@bp.route("/screener", methods=["GET", "POST"])
+def screener():
+    """Self-check without an account: evaluates the rules on the answers, writes nothing."""
+    form = forms.ScreenerForm()
+    results = None
+    if form.validate_on_submit():
+        data = {name: getattr(form, name).data for name in
+                ("age", "income_percentile", "household_size", "lives_alone", "youngest_child_age",
+                 "district")}
+        data["disability_grade"] = form.disability_grade.data or None
+        try:
+            results = service.screen(db.session, data)
+        except Invalid as exc:
+            _apply_errors(form, exc)
+    return render_template("welfare/screener.html", form=form, results=results)
+
+
+# -- welfare officers ----------------------------------------------------------------------
+
+@bp.get("/officer/")
+@login_required
+def officer_programmes():
+    stmt = service.list_programmes(db.session, current_user, include_inactive=True)
+    programmes = db.session.scalars(stmt.order_by(service.Programme.id)).all()
+    return render_template("welfare/officer_programmes.html", programmes=programmes,
+                           today=service.seoul_today(), lookup_form=forms.ProfileLookupForm())
+
+
+@bp.route("/officer/programmes/new", methods=["GET", "POST"])
+@login_required
+def programme_new():
+    service.require_officer(current_user)
+    form = forms.ProgrammeForm()
+    if request.method == "GET":
+        form.rules.data = json.dumps({"all": [{"age": {"min": 65}}]}, ensure_ascii=False)
+    if form.validate_on_submit():
+        try:
+            prog = service.create_programme(db.session, current_user, form.to_data())
+        except Invalid as exc:
+            db.session.rollback()
+            _apply_errors(form, exc)
+        else:
+            flash(_("The programme was created."), "success")
+            return redirect(url_for("welfare.programme_edit", code=prog.code))
+    return render_template("welfare/programme_form.html", form=form, programme=None)
+
+
+@bp.route("/officer/programmes/<code>", methods=["GET", "POST"])
+@login_required
+def programme_edit(code):
+    service.require_officer(current_user)
+    prog = service.get_programme(db.session, current_user, code)
+    form = forms.ProgrammeForm()
+    if request.method == "GET":
+        form.code.data = prog.code
+        for prefix in ("name", "description", "how_to_apply"):
+            for lang in ("ko", "en", "zh"):
+                getattr(form, f"{prefix}_{lang}").data = (getattr(prog, prefix) or {}).get(lang, "")
+        form.active_from.data, form.active_until.data = prog.active_from, prog.active_until
+        form.channels.data = list(prog.channels or [])
+        form.callback_phone.data = prog.callback_phone
+        form.rules.data = json.dumps(prog.rules, ensure_ascii=False, indent=2)
+    if form.validate_on_submit():
+        try:
+            prog = service.update_programme(db.session, current_user, code, form.to_data(), partial=False)
+        except Invalid as exc:
+            db.session.rollback()
+            _apply_errors(form, exc)
+        else:
+            flash(_("The programme was saved."), "success")
+            return redirect(url_for("welfare.programme_edit", code=prog.code))
+    return render_template("welfare/programme_form.html", form=form, programme=prog)
+
+
+@bp.get("/officer/reach")
+@login_required
+def reach():
+    rows = service.reach(db.session, current_user)
+    return render_template("welfare/reach.html", rows=rows, scan_form=forms.ScanForm())
+
+
+@bp.post("/officer/scan")
+@login_required
+def scan():
+    service.require_officer(current_user)
+    form = forms.ScanForm()
+    if form.validate_on_submit():
+        result = service.scan(db.session, current_user)
+        flash(_("Scan finished: %(n)d new notices queued.", n=result.new_notices), "success")
+    return redirect(url_for("welfare.reach"))
+
+
+@bp.get("/officer/profiles")
+@login_required
+def officer_profile():
+    form = forms.ProfileLookupForm(request.args)
+    service.require_officer(current_user)
+    profile = facts = None
+    if form.validate():
+        profile = service.profile_by_email(db.session, current_user, form.email.data)
+        facts = rules.Facts.from_profile(profile, service.seoul_today())
+    return render_template("welfare/officer_profile.html", form=form, profile=profile, facts=facts)
