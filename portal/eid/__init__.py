@@ -1,0 +1,17 @@
+"""Municipal e-ID card: cards, signed short-lived tokens, facilities, gates, access log."""
+
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app):
+    from portal import nav
+    from portal.eid import models  # noqa: F401  (tables)
+    from portal.eid.api import bp as api_bp
+    from portal.eid.cli import eid_cli
+    from portal.eid.views import bp
+
+    app.register_blueprint(bp, url_prefix="/eid")
+    app.register_blueprint(api_bp, url_prefix="/api/v1/eid")
+    app.cli.add_command(eid_cli)
+    nav.add(app, "eid.card", _l("e-ID card"), roles=("resident",), order=40)
+    nav.add(app, "eid.staff_facilities", _l("Facilities"), roles=("staff",), order=91)

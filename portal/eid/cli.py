@@ -1,0 +1,89 @@
+"""``flask --app portal eid ...``: gate registration, key rotation, offline verification.
+
+    eid gate-create FACILITY_CODE [--name NAME]   prints the gate's API key alone on the last line
+    eid rotate-key                                new signing key; the old one stays published
+    eid verify-offline TOKEN --keys FILE --status FILE [--issuer ISS] [--policy FILE]
+                                                  exit 0 granted, 1 denied (verifier.py only)
+    eid expire                                    mark cards past their validity as expired
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask.cli import AppGroup
+
+eid_cli = AppGroup("eid", help="Municipal e-ID card: gates, signing keys, offline verification.")
+
+
+@eid_cli.command("gate-create")
+@click.argument("facility_code")
+@click.option("--name", default="", help="A name for the gate (e.g. 'north entrance').")
+def gate_create(facility_code: str, name: str):
+    """Register a gate at FACILITY_CODE and print its API key (shown once)."""
+    from portal.eid import service
+    from portal.errors import DomainError
+    from portal.extensions import db
+
+    try:
+        gate, key = service.create_gate(db.session, None, facility_code, name)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    click.echo(f"Gate {gate.id} registered at {facility_code}. Its API key (shown only once):")
+    click.echo(key)
+
+
+@eid_cli.command("rotate-key")
+def rotate_key():
+    """Create a new signing key; the previous one stays in the JWKS until its tokens expired."""
+    from portal.eid import service
+    from portal.extensions import db
+
+    row = service.rotate_key(db.session)
+    click.echo(f"New signing key {row.kid}")
+
+
+@eid_cli.command("expire")
+def expire():
+    """Mark cards past their validity as expired."""
+    from portal.eid import service
+    from portal.extensions import db
+
+    click.echo(f"{service.expire_cards(db.session)} card(s) expired")
+
+
+def _load_json(path: str, what: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot read {what} file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise click.ClickException(f"{what} file {path} is not a JSON object")
+    return data
+
+
+@eid_cli.command("verify-offline")
+@click.argument("token")
+@click.option("--keys", "keys_file", required=True, type=click.Path(dir_okay=False),
+              help="JWKS as served by GET /api/v1/eid/keys")
+@click.option("--status", "status_file", required=True, type=click.Path(dir_okay=False),
+              help="Status document as served by GET /api/v1/eid/status")
+@click.option("--issuer", default=None, help="Expected iss claim (default: not checked).")
+@click.option("--policy", "policy_file", default=None, type=click.Path(dir_okay=False),
+              help="Facility policy JSON (as in GET /api/v1/eid/facilities items[].policy)")
+def verify_offline(token: str, keys_file: str, status_file: str, issuer: str | None,
+                   policy_file: str | None):
+    """Check TOKEN against cached keys and status, like an offline gate. Exit 0 when granted."""
+    from portal.eid import verifier
+
+    keys = verifier.load_jwks(_load_json(keys_file, "keys"))
+    status = _load_json(status_file, "status")
+    policy = _load_json(policy_file, "policy") if policy_file else None
+    if token == "-":  # noqa: S105 - "-" means standard input
+        token = sys.stdin.read().strip()
+    result = verifier.verify(token, keys, status=status, policy=policy, issuer=issuer)
+    click.echo(f"{result.decision} {result.reason}")
+    sys.exit(0 if result.granted else 1)

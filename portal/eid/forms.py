@@ -1,0 +1,52 @@
+"""Forms for the e-ID pages (every POST carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from portal.eid.models import FACILITY_KINDS
+
+
+class ActionForm(FlaskForm):
+    """A button: nothing but the CSRF token."""
+
+
+def kind_choices():
+    from portal.eid.service import KIND_LABELS
+
+    return [(k, KIND_LABELS[k]) for k in FACILITY_KINDS]
+
+
+class FacilityForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(min=2, max=40)],
+                       description=_l("Lower-case letters, digits, - or _; cannot be changed later."))
+    name_ko = StringField(_l("Name (Korean)"), validators=[DataRequired(), Length(max=200)])
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[Optional(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=[])
+    opening_hours = TextAreaField(
+        _l("Opening hours"), validators=[Optional(), Length(max=500)],
+        description=_l('For example "mon-fri 09:00-18:00; sat 10:00-13:00". Other days are closed.'))
+    residents_only = BooleanField(_l("Residents only"))
+    districts = StringField(_l("Districts"), validators=[Optional(), Length(max=500)],
+                            description=_l("Comma-separated; empty means every district."))
+    min_age = IntegerField(_l("Minimum age"), validators=[Optional(), NumberRange(min=0, max=150)])
+    max_age = IntegerField(_l("Maximum age"), validators=[Optional(), NumberRange(min=0, max=150)])
+    resident_discount = IntegerField(_l("Resident discount (%)"), default=0,
+                                     validators=[Optional(), NumberRange(min=0, max=100)])
+    active = BooleanField(_l("Open for card access"), default=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = kind_choices()
+
+
+class GateForm(FlaskForm):
+    name = StringField(_l("Gate name"), validators=[Optional(), Length(max=100)])
+
+
+class CardStatusForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])

@@ -1,0 +1,683 @@
+"""The e-ID rules: cards, tokens, facilities, gates, verification and the access log.
+
+Plain functions on a session. Functions acting for a person take the acting ``user`` and check
+authorisation here; the verify path takes the gate found by ``authenticate_gate``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import jwt
+import redis
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.accounts.service import require_role, require_verified
+from portal.audit import record
+from portal.eid import keys, verifier
+from portal.eid.models import (
+    FACILITY_KINDS,
+    LIVE_STATUSES,
+    AccessEntry,
+    Card,
+    Facility,
+    Gate,
+    UsedToken,
+)
+from portal.errors import Conflict, Invalid, NotFound, Unauthorized
+from portal.types import utcnow
+
+SEOUL = ZoneInfo("Asia/Seoul")
+DEFAULT_ISSUER = "https://portal.example.kr"
+DEFAULT_AGE_THRESHOLDS = (14, 19, 65)
+GATE_KEY_PREFIX = "eidg_"
+STAFF_ROLES = ("staff",)
+
+REASON_MESSAGES = {
+    "ok": _l("Welcome."),
+    "malformed": _l("This is not a valid card code."),
+    "bad_signature": _l("This card code is forged or damaged."),
+    "expired": _l("This card code has expired. Please refresh the card."),
+    "not_yet_valid": _l("This card code is not valid yet. Check the clock of the device."),
+    "replayed": _l("This card code has already been used."),
+    "revoked": _l("This card is no longer valid."),
+    "suspended": _l("This card is suspended."),
+    "unknown_key": _l("This card code was not issued by the city."),
+    "policy": _l("This card does not give access to this facility."),
+}
+STATUS_LABELS = {
+    "active": _l("Active"),
+    "suspended": _l("Suspended"),
+    "revoked": _l("Revoked"),
+    "expired": _l("Expired"),
+}
+DECISION_LABELS = {"granted": _l("Granted"), "denied": _l("Denied")}
+KIND_LABELS = {
+    "library": _l("Library"),
+    "sports_centre": _l("Sports centre"),
+    "community_centre": _l("Community centre"),
+    "senior_centre": _l("Senior centre"),
+    "parking": _l("Parking"),
+    "culture_centre": _l("Culture centre"),
+    "other": _l("Other"),
+}
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+def issuer() -> str:
+    return current_app.config.get("EID_ISSUER") or DEFAULT_ISSUER
+
+
+def token_seconds() -> int:
+    """Token lifetime: config EID_TOKEN_SECONDS (default 60), never more than 60."""
+    try:
+        value = int(current_app.config.get("EID_TOKEN_SECONDS") or verifier.MAX_LIFETIME)
+    except (TypeError, ValueError):
+        value = verifier.MAX_LIFETIME
+    return max(5, min(value, verifier.MAX_LIFETIME))
+
+
+def card_valid_days() -> int:
+    try:
+        return max(1, int(current_app.config.get("EID_CARD_VALID_DAYS") or 5 * 365))
+    except (TypeError, ValueError):
+        return 5 * 365
+
+
+def age_thresholds() -> tuple[int, ...]:
+    raw = current_app.config.get("EID_AGE_THRESHOLDS")
+    if not raw:
+        return DEFAULT_AGE_THRESHOLDS
+    if isinstance(raw, str):
+        raw = [p for p in re.split(r"[,\s]+", raw) if p]
+    return tuple(sorted({int(v) for v in raw}))
+
+
+def fernet():
+    secret = current_app.config.get("EID_KEY_ENCRYPTION_KEY") or current_app.config["SECRET_KEY"]
+    cached = current_app.extensions.get("eid_fernet")
+    if cached is None or cached[0] != secret:
+        cached = (secret, keys.fernet_for(secret))
+        current_app.extensions["eid_fernet"] = cached
+    return cached[1]
+
+
+# --- cards ------------------------------------------------------------------------------
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or utcnow()
+
+
+def live_card(session: Session, user) -> Card | None:
+    return session.scalar(select(Card).where(Card.user_id == user.id,
+                                             Card.status.in_(LIVE_STATUSES)))
+
+
+def my_card(session: Session, user) -> Card:
+    """The user's card: the live one (active or suspended), else the latest one."""
+    require_verified(user)
+    card = live_card(session, user) or session.scalar(
+        select(Card).where(Card.user_id == user.id)
+        .order_by(Card.issued_at.desc(), Card.id.desc()).limit(1))
+    if card is None:
+        raise NotFound(_l("You do not have an e-ID card yet."), code="no_card")
+    return _expire_if_due(session, card)
+
+
+def _expire_if_due(session: Session, card: Card, now: datetime | None = None) -> Card:
+    now = _now(now)
+    if card.status in LIVE_STATUSES and card.expires_at <= now:
+        session.execute(update(Card).where(Card.id == card.id, Card.status.in_(LIVE_STATUSES))
+                        .values(status="expired", status_changed_at=now))
+        session.commit()
+        session.refresh(card)
+    return card
+
+
+def issue_card(session: Session, user, now: datetime | None = None) -> Card:
+    """Issue a card to a verified resident; 409 ``card_exists`` if they hold a live one.
+    The partial unique index on (user_id) WHERE status IN (active, suspended) decides races."""
+    require_verified(user)
+    now = _now(now)
+    current = live_card(session, user)
+    if current is not None:
+        _expire_if_due(session, current, now)
+    card = Card(public_id=verifier.b64url_encode(secrets.token_bytes(16)),
+                user_id=user.id, number="".join(secrets.choice("0123456789") for _ in range(16)),
+                status="active", issued_at=now, status_changed_at=now,
+                expires_at=now + timedelta(days=card_valid_days()))
+    try:
+        with session.begin_nested():
+            session.add(card)
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(_l("You already have an e-ID card."), code="card_exists") from None
+    record(session, user, "eid.card_issued", "eid_card", card.public_id)
+    session.commit()
+    return card
+
+
+def revoke_my_card(session: Session, user, now: datetime | None = None) -> Card:
+    """Report the card lost: the active card becomes revoked (a new one can then be issued).
+    A suspended card cannot be revoked by its holder (that would lift the suspension)."""
+    require_verified(user)
+    now = _now(now)
+    card = session.execute(
+        update(Card).where(Card.user_id == user.id, Card.status == "active")
+        .values(status="revoked", status_changed_at=now, status_reason="reported_lost")
+        .returning(Card.id)
+    ).scalar()
+    if card is None:
+        if live_card(session, user) is not None:
+            session.rollback()
+            raise Conflict(_l("This card is suspended. Please contact the city office."),
+                           code="card_suspended")
+        session.rollback()
+        raise NotFound(_l("You do not have an active e-ID card."), code="no_active_card")
+    row = session.get(Card, card)
+    record(session, user, "eid.card_revoked", "eid_card", row.public_id, reason="reported_lost")
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def report_lost(session: Session, user) -> Card:
+    """Revoke the active card and issue a new one."""
+    revoke_my_card(session, user)
+    return issue_card(session, user)
+
+
+def ages_met(birth_date: date | None, thresholds, today: date) -> list[int]:
+    if birth_date is None:
+        return []
+    age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    return [t for t in thresholds if age >= t]
+
+
+def card_token(session: Session, user, now: datetime | None = None) -> tuple[str, int]:
+    """A short-lived signed token for the holder's active card: (token, expires_in)."""
+    require_verified(user)
+    now = _now(now)
+    card = live_card(session, user)
+    if card is not None:
+        card = _expire_if_due(session, card, now)
+    if card is None or card.status != "active":
+        if card is not None and card.status == "suspended":
+            raise Conflict(_l("This card is suspended. Please contact the city office."),
+                           code="card_suspended")
+        raise NotFound(_l("You do not have an active e-ID card."), code="no_active_card")
+    return sign_token(session, card, user, now)
+
+
+def sign_token(session: Session, card: Card, user, now: datetime | None = None) -> tuple[str, int]:
+    now = _now(now)
+    lifetime = token_seconds()
+    iat = int(now.timestamp())
+    claims = {
+        "iss": issuer(),
+        "sub": card.public_id,
+        "iat": iat,
+        "exp": iat + lifetime,
+        "jti": verifier.b64url_encode(secrets.token_bytes(16)),
+        "resident": bool(user.is_verified and "resident" in user.roles),
+        "district": user.district,
+        "age_over": ages_met(user.birth_date, age_thresholds(), now.astimezone(SEOUL).date()),
+    }
+    f = fernet()
+    row = keys.active_key(session, f)
+    session.commit()
+    token = jwt.encode(claims, keys.signer(row, f), algorithm=verifier.ALGORITHM,
+                       headers={"kid": row.kid, "typ": "JWT"})
+    return token, lifetime
+
+
+# --- staff: cards -----------------------------------------------------------------------
+
+
+def find_cards(session: Session, staff, query: str, limit: int = 50) -> list[Card]:
+    """Staff search: by card number, card id, or the holder's e-mail."""
+    require_role(staff, *STAFF_ROLES)
+    from portal.accounts.models import User
+
+    query = (query or "").strip()
+    if not query:
+        return []
+    digits = re.sub(r"[\s-]", "", query)
+    stmt = select(Card).join(User, User.id == Card.user_id)
+    if digits.isdigit() and len(digits) == 16:
+        stmt = stmt.where(Card.number == digits)
+    elif "@" in query:
+        stmt = stmt.where(User.email == query.lower())
+    else:
+        stmt = stmt.where(Card.public_id == query)
+    return list(session.scalars(stmt.order_by(Card.issued_at.desc()).limit(limit)))
+
+
+def _set_status(session, staff, public_id, reason, from_status, to_status, action, now=None):
+    require_role(staff, *STAFF_ROLES)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(fields={"reason": _l("Please give a reason.")})
+    if len(reason) > 200:
+        raise Invalid(fields={"reason": _l("Too long: at most %(n)s characters.", n=200)})
+    now = _now(now)
+    card_id = session.execute(
+        update(Card).where(Card.public_id == public_id, Card.status == from_status)
+        .values(status=to_status, status_changed_at=now, status_reason=reason)
+        .returning(Card.id)
+    ).scalar()
+    if card_id is None:
+        session.rollback()
+        if session.scalar(select(Card.id).where(Card.public_id == public_id)) is None:
+            raise NotFound(_l("No such card."), code="no_card")
+        raise Conflict(_l("The card is not in a state that allows this."), code="wrong_status")
+    record(session, staff, action, "eid_card", public_id, reason=reason,
+           from_status=from_status, to_status=to_status)
+    session.commit()
+    return session.get(Card, card_id)
+
+
+def suspend_card(session: Session, staff, public_id: str, reason: str, now=None) -> Card:
+    return _set_status(session, staff, public_id, reason, "active", "suspended",
+                       "eid.card_suspended", now)
+
+
+def resume_card(session: Session, staff, public_id: str, reason: str, now=None) -> Card:
+    return _set_status(session, staff, public_id, reason, "suspended", "active",
+                       "eid.card_resumed", now)
+
+
+# --- status document and keys -------------------------------------------------------------
+
+
+def status_document(session: Session, now: datetime | None = None) -> tuple[dict, str]:
+    """Revoked (not yet past their validity) and suspended card ids, with a content ETag."""
+    now = _now(now)
+    rows = session.execute(
+        select(Card.public_id, Card.status)
+        .where((Card.status == "suspended") | ((Card.status == "revoked") & (Card.expires_at > now)))
+        .order_by(Card.public_id)
+    ).all()
+    doc = {
+        "revoked": [r.public_id for r in rows if r.status == "revoked"],
+        "suspended": [r.public_id for r in rows if r.status == "suspended"],
+    }
+    body = json.dumps(doc, separators=(",", ":"), sort_keys=True)
+    etag = hashlib.sha256(body.encode()).hexdigest()[:32]
+    return doc, etag
+
+
+def jwks(session: Session, now: datetime | None = None) -> dict:
+    return keys.jwks(session, now)
+
+
+def rotate_key(session: Session, now: datetime | None = None):
+    row = keys.rotate(session, fernet(), now)
+    session.commit()
+    return row
+
+
+# --- facilities -------------------------------------------------------------------------
+
+DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def parse_opening_hours(text: str | None) -> dict[str, str]:
+    """``"mon-fri 09:00-18:00; sat 10:00-13:00"`` → ``{"0": "09:00-18:00", ..., "5": ...}``."""
+    hours: dict[str, str] = {}
+    for part in re.split(r"[;\n]+", text or ""):
+        part = part.strip().lower()
+        if not part:
+            continue
+        try:
+            days, span = part.split()
+            if "-" in days:
+                a, b = days.split("-")
+                first, last = DAY_CODES.index(a), DAY_CODES.index(b)
+                day_list = range(first, last + 1)
+                if first > last:
+                    raise ValueError
+            else:
+                day_list = [DAY_CODES.index(d) for d in days.split(",")]
+        except ValueError:
+            raise Invalid(fields={"opening_hours": _l(
+                'Write opening hours like "mon-fri 09:00-18:00; sat 10:00-13:00".')}) from None
+        if not _HOURS.match(span) or span[:5] >= span[6:]:
+            raise Invalid(fields={"opening_hours": _l(
+                'Write opening hours like "mon-fri 09:00-18:00; sat 10:00-13:00".')})
+        for d in day_list:
+            hours[str(d)] = span
+    return hours
+
+
+def format_opening_hours(hours: dict | None) -> str:
+    return "; ".join(f"{DAY_CODES[int(d)]} {span}" for d, span in sorted((hours or {}).items()))
+
+
+@dataclass
+class FacilityInput:
+    code: str
+    names: dict
+    kind: str = "other"
+    opening_hours: dict | str | None = None
+    residents_only: bool = False
+    districts: list | str | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+    resident_discount: int = 0
+    active: bool = True
+
+
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
+
+
+def _clean_facility(data: FacilityInput) -> dict:
+    fields = {}
+    code = (data.code or "").strip().lower()
+    if not _CODE.match(code):
+        fields["code"] = _l("2 to 40 lower-case letters, digits, - or _.")
+    names = {k: (v or "").strip() for k, v in (data.names or {}).items() if k in ("ko", "en", "zh")}
+    names = {k: v[:200] for k, v in names.items() if v}
+    if not names.get("ko"):
+        fields["name_ko"] = _l("This field is required.")
+    if data.kind not in FACILITY_KINDS:
+        fields["kind"] = _l("Not one of the allowed values.")
+    hours = data.opening_hours
+    if isinstance(hours, str) or hours is None:
+        try:
+            hours = parse_opening_hours(hours)
+        except Invalid as exc:
+            fields.update(exc.fields or {})
+            hours = {}
+    districts = data.districts
+    if isinstance(districts, str) or districts is None:
+        districts = [d.strip() for d in re.split(r"[,\n]+", districts or "") if d.strip()]
+    thresholds = age_thresholds()
+    if data.min_age is not None and data.min_age not in thresholds:
+        fields["min_age"] = _l("Use one of the age thresholds: %(ages)s.",
+                               ages=", ".join(map(str, thresholds)))
+    if data.max_age is not None and data.max_age + 1 not in thresholds:
+        fields["max_age"] = _l("Use one of: %(ages)s.",
+                               ages=", ".join(str(t - 1) for t in thresholds))
+    if data.min_age is not None and data.max_age is not None and data.min_age > data.max_age:
+        fields["max_age"] = _l("Must be at least %(n)s.", n=data.min_age)
+    discount = data.resident_discount or 0
+    if not 0 <= discount <= 100:
+        fields["resident_discount"] = _l("Between 0 and 100.")
+    if fields:
+        raise Invalid(fields=fields)
+    return {"code": code, "names": names, "kind": data.kind, "opening_hours": hours,
+            "residents_only": bool(data.residents_only), "districts": districts,
+            "min_age": data.min_age, "max_age": data.max_age,
+            "resident_discount": int(discount), "active": bool(data.active)}
+
+
+def create_facility(session: Session, staff, data: FacilityInput) -> Facility:
+    require_role(staff, *STAFF_ROLES)
+    values = _clean_facility(data)
+    facility = Facility(**values)
+    try:
+        with session.begin_nested():
+            session.add(facility)
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(_l("A facility with this code exists."), code="facility_exists",
+                       fields={"code": _l("A facility with this code exists.")}) from None
+    record(session, staff, "eid.facility_created", "eid_facility", facility.code)
+    session.commit()
+    return facility
+
+
+def update_facility(session: Session, staff, code: str, data: FacilityInput) -> Facility:
+    require_role(staff, *STAFF_ROLES)
+    facility = get_facility(session, code)
+    values = _clean_facility(data)
+    values.pop("code")
+    for key, value in values.items():
+        setattr(facility, key, value)
+    record(session, staff, "eid.facility_updated", "eid_facility", facility.code)
+    session.commit()
+    return facility
+
+
+def get_facility(session: Session, code: str) -> Facility:
+    facility = session.scalar(select(Facility).where(Facility.code == code))
+    if facility is None:
+        raise NotFound(_l("No such facility."), code="no_facility")
+    return facility
+
+
+def facilities_stmt(include_inactive: bool = False):
+    stmt = select(Facility)
+    if not include_inactive:
+        stmt = stmt.where(Facility.active.is_(True))
+    return stmt
+
+
+# --- gates ------------------------------------------------------------------------------
+
+
+def hash_gate_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_gate(session: Session, staff, facility_code: str, name: str = "") -> tuple[Gate, str]:
+    """Register a gate at a facility. Returns (gate, api_key); the key is shown only once.
+    ``staff`` None means the command line (operator on the server)."""
+    if staff is not None:
+        require_role(staff, *STAFF_ROLES)
+    facility = get_facility(session, facility_code)
+    key = GATE_KEY_PREFIX + secrets.token_urlsafe(32)
+    gate = Gate(facility_id=facility.id, name=(name or "").strip()[:100] or facility.code,
+                key_hash=hash_gate_key(key), key_prefix=key[:12], active=True)
+    session.add(gate)
+    session.flush()
+    record(session, staff, "eid.gate_created", "eid_gate", gate.id, facility=facility.code)
+    session.commit()
+    _gate_cache.clear()
+    return gate, key
+
+
+def deactivate_gate(session: Session, staff, gate_id: int) -> Gate:
+    require_role(staff, *STAFF_ROLES)
+    gate = session.get(Gate, gate_id)
+    if gate is None:
+        raise NotFound(_l("No such gate."), code="no_gate")
+    gate.active = False
+    record(session, staff, "eid.gate_deactivated", "eid_gate", gate.id)
+    session.commit()
+    _gate_cache.clear()
+    return gate
+
+
+@dataclass(frozen=True)
+class GateInfo:
+    id: int
+    facility_id: int
+    facility_code: str
+    policy: dict
+
+
+class _GateCache:
+    """Gate keys seen recently, per process (a few seconds: a deactivated key stops working
+    within ``TTL`` seconds on every process, at once on this one)."""
+
+    TTL = 5.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._items: dict[str, tuple[float, GateInfo]] = {}
+
+    def get(self, key_hash: str, now: float) -> GateInfo | None:
+        item = self._items.get(key_hash)
+        if item is not None and now - item[0] < self.TTL:
+            return item[1]
+        return None
+
+    def put(self, key_hash: str, info: GateInfo, now: float) -> None:
+        with self._lock:
+            if len(self._items) > 1000:
+                self._items.clear()
+            self._items[key_hash] = (now, info)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_gate_cache = _GateCache()
+
+
+def authenticate_gate(session: Session, api_key: str | None) -> GateInfo:
+    """The gate holding this API key; 401 ``invalid_gate_key`` otherwise."""
+    import time
+
+    if not api_key or not api_key.startswith(GATE_KEY_PREFIX) or len(api_key) > 100:
+        raise Unauthorized(_l("A valid gate key is required."), code="invalid_gate_key")
+    key_hash = hash_gate_key(api_key)
+    now = time.monotonic()
+    info = _gate_cache.get(key_hash, now)
+    if info is not None:
+        return info
+    row = session.execute(
+        select(Gate.id, Gate.facility_id, Gate.key_hash, Facility.code, Facility.residents_only,
+               Facility.districts, Facility.min_age, Facility.max_age, Facility.resident_discount)
+        .join(Facility, Facility.id == Gate.facility_id)
+        .where(Gate.key_hash == key_hash, Gate.active.is_(True), Facility.active.is_(True))
+    ).first()
+    if row is None or not hmac.compare_digest(row.key_hash, key_hash):
+        raise Unauthorized(_l("A valid gate key is required."), code="invalid_gate_key")
+    info = GateInfo(id=row.id, facility_id=row.facility_id, facility_code=row.code, policy={
+        "residents_only": bool(row.residents_only), "districts": list(row.districts or []),
+        "min_age": row.min_age, "max_age": row.max_age,
+        "resident_discount": int(row.resident_discount or 0)})
+    _gate_cache.put(key_hash, info, now)
+    return info
+
+
+# --- replay stores ------------------------------------------------------------------------
+
+
+class RedisReplayStore:
+    """``SET eid:jti:<jti> 1 NX EX ttl``: atomic across every web process."""
+
+    def __init__(self, client: redis.Redis):
+        self.client = client
+
+    def remember(self, jti: str, ttl: int) -> bool:
+        return bool(self.client.set("eid:jti:" + jti, b"1", nx=True, ex=max(int(ttl), 1)))
+
+
+class DatabaseReplayStore:
+    """``INSERT ... ON CONFLICT DO NOTHING`` on the primary key: the database decides."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def remember(self, jti: str, ttl: int) -> bool:
+        expires = utcnow() + timedelta(seconds=max(int(ttl), 1))
+        if self.session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        stmt = dialect_insert(UsedToken).values(jti=jti, expires_at=expires)
+        result = self.session.execute(stmt.on_conflict_do_nothing(index_elements=["jti"]))
+        return result.rowcount == 1
+
+
+_redis_clients: dict[str, redis.Redis] = {}
+
+
+def replay_store(session: Session):
+    url = current_app.config.get("REDIS_URL")
+    if url:
+        client = _redis_clients.get(url)
+        if client is None:
+            client = _redis_clients.setdefault(url, redis.Redis.from_url(url))
+        return RedisReplayStore(client)
+    return DatabaseReplayStore(session)
+
+
+def purge_used_tokens(session: Session, now: datetime | None = None) -> int:
+    n = session.execute(delete(UsedToken).where(UsedToken.expires_at < _now(now))).rowcount
+    session.commit()
+    return n
+
+
+def expire_cards(session: Session, now: datetime | None = None) -> int:
+    now = _now(now)
+    n = session.execute(update(Card).where(Card.status.in_(LIVE_STATUSES), Card.expires_at <= now)
+                        .values(status="expired", status_changed_at=now)).rowcount
+    session.commit()
+    return n
+
+
+# --- verify -----------------------------------------------------------------------------
+
+
+def verify_at_gate(session: Session, gate: GateInfo, token, now: float | None = None) -> dict:
+    """Check a presented token at ``gate`` and log the decision. Returns the gate's answer:
+    decision, reason, facility, card_status, resident_discount (no personal data)."""
+    header_kid = None
+    if isinstance(token, str) and len(token) <= verifier.MAX_TOKEN_LENGTH:
+        parsed = verifier.parse_unverified(token)
+        if parsed is not None and isinstance(parsed[0].get("kid"), str):
+            header_kid = parsed[0]["kid"]
+    public = keys.public_keys(session, header_kid)
+    found: dict = {}
+    now_dt = utcnow() if now is None else datetime.fromtimestamp(now, tz=SEOUL)
+
+    def lookup(sub: str) -> str | None:
+        row = session.execute(select(Card.id, Card.status, Card.expires_at)
+                              .where(Card.public_id == sub)).first()
+        if row is None:
+            return "missing"
+        found["card_id"], found["status"] = row.id, row.status
+        if row.status == "active" and row.expires_at <= now_dt:
+            found["status"] = "expired"
+        return found["status"]
+
+    result = verifier.verify(token, public, status=lookup, policy=gate.policy,
+                             replay_store=replay_store(session), issuer=issuer(), now=now)
+    session.execute(insert(AccessEntry).values(
+        at=now_dt, card_id=found.get("card_id"), facility_id=gate.facility_id, gate_id=gate.id,
+        decision=result.decision, reason=result.reason))
+    session.commit()
+    discount = 0
+    if result.granted and result.claims and result.claims.get("resident"):
+        discount = gate.policy.get("resident_discount", 0)
+    return {
+        "decision": result.decision,
+        "reason": result.reason,
+        "message": str(REASON_MESSAGES[result.reason]),
+        "facility": gate.facility_code,
+        "card_status": found.get("status") if found.get("status") != "missing" else None,
+        "resident_discount": discount,
+    }
+
+
+# --- access log ---------------------------------------------------------------------------
+
+
+def access_log_stmt(user):
+    require_verified(user)
+    return select(AccessEntry).join(Card, Card.id == AccessEntry.card_id).where(Card.user_id == user.id)
+
+
+ACCESS_LOG_ORDER = ((AccessEntry.at, "desc"), (AccessEntry.id, "desc"))

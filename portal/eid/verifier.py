@@ -1,0 +1,303 @@
+"""Offline verifier for e-ID card tokens.
+
+Pure functions over PyJWT and cryptography, without Flask, so a gate device (or the
+``flask eid verify-offline`` command) can check a token against a cached JWKS and a cached
+status document:
+
+    keys = load_jwks(json.load(open("keys.json")))
+    result = verify(token, keys, status=json.load(open("status.json")))
+    result.decision, result.reason, result.claims
+
+A token is a compact JWS signed with EdDSA (Ed25519), header ``kid``, claims ``iss``, ``sub``
+(the card's pseudonymous id), ``iat``, ``exp`` (at most ``MAX_LIFETIME`` seconds after
+``iat``), ``jti`` and the gate attributes ``resident``, ``district``, ``age_over``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import jwt
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+GRANTED = "granted"
+DENIED = "denied"
+REASONS = (
+    "ok",
+    "malformed",
+    "bad_signature",
+    "expired",
+    "not_yet_valid",
+    "replayed",
+    "revoked",
+    "suspended",
+    "unknown_key",
+    "policy",
+)
+LEEWAY = 30  # seconds of clock skew allowed either way
+MAX_LIFETIME = 60  # exp - iat may not exceed this
+MAX_TOKEN_LENGTH = 2048  # characters; a real token is ~400
+ALGORITHM = "EdDSA"
+
+
+@dataclass(frozen=True)
+class Result:
+    decision: str
+    reason: str
+    claims: dict[str, Any] | None = field(default=None)
+
+    @property
+    def granted(self) -> bool:
+        return self.decision == GRANTED
+
+    def __iter__(self):  # allows ``decision, reason, claims = verify(...)``
+        return iter((self.decision, self.reason, self.claims))
+
+
+def _deny(reason: str, claims: dict[str, Any] | None = None) -> Result:
+    return Result(DENIED, reason, claims)
+
+
+# --- keys -------------------------------------------------------------------------------
+
+
+def b64url_decode(data: str) -> bytes:
+    data = data.strip()
+    return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def public_jwk(kid: str, public_key: Ed25519PublicKey | bytes) -> dict[str, str]:
+    """The JWK of an Ed25519 public key (``kty`` OKP, ``crv`` Ed25519)."""
+    if isinstance(public_key, Ed25519PublicKey):
+        from cryptography.hazmat.primitives import serialization
+
+        public_key = public_key.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+    return {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": b64url_encode(public_key),
+        "kid": kid,
+        "alg": ALGORITHM,
+        "use": "sig",
+    }
+
+
+def load_jwks(jwks: Mapping[str, Any]) -> dict[str, Ed25519PublicKey]:
+    """``{"keys": [jwk, ...]}`` → ``{kid: public key}``; keys of other types are skipped."""
+    keys: dict[str, Ed25519PublicKey] = {}
+    for jwk in jwks.get("keys", ()) if isinstance(jwks, Mapping) else ():
+        if not isinstance(jwk, Mapping):
+            continue
+        if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+            continue
+        kid, x = jwk.get("kid"), jwk.get("x")
+        if not isinstance(kid, str) or not isinstance(x, str):
+            continue
+        try:
+            raw = b64url_decode(x)
+            keys[kid] = Ed25519PublicKey.from_public_bytes(raw)
+        except (ValueError, binascii.Error):
+            continue
+    return keys
+
+
+# --- status -----------------------------------------------------------------------------
+
+StatusLookup = Callable[[str], "str | None"]
+
+
+def status_lookup(status: Mapping[str, Any] | None) -> StatusLookup:
+    """A status document ``{"revoked": [ids], "suspended": [ids]}`` → ``lookup(sub)``
+    answering "revoked", "suspended" or None."""
+    revoked = frozenset((status or {}).get("revoked") or ())
+    suspended = frozenset((status or {}).get("suspended") or ())
+
+    def lookup(sub: str) -> str | None:
+        if sub in revoked:
+            return "revoked"
+        if sub in suspended:
+            return "suspended"
+        return None
+
+    return lookup
+
+
+# --- replay -----------------------------------------------------------------------------
+
+
+class ReplayStore(Protocol):
+    def remember(self, jti: str, ttl: int) -> bool:
+        """Remember ``jti`` for ``ttl`` seconds, atomically. True when it was new, False when
+        it had been seen (a replay)."""
+
+
+class MemoryReplayStore:
+    """In-process replay store for one offline gate (thread-safe)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time):
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    def remember(self, jti: str, ttl: int) -> bool:
+        now = self._clock()
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen = {k: v for k, v in self._seen.items() if v > now}
+            until = self._seen.get(jti)
+            if until is not None and until > now:
+                return False
+            self._seen[jti] = now + max(int(ttl), 1)
+            return True
+
+
+# --- policy -----------------------------------------------------------------------------
+
+
+def policy_allows(claims: Mapping[str, Any], policy: Mapping[str, Any] | None) -> bool:
+    """A facility policy ``{"residents_only", "districts", "min_age", "max_age"}`` against the
+    token's gate attributes. ``min_age`` N needs N in ``age_over``; ``max_age`` N needs N + 1
+    not in ``age_over`` (facilities only use ages the issuer publishes as thresholds)."""
+    if not policy:
+        return True
+    if policy.get("residents_only") and claims.get("resident") is not True:
+        return False
+    districts = policy.get("districts") or ()
+    if districts and claims.get("district") not in districts:
+        return False
+    age_over = claims.get("age_over") or ()
+    if not isinstance(age_over, list | tuple):
+        return False
+    min_age = policy.get("min_age")
+    if min_age is not None and int(min_age) not in age_over:
+        return False
+    max_age = policy.get("max_age")
+    if max_age is not None and int(max_age) + 1 in age_over:
+        return False
+    return True
+
+
+# --- verify -----------------------------------------------------------------------------
+
+_jws = jwt.PyJWS(algorithms=[ALGORITHM])
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_unverified(token: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Header and claims of a token without checking anything; None when unreadable."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        header = json.loads(b64url_decode(parts[0]))
+        claims = json.loads(b64url_decode(parts[1]))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        return None
+    return header, claims
+
+
+def verify(
+    token: Any,
+    keys: Mapping[str, Ed25519PublicKey],
+    *,
+    status: Mapping[str, Any] | StatusLookup | None = None,
+    policy: Mapping[str, Any] | None = None,
+    replay_store: ReplayStore | None = None,
+    issuer: str | None = None,
+    now: float | None = None,
+    leeway: int = LEEWAY,
+) -> Result:
+    """Check one token. Order: shape, key, signature, claims, time, card status, policy,
+    and last the replay store (so only a token that would be granted uses up its ``jti``).
+
+    ``status`` is a status document or a ``lookup(sub)`` callable. Returns a ``Result``
+    (iterable as ``decision, reason, claims``)."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        return _deny("malformed")
+    token = token.strip()
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        return _deny("malformed")
+    try:
+        header = json.loads(b64url_decode(parts[0]))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return _deny("malformed")
+    if not isinstance(header, dict) or header.get("alg") != ALGORITHM:
+        return _deny("malformed")
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        return _deny("malformed")
+    key = keys.get(kid)
+    if key is None:
+        return _deny("unknown_key")
+    try:
+        decoded = _jws.decode_complete(token, key=key, algorithms=[ALGORITHM])
+    except jwt.InvalidSignatureError:
+        return _deny("bad_signature")
+    except (jwt.DecodeError, InvalidSignature, ValueError, TypeError):
+        return _deny("malformed")
+    try:
+        claims = json.loads(decoded["payload"])
+    except (ValueError, UnicodeDecodeError):
+        return _deny("malformed")
+    if not isinstance(claims, dict):
+        return _deny("malformed")
+
+    iat, exp, sub, jti = claims.get("iat"), claims.get("exp"), claims.get("sub"), claims.get("jti")
+    if not (_is_int(iat) and _is_int(exp) and isinstance(sub, str) and sub):
+        return _deny("malformed", claims)
+    if not isinstance(jti, str) or not (8 <= len(jti) <= 128):
+        return _deny("malformed", claims)
+    if exp <= iat or exp - iat > MAX_LIFETIME:
+        return _deny("malformed", claims)
+    if issuer is not None and claims.get("iss") != issuer:
+        return _deny("malformed", claims)
+    nbf = claims.get("nbf", iat)
+    if not _is_int(nbf):
+        return _deny("malformed", claims)
+
+    now = time.time() if now is None else now
+    if now > exp + leeway:
+        return _deny("expired", claims)
+    if now + leeway < max(iat, nbf):
+        return _deny("not_yet_valid", claims)
+
+    if status is not None:
+        lookup = status if callable(status) else status_lookup(status)
+        card_status = lookup(sub)
+        if card_status in ("revoked", "suspended"):
+            return _deny(card_status, claims)
+        if card_status is not None and card_status != "active":
+            return _deny("revoked", claims)
+
+    if policy is not None and not policy_allows(claims, policy):
+        return _deny("policy", claims)
+
+    if replay_store is not None:
+        ttl = int(exp + leeway - now) + 1
+        if not replay_store.remember(jti, max(ttl, 1)):
+            return _deny("replayed", claims)
+
+    return Result(GRANTED, "ok", claims)
+

@@ -1,0 +1,284 @@
+"""e-ID pages.
+
+Pages:  /eid/ (the card: QR of a short-lived token)   /eid/issue (POST)   /eid/report-lost (POST)
+        /eid/qr (POST, JSON: a fresh QR for the card page's script)   /eid/access-log
+Staff:  /eid/staff/facilities (list, create)   /eid/staff/facilities/<code> (edit, gates)
+        /eid/staff/facilities/<code>/gates (POST: new gate, key shown once)
+        /eid/staff/gates/<id>/deactivate (POST)
+        /eid/staff/cards?q= (search)   /eid/staff/cards/<card_id>/suspend|resume (POST)
+"""
+
+from __future__ import annotations
+
+import segno
+from babel.dates import get_day_names
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from portal.accounts.service import require_role
+from portal.api import paginate
+from portal.eid import service
+from portal.eid.forms import ActionForm, CardStatusForm, FacilityForm, GateForm
+from portal.errors import DomainError, NotFound
+from portal.extensions import db
+from portal.i18n import pick
+
+bp = Blueprint("eid", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static")
+
+
+@bp.app_template_filter("eid_pick")
+def _pick(names):
+    return pick(names)[0]
+
+
+@bp.context_processor
+def _helpers():
+    return {"eid_reason": lambda r: service.REASON_MESSAGES.get(r, r),
+            "eid_status": lambda s: service.STATUS_LABELS.get(s, s),
+            "eid_decision": lambda d: service.DECISION_LABELS.get(d, d),
+            "eid_kind": lambda k: service.KIND_LABELS.get(k, k),
+            "eid_hours": opening_hours_lines,
+            "eid_date": lambda dt: format_date(dt, "long"),
+            "eid_datetime": lambda dt: format_datetime(dt, "medium"),
+            "age_thresholds": service.age_thresholds(),
+            "max_ages": [t - 1 for t in service.age_thresholds()]}
+
+
+def opening_hours_lines(hours: dict | None) -> list[str]:
+    """[("월", "09:00-18:00"), ...] in the current locale, Monday first; closed days left out."""
+    names = get_day_names("abbreviated", locale=get_locale())
+    return [f"{names[int(d)]} {span}" for d, span in sorted((hours or {}).items())]
+
+
+def qr_svg(token: str) -> Markup:
+    qr = segno.make(token, error="m", micro=False)
+    svg = qr.svg_inline(scale=1, border=4, dark="#000", light="#fff", omitsize=True,
+                        svgclass="eid-qr-svg", title=_("Card code"))
+    return Markup(svg)  # noqa: S704 - produced by segno from a token of base64url characters
+
+
+def _flash_error(exc: DomainError, form=None):
+    placed = False
+    for name, message in (exc.fields or {}).items():
+        field = getattr(form, name, None) if form is not None else None
+        if field is not None:
+            field.errors = [*field.errors, message]
+            placed = True
+    if not placed:
+        flash(str(exc.message), "error")
+
+
+# --- residents ------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def card():
+    card = token = None
+    expires_in = 0
+    if current_user.is_verified:
+        try:
+            card = service.my_card(db.session, current_user)
+        except NotFound:
+            card = None
+        if card is not None and card.status == "active":
+            token, expires_in = service.card_token(db.session, current_user)
+    return render_template("eid/card.html", card=card, qr=qr_svg(token) if token else None,
+                           expires_in=expires_in, form=ActionForm())
+
+
+@bp.post("/issue")
+@login_required
+def issue():
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            service.issue_card(db.session, current_user)
+            flash(_("Your e-ID card is ready."), "success")
+        except DomainError as exc:
+            _flash_error(exc)
+    return redirect(url_for("eid.card"), 303)
+
+
+@bp.post("/report-lost")
+@login_required
+def report_lost():
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            service.report_lost(db.session, current_user)
+            flash(_("The old card is revoked and a new card is issued."), "success")
+        except DomainError as exc:
+            _flash_error(exc)
+    return redirect(url_for("eid.card"), 303)
+
+
+@bp.post("/qr")
+@login_required
+def qr():
+    """A fresh QR for the card page (called by its script with the CSRF header)."""
+    try:
+        token, expires_in = service.card_token(db.session, current_user)
+    except DomainError as exc:
+        return jsonify({"error": {"code": exc.code, "message": str(exc.message)}}), exc.status
+    response = jsonify({"svg": str(qr_svg(token)), "expires_in": expires_in})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/access-log")
+@login_required
+def access_log():
+    rows, next_cursor = paginate(db.session, service.access_log_stmt(current_user),
+                                 list(service.ACCESS_LOG_ORDER), request.args.get("cursor"), 30)
+    next_url = url_for("eid.access_log", cursor=next_cursor) if next_cursor else None
+    return render_template("eid/access_log.html", rows=rows, next_url=next_url)
+
+
+# --- staff --------------------------------------------------------------------------------
+
+
+def _facility_input(form: FacilityForm, code: str | None = None) -> service.FacilityInput:
+    return service.FacilityInput(
+        code=code or form.code.data or "",
+        names={"ko": form.name_ko.data, "en": form.name_en.data, "zh": form.name_zh.data},
+        kind=form.kind.data, opening_hours=form.opening_hours.data or "",
+        residents_only=form.residents_only.data, districts=form.districts.data or "",
+        min_age=form.min_age.data, max_age=form.max_age.data,
+        resident_discount=form.resident_discount.data or 0, active=form.active.data)
+
+
+@bp.route("/staff/facilities", methods=["GET", "POST"])
+@login_required
+def staff_facilities():
+    require_role(current_user, *service.STAFF_ROLES)
+    form = FacilityForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            facility = service.create_facility(db.session, current_user, _facility_input(form))
+            flash(_("Facility saved."), "success")
+            return redirect(url_for("eid.staff_facility", code=facility.code), 303)
+        except DomainError as exc:
+            _flash_error(exc, form)
+            status = exc.status
+    elif form.errors:
+        status = 422
+    facilities = list(db.session.scalars(
+        service.facilities_stmt(include_inactive=True).order_by(service.Facility.code)))
+    return render_template("eid/staff_facilities.html", form=form, facilities=facilities), status
+
+
+@bp.route("/staff/facilities/<code>", methods=["GET", "POST"])
+@login_required
+def staff_facility(code):
+    require_role(current_user, *service.STAFF_ROLES)
+    facility = service.get_facility(db.session, code)
+    form = FacilityForm(obj=None if request.method == "POST" else facility)
+    status = 200
+    if request.method == "GET":
+        names = facility.names or {}
+        form.code.data = facility.code
+        form.name_ko.data, form.name_en.data, form.name_zh.data = (
+            names.get("ko"), names.get("en"), names.get("zh"))
+        form.opening_hours.data = service.format_opening_hours(facility.opening_hours)
+        form.districts.data = ", ".join(facility.districts or [])
+    else:
+        form.code.data = facility.code
+    if form.validate_on_submit():
+        try:
+            service.update_facility(db.session, current_user, code, _facility_input(form, code))
+            flash(_("Facility saved."), "success")
+            return redirect(url_for("eid.staff_facility", code=code), 303)
+        except DomainError as exc:
+            _flash_error(exc, form)
+            status = exc.status
+    elif form.errors:
+        status = 422
+    gates = sorted(facility_gates(facility.id), key=lambda g: g.id)
+    return render_template("eid/staff_facility.html", facility=facility, form=form, gates=gates,
+                           gate_form=GateForm(), action_form=ActionForm(), new_key=None), status
+
+
+def facility_gates(facility_id: int):
+    return list(db.session.scalars(db.select(service.Gate).where(service.Gate.facility_id == facility_id)))
+
+
+@bp.post("/staff/facilities/<code>/gates")
+@login_required
+def staff_gate_create(code):
+    require_role(current_user, *service.STAFF_ROLES)
+    gate_form = GateForm()
+    facility = service.get_facility(db.session, code)
+    new_key = None
+    if gate_form.validate_on_submit():
+        gate, new_key = service.create_gate(db.session, current_user, code, gate_form.name.data)
+    form = FacilityForm()
+    names = facility.names or {}
+    form.code.data = facility.code
+    form.name_ko.data, form.name_en.data, form.name_zh.data = (names.get("ko"), names.get("en"),
+                                                                 names.get("zh"))
+    form.kind.data = facility.kind
+    form.opening_hours.data = service.format_opening_hours(facility.opening_hours)
+    form.districts.data = ", ".join(facility.districts or [])
+    form.residents_only.data = facility.residents_only
+    form.min_age.data, form.max_age.data = facility.min_age, facility.max_age
+    form.resident_discount.data, form.active.data = facility.resident_discount, facility.active
+    gates = sorted(facility_gates(facility.id), key=lambda g: g.id)
+    response = render_template("eid/staff_facility.html", facility=facility, form=form,
+                               gates=gates, gate_form=GateForm(formdata=None),
+                               action_form=ActionForm(), new_key=new_key)
+    return response, 201 if new_key else 422, {"Cache-Control": "no-store"}
+
+
+@bp.post("/staff/gates/<int:gate_id>/deactivate")
+@login_required
+def staff_gate_deactivate(gate_id):
+    form = ActionForm()
+    require_role(current_user, *service.STAFF_ROLES)
+    if form.validate_on_submit():
+        gate = service.deactivate_gate(db.session, current_user, gate_id)
+        flash(_("The gate is switched off; its key no longer works."), "success")
+        return redirect(url_for("eid.staff_facility", code=gate.facility.code), 303)
+    return redirect(url_for("eid.staff_facilities"), 303)
+
+
+@bp.get("/staff/cards")
+@login_required
+def staff_cards():
+    require_role(current_user, *service.STAFF_ROLES)
+    query = request.args.get("q", "")
+    cards = service.find_cards(db.session, current_user, query)
+    return render_template("eid/staff_cards.html", cards=cards, query=query,
+                           form=CardStatusForm(formdata=None))
+
+
+def _staff_card_action(card_id: str, action):
+    require_role(current_user, *service.STAFF_ROLES)
+    form = CardStatusForm()
+    query = request.form.get("q", "")
+    if form.validate_on_submit():
+        try:
+            action(db.session, current_user, card_id, form.reason.data)
+            flash(_("Card status changed."), "success")
+        except DomainError as exc:
+            _flash_error(exc)
+    else:
+        flash(_("Please give a reason."), "error")
+    return redirect(url_for("eid.staff_cards", q=query or card_id), 303)
+
+
+@bp.post("/staff/cards/<card_id>/suspend")
+@login_required
+def staff_card_suspend(card_id):
+    return _staff_card_action(card_id, service.suspend_card)
+
+
+@bp.post("/staff/cards/<card_id>/resume")
+@login_required
+def staff_card_resume(card_id):
+    return _staff_card_action(card_id, service.resume_card)
