@@ -1,0 +1,92 @@
+"""Payment providers: the interface the booking service talks to, and the `sandbox` gateway.
+
+A provider is asked to start a payment (it answers with the URL the payer is sent to), later
+calls back with a signed message (verified here before anything changes), and is asked for
+refunds. The sandbox behaves like a real gateway: its payment page is `/tourism/sandbox/pay/<id>`,
+its callback is signed with HMAC-SHA256 under ``TOURISM_SANDBOX_SECRET`` and is handled by
+the same service function as `/api/v1/tourism/payments/sandbox/callback`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from portal.errors import Forbidden, Invalid
+
+DEV_SANDBOX_SECRET = "dev-sandbox-secret"  # noqa: S105 - development default, set TOURISM_SANDBOX_SECRET
+
+
+class PaymentProvider:
+    """What a gateway offers the booking service."""
+
+    name = ""
+
+    def start(self, payment) -> str:
+        """Register `payment` with the gateway; return the URL the payer continues at."""
+        raise NotImplementedError
+
+    def verify_callback(self, body: bytes, signature: str | None) -> dict:
+        """Check a callback's signature; return {"payment_id", "status", "amount", "transaction_id"}."""
+        raise NotImplementedError
+
+    def refund(self, payment, amount: int) -> str:
+        """Refund `amount` of a paid payment; return the gateway's refund id."""
+        raise NotImplementedError
+
+
+class SandboxProvider(PaymentProvider):
+    name = "sandbox"
+    signature_header = "X-Sandbox-Signature"
+
+    @staticmethod
+    def _secret() -> bytes:
+        return str(current_app.config.get("TOURISM_SANDBOX_SECRET") or DEV_SANDBOX_SECRET).encode()
+
+    def sign(self, body: bytes) -> str:
+        return hmac.new(self._secret(), body, hashlib.sha256).hexdigest()
+
+    def start(self, payment) -> str:
+        return f"/tourism/sandbox/pay/{payment.public_id}"
+
+    def callback_for(self, payment, outcome: str) -> tuple[bytes, str]:
+        """The signed message the sandbox gateway sends when the payer pays or fails."""
+        body = json.dumps({
+            "payment_id": payment.public_id,
+            "status": "paid" if outcome == "pay" else "failed",
+            "amount": payment.amount,
+            "transaction_id": "sbx_" + secrets.token_hex(8),
+        }, sort_keys=True).encode()
+        return body, self.sign(body)
+
+    def verify_callback(self, body: bytes, signature: str | None) -> dict:
+        if not signature or not hmac.compare_digest(self.sign(body), signature.strip()):
+            raise Forbidden(_l("The payment callback signature is not valid."), code="bad_signature")
+        try:
+            data = json.loads(body)
+            return {
+                "payment_id": str(data["payment_id"]),
+                "status": str(data["status"]),
+                "amount": int(data["amount"]),
+                "transaction_id": str(data.get("transaction_id") or ""),
+            }
+        except (ValueError, KeyError, TypeError) as exc:
+            raise Invalid(_l("The payment callback is malformed."), code="bad_callback") from exc
+
+    def refund(self, payment, amount: int) -> str:
+        return "sbx_rf_" + secrets.token_hex(8)
+
+
+PROVIDERS: dict[str, PaymentProvider] = {"sandbox": SandboxProvider()}
+
+
+def get_provider(name: str | None) -> PaymentProvider:
+    provider = PROVIDERS.get(name or "")
+    if provider is None:
+        raise Invalid(fields={"provider": _l("Unknown payment provider.")})
+    return provider

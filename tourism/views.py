@@ -1,0 +1,405 @@
+"""Tourism pages under /tourism: parse a form, call service.py, render.
+
+Visitors
+  GET       /tourism/                               listings: search by kind, date, area, words
+  GET       /tourism/listings/<id>                  a listing with its upcoming slots
+  GET POST  /tourism/slots/<id>/book                booking form (guest or signed in) -> hold
+  GET POST  /tourism/slots/<id>/waitlist            join a sold-out slot's waiting list
+  GET       /tourism/bookings/<ref>                 booking: pay, confirmation (QR, .ics), cancel
+  POST      /tourism/bookings/<ref>/pay             start a payment -> the gateway's page
+  POST      /tourism/bookings/<ref>/cancel          cancel (refund per policy)
+  GET       /tourism/bookings/<ref>.ics?email=      calendar file
+  GET       /tourism/bookings/<ref>/qr.svg?email=   QR code of the reference
+  GET POST  /tourism/lookup                         find a booking by reference + email
+Sandbox payment gateway
+  GET POST  /tourism/sandbox/pay/<payment_id>       the gateway's pay / decline page
+Staff (role staff)
+  GET       /tourism/staff/                         listings, missing translations
+  GET POST  /tourism/staff/listings/new             new listing
+  GET POST  /tourism/staff/listings/<id>/edit       edit listing and its translations
+  GET POST  /tourism/staff/listings/<id>/slots      time slots; add one
+  GET       /tourism/staff/slots/<id>               a slot's bookings and waiting list
+  POST      /tourism/staff/slots/<id>/capacity      change capacity
+  POST      /tourism/staff/slots/<id>/check-in      check in by reference (scanned or typed)
+  GET       /tourism/staff/reports?start=&end=      bookings and revenue per listing and day
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import format_currency, format_date, format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from portal.errors import DomainError, Invalid
+from portal.extensions import db
+from portal.i18n import LOCALE_NAMES, LOCALES, current_locale
+from portal.types import utcnow
+
+from . import service
+from .forms import (
+    BookingForm,
+    CancelForm,
+    CapacityForm,
+    CheckInForm,
+    ListingForm,
+    LookupForm,
+    PayForm,
+    SandboxForm,
+    SlotForm,
+    WaitlistForm,
+    kind_choices,
+)
+from .models import KINDS, TEXT_FIELDS
+
+bp = Blueprint("tourism", __name__, template_folder="templates")
+
+REMEMBERED = "tourism_refs"
+
+
+@bp.context_processor
+def _helpers():
+    kinds = dict(kind_choices())
+
+    def txt(listing, field):
+        return service.text(listing, field)
+
+    return {
+        "txt": txt,
+        "when": lambda dt: format_datetime(dt, "medium") if dt else "",
+        "won": lambda amount: format_currency(amount or 0, "KRW"),
+        "kind_label": lambda kind: kinds.get(kind, kind),
+        "kinds": kinds,
+        "available": service.available,
+        "locale_names": LOCALE_NAMES,
+        "hold_minutes": service.hold_minutes(),
+    }
+
+
+def _remember(reference: str) -> None:
+    refs = [r for r in session.get(REMEMBERED, []) if r != reference]
+    session[REMEMBERED] = (refs + [reference])[-20:]
+
+
+def _remembered(reference: str) -> bool:
+    """This browser made or looked up the booking, or followed a link from its messages."""
+    if service.token_matches(request.args.get("t"), reference):
+        _remember(service.normalise_reference(reference))
+        return True
+    return service.normalise_reference(reference) in session.get(REMEMBERED, [])
+
+
+def _booking(reference: str, email: str | None = None):
+    return service.find_booking(db.session, reference, email=email, user=current_user,
+                                remembered=_remembered(reference))
+
+
+def _flash_error(exc: DomainError) -> None:
+    flash(str(exc.message), "error")
+    for message in (exc.fields or {}).values():
+        flash(str(message), "error")
+
+
+# --- visitors -------------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    kind = request.args.get("kind") if request.args.get("kind") in KINDS else None
+    on_date = None
+    if request.args.get("date"):
+        try:
+            on_date = date.fromisoformat(request.args["date"])
+        except ValueError:
+            flash(_("Enter the date as YYYY-MM-DD."), "error")
+    area = request.args.get("area") or None
+    q = (request.args.get("q") or "").strip()[:100] or None
+    service.release_expired(db.session)
+    listings = service.search_listings(db.session, kind=kind, area=area, q=q, on_date=on_date)
+    summary = service.slot_summary(db.session, [item.id for item in listings])
+    return render_template("tourism/index.html", listings=listings, summary=summary, kind=kind,
+                           on_date=on_date, area=area, q=q, areas=service.areas(db.session))
+
+
+@bp.get("/listings/<int:listing_id>")
+def listing(listing_id: int):
+    item = service.get_listing(db.session, listing_id)
+    slots = service.upcoming_slots(db.session, item)
+    return render_template("tourism/listing.html", listing=item, slots=slots)
+
+
+def _guest_form(form_cls, slot):
+    form = form_cls()
+    if request.method == "GET" and current_user.is_authenticated:
+        form.name.data = form.name.data or current_user.name
+        form.email.data = form.email.data or current_user.email
+        form.phone.data = form.phone.data or getattr(current_user, "phone", None)
+    return form
+
+
+@bp.route("/slots/<int:slot_id>/book", methods=["GET", "POST"])
+def book(slot_id: int):
+    slot = service.get_slot(db.session, slot_id)
+    service.release_expired(db.session, slot_id=slot_id)
+    form = _guest_form(BookingForm, slot)
+    # One key per rendered form: a double click or a resent form makes one booking.
+    key = request.form.get("idempotency_key") or uuid.uuid4().hex
+    if form.validate_on_submit():
+        try:
+            booking, _created = service.create_booking(
+                db.session, user=current_user, slot_id=slot_id, quantity=form.quantity.data,
+                name=form.name.data, email=form.email.data, phone=form.phone.data,
+                locale=current_locale(), idempotency_key="form:" + key[:64])
+        except DomainError as exc:
+            _flash_error(exc)
+            if exc.code == "sold_out":
+                return redirect(url_for("tourism.waitlist", slot_id=slot_id))
+        else:
+            _remember(booking.reference)
+            return redirect(url_for("tourism.booking", reference=booking.reference))
+    db.session.refresh(slot)
+    return render_template("tourism/book.html", slot=slot, listing=slot.listing, form=form, key=key)
+
+
+@bp.route("/slots/<int:slot_id>/waitlist", methods=["GET", "POST"])
+def waitlist(slot_id: int):
+    slot = service.get_slot(db.session, slot_id)
+    form = _guest_form(WaitlistForm, slot)
+    if form.validate_on_submit():
+        try:
+            service.join_waitlist(db.session, user=current_user, slot_id=slot_id,
+                                  quantity=form.quantity.data, name=form.name.data,
+                                  email=form.email.data, phone=form.phone.data, locale=current_locale())
+        except DomainError as exc:
+            _flash_error(exc)
+            if exc.code == "seats_available":
+                return redirect(url_for("tourism.book", slot_id=slot_id))
+        else:
+            flash(_("You are on the waiting list. If seats free up, we will hold them for you and "
+                    "send you an email."), "success")
+            return redirect(url_for("tourism.listing", listing_id=slot.listing_id))
+    return render_template("tourism/waitlist.html", slot=slot, listing=slot.listing, form=form)
+
+
+@bp.get("/bookings/<reference>")
+def booking(reference: str):
+    item = _booking(reference)
+    service.refresh_hold(db.session, item)
+    qr = Markup(service.qr_svg(item.reference)) if item.status == "confirmed" else None  # noqa: S704 - segno's SVG
+    return render_template("tourism/booking.html", booking=item, slot=item.slot, listing=item.slot.listing,
+                           pay_form=PayForm(), cancel_form=CancelForm(), qr=qr,
+                           payment=service.paid_payment(item),
+                           refund_now=service.refund_for(item.slot.listing, item.slot, item.total))
+
+
+@bp.post("/bookings/<reference>/pay")
+def pay(reference: str):
+    item = _booking(reference)
+    form = PayForm()
+    if form.validate_on_submit():
+        try:
+            _payment, url = service.start_payment(db.session, item.reference, "sandbox", user=current_user)
+        except DomainError as exc:
+            _flash_error(exc)
+        else:
+            return redirect(url)
+    return redirect(url_for("tourism.booking", reference=item.reference))
+
+
+@bp.post("/bookings/<reference>/cancel")
+def cancel(reference: str):
+    item = _booking(reference)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            item = service.cancel_booking(db.session, item.reference, user=current_user, remembered=True)
+        except DomainError as exc:
+            _flash_error(exc)
+        else:
+            flash(_("Your booking is cancelled. Refund: %(amount)s.",
+                    amount=format_currency(item.refund_amount or 0, "KRW")), "success")
+    return redirect(url_for("tourism.booking", reference=item.reference))
+
+
+@bp.get("/bookings/<reference>.ics")
+def booking_ics(reference: str):
+    item = _booking(reference, request.args.get("email"))
+    return Response(service.ics(item), mimetype="text/calendar",
+                    headers={"Content-Disposition": f'attachment; filename="{item.reference}.ics"'})
+
+
+@bp.get("/bookings/<reference>/qr.svg")
+def booking_qr(reference: str):
+    item = _booking(reference, request.args.get("email"))
+    return Response(service.qr_svg(item.reference), mimetype="image/svg+xml")
+
+
+@bp.route("/lookup", methods=["GET", "POST"])
+def lookup():
+    form = LookupForm()
+    if form.validate_on_submit():
+        try:
+            item = service.find_booking(db.session, form.reference.data, email=form.email.data)
+        except DomainError as exc:
+            _flash_error(exc)
+        else:
+            _remember(item.reference)
+            return redirect(url_for("tourism.booking", reference=item.reference))
+    return render_template("tourism/lookup.html", form=form)
+
+
+# --- the sandbox payment gateway ------------------------------------------------------------
+
+@bp.route("/sandbox/pay/<payment_id>", methods=["GET", "POST"])
+def sandbox_pay(payment_id: str):
+    payment = service.get_payment(db.session, payment_id)
+    form = SandboxForm()
+    if form.validate_on_submit():
+        outcome = "pay" if form.pay.data else "fail"
+        try:
+            payment = service.sandbox_complete(db.session, payment_id, outcome)
+        except DomainError as exc:
+            _flash_error(exc)
+        else:
+            if payment.status == "failed":
+                flash(_("The payment was declined. You can try again while your seats are held."), "error")
+            elif payment.status == "refunded":
+                flash(_("The hold had ended and the seats were gone, so the payment was refunded in full."),
+                      "error")
+        return redirect(url_for("tourism.booking", reference=payment.booking.reference))
+    return render_template("tourism/sandbox_pay.html", payment=payment, booking=payment.booking, form=form)
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+@bp.get("/staff/")
+def staff_listings():
+    rows = service.staff_listings(db.session, current_user)
+    return render_template("tourism/staff/listings.html", rows=rows)
+
+
+def _listing_data(form: ListingForm) -> dict:
+    data = {"kind": form.kind.data, "area": form.area.data,
+            "free_cancel_hours": form.free_cancel_hours.data,
+            "late_refund_percent": form.late_refund_percent.data, "active": form.active.data}
+    for field in TEXT_FIELDS:
+        data[field] = {code: getattr(form, f"{field}_{code}").data or "" for code in LOCALES}
+    return data
+
+
+def _text_fields(form: ListingForm):
+    return [(field, [getattr(form, f"{field}_{code}") for code in LOCALES]) for field in TEXT_FIELDS]
+
+
+@bp.route("/staff/listings/new", methods=["GET", "POST"], defaults={"listing_id": None})
+@bp.route("/staff/listings/<int:listing_id>/edit", methods=["GET", "POST"])
+def staff_listing_edit(listing_id: int | None):
+    service.require_staff(current_user)
+    item = service.get_listing(db.session, listing_id, include_inactive=True) if listing_id else None
+    form = ListingForm(obj=item)
+    if request.method == "GET" and item is not None:
+        for field in TEXT_FIELDS:
+            for code in LOCALES:
+                getattr(form, f"{field}_{code}").data = (getattr(item, field) or {}).get(code, "")
+    if form.validate_on_submit():
+        try:
+            item = service.save_listing(db.session, current_user, _listing_data(form), listing_id)
+        except Invalid as exc:
+            _flash_error(exc)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("tourism.staff_slots", listing_id=item.id))
+    return render_template("tourism/staff/listing_form.html", form=form, listing=item,
+                           text_fields=_text_fields(form),
+                           missing=service.missing_translations(item) if item else list(LOCALES))
+
+
+@bp.route("/staff/listings/<int:listing_id>/slots", methods=["GET", "POST"])
+def staff_slots(listing_id: int):
+    service.require_staff(current_user)
+    item = service.get_listing(db.session, listing_id, include_inactive=True)
+    form = SlotForm()
+    if form.validate_on_submit():
+        starts_at = form.starts_at.data.replace(tzinfo=service.SEOUL)
+        try:
+            service.add_slot(db.session, current_user, listing_id, starts_at=starts_at,
+                             capacity=form.capacity.data, price=form.price.data)
+        except Invalid as exc:
+            _flash_error(exc)
+        else:
+            flash(_("Time slot added."), "success")
+            return redirect(url_for("tourism.staff_slots", listing_id=listing_id))
+    slots = service.upcoming_slots(db.session, item, now=utcnow() - timedelta(days=7), limit=200)
+    return render_template("tourism/staff/slots.html", listing=item, slots=slots, form=form)
+
+
+@bp.get("/staff/slots/<int:slot_id>")
+def staff_slot(slot_id: int):
+    slot, bookings, waiting = service.slot_bookings(db.session, current_user, slot_id)
+    return render_template("tourism/staff/slot.html", slot=slot, listing=slot.listing, bookings=bookings,
+                           waiting=waiting, capacity_form=CapacityForm(capacity=slot.capacity),
+                           checkin_form=CheckInForm())
+
+
+@bp.post("/staff/slots/<int:slot_id>/capacity")
+def staff_capacity(slot_id: int):
+    service.require_staff(current_user)
+    form = CapacityForm()
+    if form.validate_on_submit():
+        try:
+            service.set_capacity(db.session, current_user, slot_id, form.capacity.data)
+        except DomainError as exc:
+            _flash_error(exc)
+        else:
+            flash(_("Capacity changed."), "success")
+    else:
+        flash(_("Enter a capacity of at least 1."), "error")
+    return redirect(url_for("tourism.staff_slot", slot_id=slot_id))
+
+
+@bp.post("/staff/slots/<int:slot_id>/check-in")
+def staff_check_in(slot_id: int):
+    service.require_staff(current_user)
+    form = CheckInForm()
+    if form.validate_on_submit():
+        try:
+            item = service.check_in(db.session, current_user, slot_id, form.reference.data)
+        except DomainError as exc:
+            _flash_error(exc)
+        else:
+            flash(_("Checked in: %(reference)s (%(seats)d seats).", reference=item.reference,
+                    seats=item.quantity), "success")
+    return redirect(url_for("tourism.staff_slot", slot_id=slot_id))
+
+
+def _date_arg(name: str, default: date) -> date:
+    try:
+        return date.fromisoformat(request.args.get(name) or "") if request.args.get(name) else default
+    except ValueError:
+        raise Invalid(fields={name: _("Enter the date as YYYY-MM-DD.")}) from None
+
+
+@bp.get("/staff/reports")
+def staff_reports():
+    today = datetime.now(service.SEOUL).date()
+    start = _date_arg("start", today - timedelta(days=30))
+    end = _date_arg("end", today + timedelta(days=60))
+    if end < start:
+        start, end = end, start
+    rows = service.report(db.session, current_user, start=start, end=end)
+    totals = {"bookings": sum(r["bookings"] for r in rows), "seats": sum(r["seats"] for r in rows),
+              "cancelled": sum(r["cancelled"] for r in rows), "revenue": sum(r["revenue"] for r in rows)}
+    return render_template("tourism/staff/report.html", rows=rows, start=start, end=end, totals=totals,
+                           format_date=format_date)
