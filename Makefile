@@ -1,0 +1,47 @@
+# The two commands of the README: `make run` (portal with demo data on embedded defaults)
+# and `make test` (the test suite). Both install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install lint i18n browser serve worker beat
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+	$(BIN)/python tools/i18n.py compile
+
+run: install
+	$(BIN)/flask --app portal db upgrade
+	$(BIN)/flask --app portal seed-demo
+	$(BIN)/flask --app portal run --host $(HOST) --port $(PORT)
+
+# Debian's Chromium for the real-browser tests (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
+
+test: install browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/python tools/i18n.py missing
+
+i18n: install
+	$(BIN)/python tools/i18n.py update
+
+# Real deployment processes (see README): web, worker and beat share the same settings.
+serve: install
+	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) 'portal:create_app()'
+worker: install
+	$(BIN)/celery -A portal.tasks worker --loglevel INFO
+beat: install
+	$(BIN)/celery -A portal.tasks beat --loglevel INFO
