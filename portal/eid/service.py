@@ -596,9 +596,10 @@ class DatabaseReplayStore:
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        stmt = dialect_insert(UsedToken).values(jti=jti, expires_at=expires)
-        result = self.session.execute(stmt.on_conflict_do_nothing(index_elements=["jti"]))
-        return result.rowcount == 1
+        table = UsedToken.__table__
+        stmt = (dialect_insert(table).values(jti=jti, expires_at=expires)
+                .on_conflict_do_nothing(index_elements=["jti"]).returning(table.c.jti))
+        return self.session.execute(stmt).first() is not None
 
 
 _redis_clients: dict[str, redis.Redis] = {}
@@ -655,7 +656,7 @@ def verify_at_gate(session: Session, gate: GateInfo, token, now: float | None = 
 
     result = verifier.verify(token, public, status=lookup, policy=gate.policy,
                              replay_store=replay_store(session), issuer=issuer(), now=now)
-    session.execute(insert(AccessEntry).values(
+    session.execute(insert(AccessEntry.__table__).values(
         at=now_dt, card_id=found.get("card_id"), facility_id=gate.facility_id, gate_id=gate.id,
         decision=result.decision, reason=result.reason))
     session.commit()
