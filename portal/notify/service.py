@@ -193,7 +193,7 @@ def _prepare_rows(session: Session, items: list[dict], *, single: bool) -> list[
         ids = sorted(user_ids)
         for start in range(0, len(ids), 5000):
             chunk = ids[start:start + 5000]
-            locales.update(session.execute(select(User.id, User.locale).where(User.id.in_(chunk))).tuples().all())
+            locales.update(session.execute(select(User.id, User.locale).where(User.id.in_(chunk))).all())
             prefs.update({p.user_id: p for p in session.scalars(
                 select(Preference).where(Preference.user_id.in_(chunk)))})
     fallback_locale = current_locale() if has_request_context() else "ko"
@@ -260,7 +260,7 @@ def _insert_new(session: Session, rows: list[dict]) -> list[tuple[int, str]]:
                 .returning(table.c.id, table.c.channel))
         new: list[tuple[int, str]] = []
         for start in range(0, len(rows), 5000):
-            new.extend(session.execute(stmt, rows[start:start + 5000]).tuples())
+            new.extend(session.execute(stmt, rows[start:start + 5000]).all())
         return new
     new = []  # another database: one savepoint per row
     for row in rows:
@@ -338,7 +338,7 @@ def _claim(session: Session, ids: list[int], now: datetime) -> dict[int, int]:
         .returning(Message.id, Message.attempts)
         .execution_options(synchronize_session=False)
     )
-    claimed = dict(session.execute(stmt).tuples().all())
+    claimed = dict(session.execute(stmt).all())
     session.commit()
     return claimed
 
@@ -473,7 +473,7 @@ def sweep(session: Session, *, now: datetime | None = None) -> list[tuple[int, s
         found.extend(session.execute(
             update(Message).where(*where).values(updated_at=now, **values)
             .returning(Message.id, Message.channel)
-            .execution_options(synchronize_session=False)).tuples())
+            .execution_options(synchronize_session=False)).all())
     return found
 
 

@@ -1,0 +1,138 @@
+"""Fixtures of the notification tests: a log-provider file, a real SMTP server (aiosmtpd) and a
+tiny HTTP provider, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from portal.extensions import db
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LogFile:
+    def __init__(self, path):
+        self.path = path
+
+    def records(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line]
+
+    def keys(self) -> list[str]:
+        return [r["idempotency_key"] for r in self.records()]
+
+
+@pytest.fixture
+def notify_log(app, tmp_path) -> LogFile:
+    """SMS and voice go to the `log` provider, writing to a file of this test."""
+    path = tmp_path / "notify.log"
+    app.config.update(NOTIFY_LOG_FILE=str(path), SMS_PROVIDER="log", VOICE_PROVIDER="log",
+                      NOTIFY_LOG_INCLUDE_TEXT=True)
+    return LogFile(path)
+
+
+class SmtpSink:
+    """A real SMTP server: what it accepted, and recipients it refuses with 550."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes
+        from email.policy import default
+        self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(app):
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False,
+                      MAIL_FROM="알림 <noreply@city.example.kr>")
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+class Provider:
+    """A tiny HTTP SMS/voice provider: records each request; answers `statuses` in turn."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.statuses: list[int] = []
+        self.lock = threading.Lock()
+
+    def handler(self):
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with provider.lock:
+                    provider.requests.append({"headers": dict(self.headers), "json": body})
+                    status = provider.statuses.pop(0) if provider.statuses else 202
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"ok": true}')
+
+            def log_message(self, *args):
+                return
+
+        return Handler
+
+
+@pytest.fixture
+def http_provider(app):
+    provider = Provider()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), provider.handler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/v1/messages"
+    app.config.update(SMS_PROVIDER="http", SMS_PROVIDER_URL=url, SMS_PROVIDER_KEY="sms-test-key",
+                      VOICE_PROVIDER="http", VOICE_PROVIDER_URL=url, VOICE_PROVIDER_KEY="voice-test-key")
+    try:
+        yield provider
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def send(app):
+    """send(**kwargs) -> Message: portal.notify.service.send + commit, as a producer does."""
+    from portal.notify import service
+
+    def do(**kwargs):
+        kwargs.setdefault("template", "notify.channel_check")
+        kwargs.setdefault("context", {"reference": "T-1"})
+        message = service.send(db.session, **kwargs)
+        db.session.commit()
+        db.session.refresh(message)
+        return message
+
+    return do

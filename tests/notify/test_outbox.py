@@ -1,0 +1,168 @@
+"""The outbox: idempotency, after-commit queueing, channel choice, languages."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.errors import Invalid
+from portal.extensions import db
+from portal.notify import service
+from portal.notify.models import Message, Preference
+
+
+def count_messages() -> int:
+    return db.session.scalar(select(func.count()).select_from(Message))
+
+
+def test_same_idempotency_key_gives_one_row_and_one_delivery(send, make_user, notify_log):
+    user = make_user(phone="010-1111-2222")
+    first = send(user=user, channel="sms", idempotency_key="proposal:7:threshold:1")
+    again = send(user=user, channel="sms", idempotency_key="proposal:7:threshold:1",
+                 context={"reference": "something else"})
+    assert again.id == first.id
+    assert count_messages() == 1
+    assert first.status == "delivered"
+    assert notify_log.keys() == ["proposal:7:threshold:1"]
+
+
+def test_send_many_inserts_only_new_keys_and_delivers_each_once(app, make_user, notify_log):
+    users = [make_user(phone=f"010-0000-000{i}") for i in range(4)]
+    items = [{"template": "notify.channel_check", "context": {}, "idempotency_key": f"scan:{u.id}",
+              "user_id": u.id, "channel": "voice"} for u in users]
+    assert service.send_many(db.session, items[:2]) == 2
+    db.session.commit()
+    assert service.send_many(db.session, items) == 2  # the first two exist already
+    db.session.commit()
+    assert count_messages() == 4
+    assert sorted(notify_log.keys()) == sorted(f"scan:{u.id}" for u in users)
+    statuses = db.session.scalars(select(Message.status)).all()
+    assert statuses == ["delivered"] * 4
+
+
+def test_nothing_is_sent_when_the_producer_rolls_back(make_user, notify_log):
+    user = make_user(phone="010-1111-2222")
+    service.send(db.session, template="notify.channel_check", context={}, idempotency_key="rolled-back",
+                 user=user, channel="sms")
+    db.session.rollback()
+    assert count_messages() == 0
+    assert notify_log.records() == []
+
+
+def test_nothing_is_queued_before_the_producer_commits(make_user, notify_log):
+    user = make_user(phone="010-1111-2222")
+    message = service.send(db.session, template="notify.channel_check", context={},
+                           idempotency_key="pending", user=user, channel="sms")
+    db.session.flush()
+    assert message.status == "queued"
+    assert notify_log.records() == []
+    db.session.commit()
+    assert notify_log.keys() == ["pending"]
+
+
+def test_channel_none_uses_the_residents_preferred_channel(send, make_user, notify_log):
+    user = make_user(phone="010-3333-4444")
+    db.session.add(Preference(user_id=user.id, preferred_channel="voice", opted_out=[]))
+    db.session.commit()
+    message = send(user=user, idempotency_key="pref-1")
+    assert message.channel == "voice" and message.status == "delivered"
+    [record] = notify_log.records()
+    assert record["channel"] == "voice"
+    assert record["to"] == "***4444"  # the log provider masks the number
+
+
+def test_without_a_preference_a_resident_gets_the_inbox(send, make_user):
+    message = send(user=make_user(), idempotency_key="inbox-1")
+    assert message.channel == "app" and message.status == "delivered"
+
+
+def test_a_channel_the_resident_switched_off_is_not_used(send, make_user, notify_log):
+    user = make_user(phone="010-3333-4444")
+    db.session.add(Preference(user_id=user.id, preferred_channel="sms", opted_out=["voice"]))
+    db.session.commit()
+    message = send(user=user, channel="voice", idempotency_key="optout-1")
+    assert message.channel == "sms"
+    db.session.execute(
+        Preference.__table__.update().values(preferred_channel=None, opted_out=["voice", "sms"]))
+    db.session.commit()
+    message = send(user=user, channel="voice", idempotency_key="optout-2")
+    assert message.channel == "app" and message.status == "delivered"
+    assert notify_log.keys() == ["optout-1"]
+
+
+def test_opting_out_after_queueing_is_a_permanent_failure_not_retried(app, make_user, notify_log):
+    user = make_user(phone="010-3333-4444")
+    message = service.send(db.session, template="notify.channel_check", context={},
+                           idempotency_key="late-optout", user=user, channel="sms")
+    # the resident switches SMS off before the worker gets to the notice
+    db.session.add(Preference(user_id=user.id, preferred_channel=None, opted_out=["sms"]))
+    db.session.commit()
+    db.session.refresh(message)
+    assert message.status == "permanent_failure" and message.last_error == "opted_out"
+    assert message.attempts == 1 and message.next_attempt_at is None
+    assert notify_log.records() == []
+
+
+def test_the_notice_renders_in_the_recipients_language(send, make_user, notify_log):
+    texts = {}
+    for locale in ("ko", "en", "zh"):
+        user = make_user(phone="010-5555-6666", locale=locale)
+        send(user=user, channel="sms", idempotency_key=f"lang-{locale}", context={"reference": "R-42"})
+    for record in notify_log.records():
+        texts[record["locale"]] = (record["subject"], record["text"])
+    assert texts["en"][0] == "Test message from the city portal"
+    assert texts["ko"][0] == "시청 포털 시험 메시지"
+    assert texts["zh"][0] == "城市门户测试消息"
+    assert "참조 번호: R-42" in texts["ko"][1]
+    assert "参考编号：R-42" in texts["zh"][1]
+    assert "Reference: R-42" in texts["en"][1]
+
+
+def test_an_explicit_locale_beats_the_users(send, make_user, notify_log):
+    user = make_user(phone="010-5555-6666", locale="ko")
+    message = send(user=user, channel="sms", idempotency_key="explicit-zh", locale="zh")
+    assert message.locale == "zh"
+    assert notify_log.records()[0]["subject"] == "城市门户测试消息"
+
+
+def test_voice_sends_the_call_script_not_the_written_text(send, make_user, notify_log):
+    send(user=make_user(phone="010-7777-8888", locale="ko"), channel="voice", idempotency_key="call-1")
+    text = notify_log.records()[0]["text"]
+    assert text.startswith("안녕하세요. 시청 포털입니다.") and "시험 전화" in text
+    assert "참조 번호" not in text
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"template": "no.such_template"}, "template"),
+    ({"template": "../../etc/passwd"}, "template"),
+    ({"context": {"when": object()}}, "context"),
+    ({"idempotency_key": ""}, "idempotency_key"),
+    ({"channel": "fax"}, "channel"),
+    ({"locale": "fr"}, "locale"),
+])
+def test_bad_notices_are_refused_with_the_field(make_user, kwargs, field):
+    args = {"template": "notify.channel_check", "context": {}, "idempotency_key": "k",
+            "user": make_user(), **kwargs}
+    with pytest.raises(Invalid) as err:
+        service.send(db.session, **args)
+    assert field in err.value.fields
+
+
+def test_a_bare_address_needs_a_channel_it_can_use(make_user):
+    with pytest.raises(Invalid) as err:
+        service.send(db.session, template="notify.channel_check", context={}, idempotency_key="k",
+                     email="guest@example.com", channel="app")
+    assert "channel" in err.value.fields
+    with pytest.raises(Invalid) as err:
+        service.send(db.session, template="notify.channel_check", context={}, idempotency_key="k")
+    assert "recipient" in err.value.fields
+
+
+def test_send_many_names_the_bad_item(make_user):
+    user = make_user()
+    items = [{"template": "notify.channel_check", "context": {}, "idempotency_key": "a", "user_id": user.id},
+             {"template": "notify.channel_check", "context": {}, "idempotency_key": "b", "user_id": 10 ** 9}]
+    with pytest.raises(Invalid) as err:
+        service.send_many(db.session, items)
+    assert "items.1.user" in err.value.fields
+    assert count_messages() == 0
