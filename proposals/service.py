@@ -119,8 +119,13 @@ def _insert_ignore(session: Session, model, values: dict | None = None, *, selec
     else:  # pragma: no cover - the portal runs on PostgreSQL or SQLite only
         raise RuntimeError(f"unsupported database {dialect}")
     stmt = insert(model)
-    stmt = stmt.from_select(columns, select_from) if select_from is not None else stmt.values(**values)
-    return session.execute(stmt.on_conflict_do_nothing()).rowcount
+    if select_from is not None:
+        stmt = stmt.from_select(columns, select_from).on_conflict_do_nothing()
+        return session.execute(stmt).rowcount
+    # RETURNING tells for sure whether a row went in (rowcount is not reliable with it).
+    pk = model.__table__.primary_key.columns.values()[0]
+    stmt = stmt.values(**values).on_conflict_do_nothing().returning(pk)
+    return len(session.execute(stmt).all())
 
 
 def _uid(user) -> int | None:

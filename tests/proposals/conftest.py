@@ -1,0 +1,53 @@
+"""Fixtures for the proposals tests: people, proposals, and a way to put a proposal in a state."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from portal.extensions import db
+from proposals import service
+from proposals.models import Proposal
+from tests.proposals.helpers import BODY
+
+
+@pytest.fixture
+def resident(make_user):
+    return make_user(name="김민지")
+
+
+@pytest.fixture
+def staff(make_user):
+    return make_user(roles=("staff",), name="이정훈")
+
+
+@pytest.fixture
+def new_proposal(app):
+    """new_proposal(author, title=..., **fields) -> Proposal, submitted through the service."""
+
+    def make(author, title="초등학교 앞 안전한 통학로", **fields):
+        data = {"title": title, "body": BODY, "category": "safety", **fields}
+        return service.create_proposal(db.session, author, data)
+
+    return make
+
+
+@pytest.fixture
+def set_state(app):
+    """set_state(proposal_id, status, **columns): put a proposal in a state, as if it got there."""
+
+    def put(proposal_id, status, **values):
+        db.session.execute(update(Proposal).where(Proposal.id == proposal_id).values(status=status, **values))
+        db.session.commit()
+        db.session.expire_all()
+
+    return put
+
+
+@pytest.fixture
+def reload(app):
+    def get(proposal_id) -> Proposal:
+        db.session.expire_all()
+        return db.session.get(Proposal, proposal_id)
+
+    return get

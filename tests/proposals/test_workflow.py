@@ -1,0 +1,264 @@
+"""Staff workflow: the transitions table, the secret ballot, merging, moderation, following."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, select
+
+from portal.audit import AuditEntry
+from portal.extensions import db
+from proposals import service
+from proposals.models import STATUSES, BallotParticipation, BallotTally
+from tests.proposals.helpers import future, past, transitions_of
+
+ALLOWED = {
+    ("open", "under_review"), ("open", "withdrawn"), ("under_review", "voting"),
+    ("under_review", "accepted"), ("under_review", "rejected"), ("voting", "accepted"),
+    ("voting", "rejected"), ("accepted", "implemented"),
+}
+ANSWER = {"ko": "검토 결과 내년 예산에 반영합니다.", "en": "It is in next year's budget.", "zh": "已列入明年预算。"}
+
+
+def _payload(frm, to):
+    body = {"to": to}
+    if to in ("accepted", "rejected"):
+        body["answer"] = ANSWER
+    if to == "voting":
+        body["vote_ends_at"] = future(7).isoformat()
+    if to == "hidden":
+        body["reason"] = "개인정보 노출"
+    return body
+
+
+def _state_for(frm):
+    values = {"status_before_hidden": "open" if frm == "hidden" else None}
+    if frm == "voting":
+        values["vote_ends_at"] = past(1)  # the vote has ended: staff may decide
+    return values
+
+
+def test_every_transition_outside_the_table_is_409(client, make_user, staff, bearer, new_proposal, set_state):
+    author = make_user()
+    p = new_proposal(author)
+    staff_h, author_h = bearer(staff), bearer(author)
+    targets = [s for s in STATUSES if s != "merged"]
+    tried = 0
+    for frm in STATUSES:
+        for to in targets:
+            set_state(p.id, frm, **_state_for(frm))
+            allowed = (frm, to) in ALLOWED or (to == "hidden" and frm != "hidden") or (frm, to) == ("hidden", "open")
+            headers = author_h if (frm, to) == ("open", "withdrawn") else staff_h
+            r = client.post(f"/api/v1/proposals/{p.id}/transitions", json=_payload(frm, to), headers=headers)
+            if allowed:
+                assert r.status_code == 200, (frm, to, r.get_json())
+                assert r.get_json()["status"] == to
+            else:
+                assert r.status_code == 409, (frm, to, r.get_json())
+                assert r.get_json()["error"]["code"] == "invalid_transition"
+            tried += 1
+    assert tried == len(STATUSES) * len(targets)
+
+
+def test_transition_rights(client, make_user, staff, bearer, new_proposal, set_state, reload):
+    author, other = make_user(), make_user()
+    p = new_proposal(author)
+    url = f"/api/v1/proposals/{p.id}/transitions"
+    assert client.post(url, json={"to": "under_review"}, headers=bearer(other)).status_code == 403
+    assert client.post(url, json={"to": "under_review"}, headers=bearer(author)).status_code == 403
+    assert client.post(url, json={"to": "withdrawn"}, headers=bearer(other)).status_code == 403
+    r = client.post(url, json={"to": "withdrawn"}, headers=bearer(staff))
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "not_author"
+    assert reload(p.id).status == "open"
+    assert client.post(url, json={"to": "withdrawn"}, headers=bearer(author)).status_code == 200
+    assert reload(p.id).status == "withdrawn"
+    assert client.post(url, json={"to": "nowhere"}, headers=bearer(staff)).status_code == 422
+
+
+def test_required_fields_of_transitions(client, make_user, staff, bearer, new_proposal, set_state, reload):
+    p = new_proposal(make_user())
+    set_state(p.id, "under_review")
+    url, h = f"/api/v1/proposals/{p.id}/transitions", bearer(staff)
+    r = client.post(url, json={"to": "accepted"}, headers=h)
+    assert r.status_code == 422 and "answer" in r.get_json()["error"]["fields"]
+    r = client.post(url, json={"to": "voting"}, headers=h)
+    assert r.status_code == 422 and "vote_ends_at" in r.get_json()["error"]["fields"]
+    r = client.post(url, json={"to": "voting", "vote_ends_at": past(1).isoformat()}, headers=h)
+    assert r.status_code == 422 and "vote_ends_at" in r.get_json()["error"]["fields"]
+    r = client.post(url, json={"to": "hidden"}, headers=h)
+    assert r.status_code == 422 and "reason" in r.get_json()["error"]["fields"]
+    assert reload(p.id).status == "under_review"
+    r = client.post(url + "?lang=zh", json={"to": "accepted", "answer": ANSWER, "department": "교통행정과"},
+                    headers=h)
+    assert r.status_code == 200
+    assert r.get_json()["answer"] == ANSWER["zh"] and r.get_json()["answer_lang"] == "zh"
+    assert r.get_json()["department"] == "교통행정과"
+    assert client.get(f"/api/v1/proposals/{p.id}?lang=en").get_json()["answer"] == ANSWER["en"]
+
+
+def test_history_audit_and_followers_told(client, make_user, staff, bearer, new_proposal, set_state):
+    from portal.notify.models import Message
+
+    author, follower = make_user(), make_user()
+    p = new_proposal(author)
+    assert client.put(f"/api/v1/proposals/{p.id}/follow", headers=bearer(follower)).status_code == 201
+    assert client.put(f"/api/v1/proposals/{p.id}/follow", headers=bearer(follower)).status_code == 200
+    url, h = f"/api/v1/proposals/{p.id}/transitions", bearer(staff)
+    client.post(url, json={"to": "under_review"}, headers=h)
+    client.post(url, json={"to": "hidden", "reason": "욕설 포함"}, headers=h)
+    client.post(url, json={"to": "under_review"}, headers=h)  # back from hidden
+    history = client.get(f"/api/v1/proposals/{p.id}").get_json()["history"]
+    assert [(t["from"], t["to"]) for t in history] == [
+        ("open", "under_review"), ("under_review", "hidden"), ("hidden", "under_review")]
+    assert history[1]["note"] == "욕설 포함"
+    audited = db.session.scalars(select(AuditEntry.details).where(
+        AuditEntry.action == "proposals.transition", AuditEntry.target_id == str(p.id))).all()
+    assert [(d["from_status"], d["to_status"]) for d in audited] == [(t["from"], t["to"]) for t in history]
+    told = db.session.scalars(select(Message.user_id).where(Message.template == "proposals.status_changed")).all()
+    assert sorted(told) == sorted([author.id, follower.id] * 3)
+    assert client.delete(f"/api/v1/proposals/{p.id}/follow", headers=bearer(follower)).status_code == 204
+
+
+def test_hidden_proposal_is_only_for_staff(client, make_user, staff, bearer, new_proposal, set_state):
+    p = new_proposal(make_user())
+    set_state(p.id, "hidden", status_before_hidden="open", hidden_reason="spam")
+    assert client.get(f"/api/v1/proposals/{p.id}").status_code == 404
+    assert client.get(f"/api/v1/proposals/{p.id}", headers=bearer(staff)).status_code == 200
+
+
+# -- the secret ballot ---------------------------------------------------------------------
+
+def test_ballot_once_tally_hidden_until_the_end(client, make_user, staff, bearer, new_proposal, set_state):
+    p = new_proposal(make_user())
+    set_state(p.id, "under_review")
+    client.post(f"/api/v1/proposals/{p.id}/transitions", headers=bearer(staff),
+                json={"to": "voting", "vote_ends_at": future(3).isoformat()})
+    voters = [bearer(make_user()) for _ in range(3)]
+    for h, choice in zip(voters, ("for", "for", "against"), strict=True):
+        assert client.post(f"/api/v1/proposals/{p.id}/ballot", json={"choice": choice}, headers=h).status_code == 201
+    r = client.post(f"/api/v1/proposals/{p.id}/ballot", json={"choice": "against"}, headers=voters[0])
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "already_voted"
+    r = client.post(f"/api/v1/proposals/{p.id}/ballot", json={"choice": "maybe"}, headers=bearer(make_user()))
+    assert r.status_code == 422 and "choice" in r.get_json()["error"]["fields"]
+    r = client.post(f"/api/v1/proposals/{p.id}/ballot", json={"choice": "for"},
+                    headers=bearer(make_user(verified=False)))
+    assert r.status_code == 403
+    data = client.get(f"/api/v1/proposals/{p.id}").get_json()
+    assert "tally" in data and data["tally"] is None
+    # deciding before the vote ends is refused
+    r = client.post(f"/api/v1/proposals/{p.id}/transitions", json={"to": "accepted", "answer": ANSWER},
+                    headers=bearer(staff))
+    assert r.status_code == 409
+    set_state(p.id, "voting", vote_ends_at=past(0.01))
+    assert client.get(f"/api/v1/proposals/{p.id}").get_json()["tally"] == {"for": 2, "against": 1}
+    r = client.post(f"/api/v1/proposals/{p.id}/ballot", json={"choice": "for"}, headers=bearer(make_user()))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_voting"
+    r = client.post(f"/api/v1/proposals/{p.id}/transitions", json={"to": "accepted", "answer": ANSWER},
+                    headers=bearer(staff))
+    assert r.status_code == 200 and r.get_json()["tally"] == {"for": 2, "against": 1}
+
+
+def test_no_table_links_a_voter_to_a_choice(app, client, make_user, staff, bearer, new_proposal, set_state):
+    insp = inspect(db.engine)
+    user_tables = set()
+    for table in insp.get_table_names():
+        columns = {c["name"] for c in insp.get_columns(table)}
+        refs_user = any(fk["referred_table"] == "user" for fk in insp.get_foreign_keys(table))
+        if refs_user:
+            user_tables.add(table)
+        assert not (refs_user and "choice" in columns), f"{table} links a user to a choice"
+    assert "proposal_ballot_participation" in user_tables
+    tally_cols = {c["name"]: c for c in insp.get_columns("proposal_ballot_tally")}
+    assert "choice" in tally_cols
+    # nothing in the tally that could be matched with the order people voted in
+    assert not any("time" in str(c["type"]).lower() or "date" in str(c["type"]).lower()
+                   for c in tally_cols.values())
+    participation_cols = {c["name"] for c in insp.get_columns("proposal_ballot_participation")}
+    assert participation_cols == {"id", "proposal_id", "user_id"}
+    # and in use: three ballots are three participants but still only two counter rows
+    p = new_proposal(make_user())
+    set_state(p.id, "under_review")
+    client.post(f"/api/v1/proposals/{p.id}/transitions", headers=bearer(staff),
+                json={"to": "voting", "vote_ends_at": future(1).isoformat()})
+    for choice in ("for", "against", "for"):
+        client.post(f"/api/v1/proposals/{p.id}/ballot", json={"choice": choice}, headers=bearer(make_user()))
+    assert db.session.scalar(select(db.func.count()).select_from(BallotParticipation)) == 3
+    assert db.session.scalar(select(db.func.count()).select_from(BallotTally)) == 2
+
+
+# -- merging, closing, comments, flags -----------------------------------------------------
+
+def test_merge_carries_endorsers_over_once(client, make_user, staff, bearer, new_proposal, reload):
+    a_author, b_author = make_user(), make_user()
+    target = new_proposal(a_author, title="중랑천 산책로 야간 조명 개선")
+    dup = new_proposal(b_author, title="중랑천 산책로가 너무 어두워요")
+    both, only_dup = make_user(), make_user()
+    for u, p in [(both, target), (both, dup), (only_dup, dup), (a_author, dup)]:
+        assert client.post(f"/api/v1/proposals/{p.id}/endorsement", headers=bearer(u)).status_code == 201
+    r = client.post(f"/api/v1/proposals/{dup.id}/merge", json={"into": target.id}, headers=bearer(staff))
+    assert r.status_code == 200
+    # both once, only_dup carried over; the target's own author does not endorse it
+    assert r.get_json()["endorsement_count"] == 2
+    assert reload(dup.id).status == "merged" and reload(dup.id).merged_into_id == target.id
+    assert client.post(f"/api/v1/proposals/{dup.id}/merge", json={"into": target.id},
+                       headers=bearer(staff)).status_code == 409
+    assert client.post(f"/api/v1/proposals/{target.id}/merge", json={"into": target.id},
+                       headers=bearer(staff)).status_code == 422
+    assert client.post(f"/api/v1/proposals/{target.id}/merge", json={"into": dup.id},
+                       headers=bearer(both)).status_code == 403
+
+
+def test_merge_can_reach_the_threshold(app, client, make_user, staff, bearer, new_proposal, reload):
+    app.config["PROPOSAL_ENDORSEMENT_THRESHOLD"] = 2
+    target, dup = new_proposal(make_user()), new_proposal(make_user(), title="비슷한 통학로 제안")
+    client.post(f"/api/v1/proposals/{target.id}/endorsement", headers=bearer(make_user()))
+    client.post(f"/api/v1/proposals/{dup.id}/endorsement", headers=bearer(make_user()))
+    client.post(f"/api/v1/proposals/{dup.id}/merge", json={"into": target.id}, headers=bearer(staff))
+    assert reload(target.id).status == "under_review"
+    assert len(transitions_of(target.id, "under_review")) == 1
+
+
+def test_window_end_below_threshold_closes(app, make_user, new_proposal, set_state, reload):
+    done, running, enough = (new_proposal(make_user(), title=f"마감 테스트 제안 {i}") for i in range(3))
+    set_state(done.id, "open", endorse_until=past(1))
+    set_state(enough.id, "under_review", endorse_until=past(1))
+    from proposals.tasks import close_expired
+
+    assert close_expired.delay().get() == 1
+    assert reload(done.id).status == "closed"
+    assert reload(running.id).status == "open"
+    assert reload(enough.id).status == "under_review"
+    assert [(t.from_status, t.to_status) for t in transitions_of(done.id)] == [("open", "closed")]
+    assert service.close_expired(db.session) == 0
+
+
+def test_comments_and_flags(client, make_user, staff, bearer, new_proposal):
+    p = new_proposal(make_user())
+    fan = make_user()
+    r = client.post(f"/api/v1/proposals/{p.id}/comments", json={"body": "저희 아이도 이 길로 다닙니다."},
+                    headers=bearer(fan))
+    assert r.status_code == 201
+    assert client.post(f"/api/v1/proposals/{p.id}/comments", json={"body": "  "},
+                       headers=bearer(fan)).status_code == 422
+    assert client.post(f"/api/v1/proposals/{p.id}/comments", json={"body": "확인 안 된 사용자"},
+                       headers=bearer(make_user(verified=False))).status_code == 403
+    items = client.get(f"/api/v1/proposals/{p.id}/comments").get_json()["items"]
+    assert [c["body"] for c in items] == ["저희 아이도 이 길로 다닙니다."]
+    assert client.post(f"/api/v1/proposals/{p.id}/flags", json={"reason": "광고"}, headers=bearer(fan)).status_code == 201
+    assert client.post(f"/api/v1/proposals/{p.id}/flags", json={"reason": "광고"}, headers=bearer(fan)).status_code == 200
+    assert client.post(f"/api/v1/proposals/{p.id}/flags", json={}, headers=bearer(fan)).status_code == 422
+
+
+def test_triage_queue_oldest_first_for_staff_only(client, make_user, staff, bearer, new_proposal, set_state):
+    a, b, c = (new_proposal(make_user(), title=f"검토 대기 제안 {i}") for i in range(3))
+    set_state(b.id, "under_review", status_changed_at=past(5))
+    set_state(a.id, "under_review", status_changed_at=past(1))
+    r = client.get("/api/v1/proposals/triage", headers=bearer(staff))
+    assert [i["id"] for i in r.get_json()["items"]] == [b.id, a.id]
+    assert client.get("/api/v1/proposals/triage", headers=bearer(make_user())).status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/api/v1/proposals", "/api/v1/proposals/{id}", "/api/v1/proposals/{id}/endorsement",
+                                  "/api/v1/proposals/{id}/ballot", "/api/v1/proposals/{id}/transitions"])
+def test_openapi_documents_the_contract(client, path):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert path.replace("{id}", "{proposal_id}") in paths
