@@ -130,6 +130,7 @@ def _empty_all_tables(app) -> None:
 def app(_session_app):
     """The app with an app context pushed; config changes and rows are undone after the test."""
     saved = dict(_session_app.config)
+    _session_app.extensions["celery"].set_default()
     ctx = _session_app.app_context()
     ctx.push()
     try:

@@ -117,3 +117,29 @@ def test_production_cookies_are_secure(monkeypatch, database_url):
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_unknown_locale_through_the_api_is_422_and_changes_nothing(client, make_user, bearer):
+    user = make_user(locale="ko")
+    resp = client.patch("/api/v1/accounts/me", json={"locale": "fr"}, headers=bearer(user))
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "unsupported_locale"
+    from portal.accounts.models import User
+    from portal.extensions import db
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locale == "ko"
+
+
+def test_redis_backs_rate_limits_and_the_queue_when_configured(monkeypatch, database_url):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/6")
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url})
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/6"
+    celery = app.extensions["celery"]
+    assert celery.conf.broker_url == "redis://127.0.0.1:6379/6" and not celery.conf.task_always_eager
+    app.extensions["celery"].set_default()
+
+
+def test_without_redis_tasks_run_in_process(monkeypatch, database_url):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url})
+    assert app.extensions["celery"].conf.task_always_eager
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
