@@ -1,0 +1,164 @@
+"""Retries with backoff, the cap, the sweep, the claim, rate limits."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from portal.extensions import db
+from portal.notify import service
+from portal.notify.models import Message
+from portal.types import utcnow
+from tests.conftest import requires_postgres, requires_redis
+
+
+def _reload(message_id: int) -> Message:
+    db.session.expire_all()
+    return db.session.get(Message, message_id)
+
+
+def test_temporary_failures_back_off_then_fail_for_good_at_the_cap(app, send, make_user, http_provider):
+    app.config.update(NOTIFY_MAX_ATTEMPTS=4, NOTIFY_RETRY_BASE_SECONDS=60, NOTIFY_RETRY_MAX_SECONDS=3600)
+    http_provider.statuses = [503] * 10
+    message = send(user=make_user(phone="010-1"), channel="sms", idempotency_key="flaky-1")
+    waits = []
+    for attempt in range(1, 4):
+        assert message.status == "temporary_failure" and message.attempts == attempt
+        wait = (message.next_attempt_at - message.failed_at).total_seconds()
+        # exponential: base * 2^(attempt-1), with jitter in [half, full]
+        assert 60 * 2 ** (attempt - 1) / 2 <= wait <= 60 * 2 ** (attempt - 1) + 1
+        waits.append(wait)
+        # not due yet: a premature task claims nothing and sends nothing
+        sent = len(http_provider.requests)
+        with service.fresh_session() as session:
+            assert service.deliver_batch(session, "sms", [message.id]).delivered == []
+        assert len(http_provider.requests) == sent
+        with service.fresh_session() as session:
+            service.deliver_batch(session, "sms", [message.id], now=message.next_attempt_at)
+        message = _reload(message.id)
+    assert message.status == "permanent_failure" and message.attempts == 4
+    assert message.last_error == "http_503" and message.next_attempt_at is None
+    assert len(http_provider.requests) == 4
+    # a permanent failure is never picked up again
+    with service.fresh_session() as session:
+        service.deliver_batch(session, "sms", [message.id], now=utcnow() + timedelta(days=1))
+    assert len(http_provider.requests) == 4
+
+
+def test_backoff_is_capped_and_jittered(app):
+    app.config.update(NOTIFY_RETRY_BASE_SECONDS=30, NOTIFY_RETRY_MAX_SECONDS=600)
+    late = [service.backoff(12) for _ in range(50)]
+    assert all(300 <= w <= 600 for w in late)
+    assert len(set(late)) > 1
+
+
+def test_an_officer_retry_starts_the_attempts_over(app, send, make_user, http_provider):
+    officer = make_user(roles=("welfare_officer",))
+    http_provider.statuses = [400]
+    message = send(user=make_user(phone="010-1"), channel="sms", idempotency_key="manual-1")
+    assert message.status == "permanent_failure"
+    retried = service.retry(db.session, officer, message.id)
+    assert retried.status == "delivered" and retried.attempts == 1
+    assert len(http_provider.requests) == 2
+
+
+def test_the_sweep_requeues_stuck_rows_and_leaves_fresh_ones(app, make_user, notify_log):
+    app.config.update(NOTIFY_STUCK_SECONDS=300)
+    user = make_user(phone="010-1")
+    old, fresh = utcnow() - timedelta(minutes=10), utcnow() - timedelta(seconds=5)
+    rows = {}
+    for key, values in {
+        "lost-in-broker": {"status": "queued", "queued_at": old},
+        "worker-died": {"status": "sending", "sending_at": old, "attempts": 1},
+        "retry-lost": {"status": "temporary_failure", "next_attempt_at": old, "attempts": 1},
+        "just-queued": {"status": "queued", "queued_at": fresh},
+        "being-sent": {"status": "sending", "sending_at": fresh, "attempts": 1},
+        "out-of-attempts": {"status": "sending", "sending_at": old, "attempts": 5},
+    }.items():
+        message = service.send(db.session, template="notify.channel_check", context={},
+                               idempotency_key=key, user=user, channel="sms")
+        db.session.execute(update(Message).where(Message.id == message.id).values(**values))
+        rows[key] = message.id
+    db.session.info.pop("notify.pending", None)  # as if the broker lost every task
+    db.session.commit()
+    assert notify_log.records() == []
+
+    assert service.sweep_and_enqueue(db.session) == 3
+    status = {key: _reload(mid).status for key, mid in rows.items()}
+    assert status == {"lost-in-broker": "delivered", "worker-died": "delivered", "retry-lost": "delivered",
+                      "just-queued": "queued", "being-sent": "sending",
+                      "out-of-attempts": "permanent_failure"}
+    assert _reload(rows["out-of-attempts"]).last_error == "worker_lost"
+    assert sorted(notify_log.keys()) == ["lost-in-broker", "retry-lost", "worker-died"]
+
+
+@requires_postgres
+def test_two_workers_delivering_the_same_batch_send_each_notice_once(app, make_user, notify_log):
+    user = make_user(phone="010-1")
+    items = [{"template": "notify.channel_check", "context": {}, "idempotency_key": f"race-{i}",
+              "user_id": user.id, "channel": "sms"} for i in range(60)]
+    service.send_many(db.session, items)
+    db.session.info.pop("notify.pending", None)  # the two "workers" below do the delivering
+    db.session.commit()
+    ids = list(db.session.scalars(select(Message.id)))
+    barrier = threading.Barrier(2)
+    delivered: list[list[int]] = []
+
+    def worker():
+        with app.app_context(), service.fresh_session() as session:
+            barrier.wait()
+            delivered.append(service.deliver_batch(session, "sms", ids).delivered)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(delivered[0] + delivered[1]) == sorted(ids)  # each id delivered by one worker
+    keys = notify_log.keys()
+    assert len(keys) == 60 and len(set(keys)) == 60
+
+
+@requires_redis
+def test_a_channel_rate_limit_defers_what_is_over_it(app, make_user, notify_log, redis_url):
+    app.config.update(NOTIFY_RATE_LIMIT_SMS=3)
+    user = make_user(phone="010-1")
+    items = [{"template": "notify.channel_check", "context": {}, "idempotency_key": f"rl-{i}",
+              "user_id": user.id, "channel": "sms"} for i in range(5)]
+    service.send_many(db.session, items)
+    db.session.info.pop("notify.pending", None)
+    db.session.commit()
+    ids = sorted(db.session.scalars(select(Message.id)))
+    with service.fresh_session() as session:
+        import time
+        time.sleep(1 - time.time() % 1)  # start at the beginning of a one-second window
+        outcome = service.deliver_batch(session, "sms", ids, limit=True)
+    assert len(outcome.delivered) == 3 and outcome.deferred == ids[3:]
+    assert 0 < outcome.defer_for <= 1
+    assert [_reload(i).status for i in ids[3:]] == ["queued", "queued"]
+    assert len(notify_log.keys()) == 3
+
+
+def test_unknown_ids_and_duplicates_in_a_batch_are_harmless(app, send, make_user, notify_log):
+    message = send(user=make_user(phone="010-1"), channel="sms", idempotency_key="dup-1")
+    with service.fresh_session() as session:
+        outcome = service.deliver_batch(session, "sms", [message.id, message.id, 10 ** 9])
+    assert outcome.delivered == [] and notify_log.keys() == ["dup-1"]
+
+
+@pytest.mark.parametrize("status", ["delivered", "queued"])
+def test_only_failed_notices_can_be_retried(app, make_user, status):
+    from portal.errors import Conflict
+
+    officer = make_user(roles=("staff",))
+    message = service.send(db.session, template="notify.channel_check", context={},
+                           idempotency_key="r", user=make_user())
+    db.session.execute(update(Message).where(Message.id == message.id).values(status=status))
+    db.session.info.pop("notify.pending", None)
+    db.session.commit()
+    with pytest.raises(Conflict) as err:
+        service.retry(db.session, officer, message.id)
+    assert err.value.code == "not_retryable"
