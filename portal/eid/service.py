@@ -58,7 +58,7 @@ REASON_MESSAGES = {
     "policy": _l("This card does not give access to this facility."),
 }
 STATUS_LABELS = {
-    "active": _l("Active"),
+    "active": _l("Valid"),
     "suspended": _l("Suspended"),
     "revoked": _l("Revoked"),
     "expired": _l("Expired"),

@@ -127,8 +127,9 @@ def test_token_claims_carry_no_personal_data(client, login, resident, card_for, 
     assert claims["resident"] is True and claims["district"] == "성동구"
     assert claims["age_over"] == [14, 19]  # born 1990: over 19, not 65
     text = jwt.utils.base64url_decode(token.split(".")[1]).decode()
-    for secret in (resident.name, resident.email, "1990", str(resident.id) + ","):
+    for secret in (resident.name, resident.email, "1990-05-17", "19900517", "900517"):
         assert secret not in text
+    assert resident.id not in (claims["sub"], claims["jti"])
 
 
 def test_token_lifetime_is_capped_at_60_seconds(app, client, login, resident, card_for, csrf_headers):
