@@ -1,0 +1,130 @@
+"""The HTML pages: list, detail, new proposal, staff triage; in ko, en and zh; CSRF on forms."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from proposals.models import Proposal
+from tests.proposals.helpers import BODY, future, past
+
+
+@pytest.mark.parametrize("lang, heading, status, endorse", [
+    ("ko", "정책 제안", "공감 모집 중", "공감하기"),
+    ("en", "Policy proposals", "Open for endorsement", "Endorse"),
+    ("zh", "政策提案", "征集支持中", "支持"),
+])
+def test_pages_in_three_languages(client, make_user, login, new_proposal, lang, heading, status, endorse):
+    p = new_proposal(make_user(), title="초등학교 앞 안전한 통학로")
+    html = client.get(f"/proposals/?lang={lang}").get_data(as_text=True)
+    assert f"<h1>{heading}</h1>" in html
+    assert "초등학교 앞 안전한 통학로" in html and status in html
+    login(client, make_user(locale=lang))
+    html = client.get(f"/proposals/{p.id}").get_data(as_text=True)
+    assert f'<html lang="{lang}">' in html
+    assert f">{endorse}</button>" in html
+    assert status in html
+
+
+def test_list_page_filters_and_pages(client, make_user, new_proposal):
+    author = make_user()
+    for i in range(25):
+        new_proposal(author, title=f"공원 벤치 교체 요청 {i:02d}", category="environment")
+    new_proposal(author, title="버스 배차 간격 단축", category="transport")
+    first = client.get("/proposals/?sort=newest&category=environment")
+    html = first.get_data(as_text=True)
+    assert first.status_code == 200
+    assert "공원 벤치 교체 요청 24" in html and "버스 배차 간격 단축" not in html
+    more = re.search(r'<p class="pager"><a href="([^"]+)"', html)
+    assert more, "a second page is linked"
+    second = client.get(more.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "공원 벤치 교체 요청 00" in second and "공원 벤치 교체 요청 24" not in second
+    assert "버스 배차 간격 단축" in client.get("/proposals/?q=배차").get_data(as_text=True)
+    assert client.get("/proposals/?sort=sideways").status_code == 422
+
+
+def test_new_proposal_form(client, make_user, login):
+    login(client, make_user())
+    page = client.get("/proposals/new")
+    assert page.status_code == 200
+    assert 'name="csrf_token"' in page.get_data(as_text=True)
+    assert "similar.js" in page.get_data(as_text=True)
+    bad = client.form("/proposals/new", {"title": "짧", "body": "짧은 본문", "category": "safety"})
+    assert bad.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(Proposal)) == 0
+    r = client.form("/proposals/new", {"title": "스쿨존 과속 단속 카메라 설치", "body": BODY, "category": "safety",
+                                       "district": "성동구"})
+    assert r.status_code == 302
+    p = db.session.scalars(select(Proposal)).one()
+    assert r.headers["Location"].endswith(f"/proposals/{p.id}")
+    assert p.title == "스쿨존 과속 단속 카메라 설치" and p.status == "open"
+
+
+def test_new_proposal_needs_verified_resident(client, make_user, login):
+    assert client.get("/proposals/new").status_code == 401
+    login(client, make_user(verified=False))
+    assert client.get("/proposals/new").status_code == 403
+
+
+def test_forms_refuse_a_missing_csrf_token(client, make_user, login, new_proposal):
+    p = new_proposal(make_user())
+    login(client, make_user())
+    r = client.post(f"/proposals/{p.id}/endorse", data={})
+    assert r.status_code == 400
+    r = client.post("/proposals/new", data={"title": "스쿨존 과속 단속 카메라", "body": BODY, "category": "safety"})
+    assert r.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Proposal, p.id).endorsement_count == 0
+    assert db.session.scalar(select(func.count()).select_from(Proposal)) == 1
+    r = client.form(f"/proposals/{p.id}/endorse")
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Proposal, p.id).endorsement_count == 1
+    html = client.get(f"/proposals/{p.id}?lang=en").get_data(as_text=True)
+    assert "Withdraw my endorsement" in html
+    client.form(f"/proposals/{p.id}/unendorse")
+    db.session.expire_all()
+    assert db.session.get(Proposal, p.id).endorsement_count == 0
+
+
+def test_detail_page_comment_follow_flag_vote(client, make_user, login, new_proposal, set_state):
+    p = new_proposal(make_user())
+    login(client, make_user())
+    client.form(f"/proposals/{p.id}/comments", {"body": "좋은 제안입니다. 꼭 필요합니다."})
+    client.form(f"/proposals/{p.id}/follow")
+    client.form(f"/proposals/{p.id}/flag", {"reason": "테스트 신고"})
+    html = client.get(f"/proposals/{p.id}?lang=en").get_data(as_text=True)
+    assert "좋은 제안입니다. 꼭 필요합니다." in html
+    assert "Stop following" in html
+    set_state(p.id, "voting", vote_ends_at=future(1))
+    from proposals.models import BallotTally
+
+    db.session.add_all([BallotTally(proposal_id=p.id, choice=c, votes=0) for c in ("for", "against")])
+    db.session.commit()
+    assert "The result is secret until the vote ends." in client.get(f"/proposals/{p.id}?lang=en").get_data(as_text=True)
+    assert client.form(f"/proposals/{p.id}/ballot", {"choice": "against"}).status_code == 302
+    assert client.form(f"/proposals/{p.id}/ballot", {"choice": "for"}).status_code == 409
+    set_state(p.id, "voting", vote_ends_at=past(0.01))
+    html = client.get(f"/proposals/{p.id}?lang=en").get_data(as_text=True)
+    assert re.search(r"For: <strong>0</strong> · Against: <strong>1</strong>", html)
+
+
+def test_staff_triage_and_transition_form(client, make_user, login, new_proposal, set_state):
+    old, new = new_proposal(make_user(), title="가장 먼저 검토할 제안"), new_proposal(make_user(), title="나중에 검토할 제안")
+    set_state(old.id, "under_review", status_changed_at=past(3))
+    set_state(new.id, "under_review", status_changed_at=past(1))
+    login(client, make_user())
+    assert client.get("/proposals/staff/triage").status_code == 403
+    login(client, make_user(roles=("staff",)))
+    html = client.get("/proposals/staff/triage?lang=en").get_data(as_text=True)
+    assert html.index("가장 먼저 검토할 제안") < html.index("나중에 검토할 제안")
+    r = client.form(f"/proposals/{old.id}/transition", {"to": "rejected", "answer": "예산 부족으로 어렵습니다."})
+    assert r.status_code == 302
+    html = client.get(f"/proposals/{old.id}?lang=en").get_data(as_text=True)
+    assert "Rejected" in html and "예산 부족으로 어렵습니다." in html
+    assert "Under review → Rejected" in html  # the visible history
+    r = client.form(f"/proposals/{old.id}/transition", {"to": "voting"})
+    assert r.status_code == 409
