@@ -20,11 +20,11 @@ GET    /reach                           notices and deliveries per programme
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
 from portal.api import api_login_required, iso, paginate, parse_body, parse_limit
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.i18n import current_locale
 from welfare import schemas, service
 from welfare.models import Programme
@@ -59,6 +59,8 @@ def get_programme(code):
 
 
 @bp.post("/screener")
+@limiter.limit(lambda: current_app.config.get("WELFARE_SCREENER_RATE_LIMIT", "60 per minute"),
+               methods=["POST"])
 def screener():
     body = parse_body(schemas.ScreenerIn)
     return jsonify({"items": _eligibility_json(service.screen(db.session, body.model_dump()))})

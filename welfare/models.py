@@ -87,7 +87,8 @@ class Notice(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
-    programme_id: Mapped[int] = mapped_column(ForeignKey("welfare_programme.id", ondelete="CASCADE"))
+    # RESTRICT: a programme residents were told about cannot disappear under its notices.
+    programme_id: Mapped[int] = mapped_column(ForeignKey("welfare_programme.id", ondelete="RESTRICT"))
     # The outbox message is identified by its idempotency key, "welfare:<code>:<user_id>".
     message_key: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

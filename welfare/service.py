@@ -491,11 +491,16 @@ def delete_programme(session: Session, actor, code: str) -> None:
     prog = session.scalar(sa.select(Programme).where(Programme.code == code))
     if prog is None:
         raise NotFound(_("No such programme."), code="no_programme")
-    # Conditional delete: never races a scan that is inserting notices right now.
-    result = session.execute(sa.delete(Programme).where(
-        Programme.id == prog.id,
-        ~sa.exists().where(Notice.programme_id == prog.id)))
-    if result.rowcount == 0:
+    # Conditional delete; the RESTRICT foreign key of welfare_notice covers a scan that inserts
+    # notices for this programme at the same moment.
+    try:
+        with session.begin_nested():
+            deleted = session.execute(sa.delete(Programme).where(
+                Programme.id == prog.id,
+                ~sa.exists().where(Notice.programme_id == prog.id))).rowcount
+    except IntegrityError:
+        deleted = 0
+    if deleted == 0:
         session.rollback()
         raise Conflict(_("Residents were told about this programme: end it instead of deleting it."),
                        code="programme_has_notices")

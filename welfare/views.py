@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.errors import Invalid
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.i18n import pick
 from welfare import forms, rules, service
 
@@ -94,6 +94,8 @@ def withdraw():
 
 
 @bp.route("/screener", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config.get("WELFARE_SCREENER_RATE_LIMIT", "60 per minute"),
+               methods=["POST"])
 def screener():
     """Self-check without an account: evaluates the rules on the answers, writes nothing."""
     form = forms.ScreenerForm()
@@ -191,7 +193,7 @@ def officer_profile():
     form = forms.ProfileLookupForm(request.args)
     service.require_officer(current_user)
     profile = facts = None
-    if form.validate():
+    if request.args.get("email") and form.validate():
         profile = service.profile_by_email(db.session, current_user, form.email.data)
         facts = rules.Facts.from_profile(profile, service.seoul_today())
     return render_template("welfare/officer_profile.html", form=form, profile=profile, facts=facts)
