@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
-from flask_babel import force_locale, format_currency, format_datetime
+from flask_babel import force_locale, format_currency, format_date, format_time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -84,6 +84,13 @@ def refund_for(listing: Listing, slot: Slot, paid: int, now: datetime | None = N
     if slot.starts_at - now >= timedelta(hours=listing.free_cancel_hours):
         return paid
     return paid * listing.late_refund_percent // 100
+
+
+def format_when(dt: datetime | None) -> str:
+    """A slot's time for people: the full date with weekday and the time, in Asia/Seoul."""
+    if dt is None:
+        return ""
+    return f"{format_date(dt, 'full')} {format_time(dt, 'short')}"
 
 
 def _search_text(listing: Listing) -> str:
@@ -618,12 +625,11 @@ def notice_context(booking: Booking) -> dict:
             "listing": name,
             "address": address,
             "policy": policy,
-            "starts_at": format_datetime(slot.starts_at, "medium"),
+            "starts_at": format_when(slot.starts_at),
             "quantity": booking.quantity,
             "total": format_currency(booking.total, "KRW"),
             "refund": format_currency(booking.refund_amount or 0, "KRW"),
-            "hold_expires_at": (format_datetime(booking.hold_expires_at, "medium")
-                                if booking.hold_expires_at else ""),
+            "hold_expires_at": format_when(booking.hold_expires_at),
             "booking_url": _absolute(f"{booking_path(booking)}?lang={booking.locale}&t={token}"),
             "qr_url": _absolute(f"{booking_path(booking)}/qr.svg?t={token}"),
             "ics_url": _absolute(f"{booking_path(booking)}.ics?t={token}"),

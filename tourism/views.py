@@ -39,7 +39,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_currency, format_date, format_datetime
+from flask_babel import format_currency, format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -79,7 +79,7 @@ def _helpers():
 
     return {
         "txt": txt,
-        "when": lambda dt: format_datetime(dt, "medium") if dt else "",
+        "when": service.format_when,
         "won": lambda amount: format_currency(amount or 0, "KRW"),
         "kind_label": lambda kind: kinds.get(kind, kind),
         "kinds": kinds,

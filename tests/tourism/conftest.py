@@ -6,12 +6,41 @@ import json
 from datetime import timedelta
 
 import pytest
+from flask import g, has_app_context
 from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.types import utcnow
+from tests.conftest import PortalClient
 from tourism.models import Booking, Listing, Slot
 from tourism.service import _search_text
+
+
+class FreshClient(PortalClient):
+    """A test client whose requests do not inherit the test's `g`.
+
+    The `app` fixture keeps one app context pushed for the whole test, and Flask reuses it for
+    every test-client request, so `g.csrf_token` and `g._login_user` would leak from one client's
+    request into another's. Each request here starts without them, as it would on a server.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for name in ("csrf_token", "_login_user"):
+                g.pop(name, None)
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app) -> FreshClient:
+    return FreshClient(app, app.response_class, use_cookies=True)
+
+
+@pytest.fixture
+def new_client(app):
+    """new_client() -> another browser (its own cookies)."""
+    return lambda: FreshClient(app, app.response_class, use_cookies=True)
+
 
 NAMES = {"ko": "여수 밤바다 야경 크루즈", "en": "Yeosu Night Sea Harbour Cruise", "zh": "丽水夜海游船"}
 
