@@ -614,9 +614,11 @@ def scan(session: Session, actor=None, today: date | None = None, batch_size: in
          progress: Callable[[int], None] | None = None) -> ScanResult:
     """Find residents who newly qualify for an active programme and queue one notice each.
 
-    Set-based: per window of user ids and per programme, one
-    INSERT INTO welfare_notice ... SELECT ... ON CONFLICT DO NOTHING RETURNING user_id, then one
-    notify.send_many for the rows this scan inserted, committed together. A second or concurrent
+    Set-based and in batches: per window of user ids, ONE statement reads the window's
+    candidates once (verified, active, not opted out: a materialised CTE), tests every active
+    programme's compiled rule on them (UNION ALL, one branch per programme), and
+    INSERT INTO welfare_notice ... ON CONFLICT DO NOTHING RETURNING the rows it inserted; then
+    one notify.send_many for those rows, committed together with them. A second or concurrent
     scan finds the notices (or waits on the unique index and skips them), so no resident hears
     twice about one programme. `actor` None is the system (command line, beat task).
     """
@@ -628,40 +630,26 @@ def scan(session: Session, actor=None, today: date | None = None, batch_size: in
         raise Invalid(fields={"batch_size": _("Must be at least %(n)s.", n=1)})
     today = today or seoul_today()
     progs = list(session.scalars(sa.select(Programme).where(*_active_clause(today)).order_by(Programme.id)))
-    windows = scan_plan(session, batch_size)
+    windows = scan_plan(session, batch_size) if progs else []
     result = ScanResult(programmes=len(progs), by_programme={p.code: 0 for p in progs})
-    compiled = [(p, rules.to_sql(p.rules, WelfareProfile, today)) for p in progs]
+    by_id = {p.id: p for p in progs}
     contexts = {p.id: _notice_context(p) for p in progs}
     session.commit()  # end the read transaction: each batch is its own
     for lo, hi in windows:
-        for prog, clause in compiled:
-            now = utcnow()
-            key = sa.literal(f"welfare:{prog.code}:") + sa.cast(WelfareProfile.user_id, sa.String)
-            select = (
-                sa.select(WelfareProfile.user_id, sa.literal(prog.id), key, sa.literal(now, UTCDateTime))
-                .join(User, User.id == WelfareProfile.user_id)
-                .where(WelfareProfile.user_id.between(lo, hi),
-                       WelfareProfile.notices_opt_out.is_(False),
-                       User.verified_at.is_not(None),
-                       User.active.is_(True),
-                       clause,
-                       ~sa.exists().where(Notice.programme_id == prog.id,
-                                          Notice.user_id == WelfareProfile.user_id))
-                .order_by(WelfareProfile.user_id))  # one lock order for concurrent scans
-            stmt = (_insert(session, Notice)
-                    .from_select(["user_id", "programme_id", "message_key", "created_at"], select)
-                    .on_conflict_do_nothing(index_elements=["programme_id", "user_id"])
-                    .returning(Notice.user_id))
-            new_ids = sorted(session.scalars(stmt))
-            if new_ids:
-                items = [{"user_id": uid, "template": NOTICE_TEMPLATE, "context": contexts[prog.id],
-                          "idempotency_key": message_key(prog.code, uid),
-                          "channel": (prog.channels or [None])[0]} for uid in new_ids]
-                result.queued_messages += notify.send_many(session, items)
-                result.new_notices += len(new_ids)
-                result.by_programme[prog.code] += len(new_ids)
-            session.commit()
-            result.batches += 1
+        stmt = _scan_statement(session, progs, lo, hi, today, utcnow())
+        new_rows = sorted(session.execute(stmt).all())  # (programme_id, user_id)
+        if new_rows:
+            items = []
+            for programme_id, uid in new_rows:
+                prog = by_id[programme_id]
+                items.append({"user_id": uid, "template": NOTICE_TEMPLATE, "context": contexts[programme_id],
+                              "idempotency_key": message_key(prog.code, uid),
+                              "channel": (prog.channels or [None])[0]})
+                result.by_programme[prog.code] += 1
+            result.queued_messages += notify.send_many(session, items)
+            result.new_notices += len(new_rows)
+        session.commit()
+        result.batches += 1
         if progress:
             progress(1)
     if actor is not None or result.new_notices:
@@ -669,6 +657,36 @@ def scan(session: Session, actor=None, today: date | None = None, batch_size: in
                      new_notices=result.new_notices, programmes=result.programmes)
         session.commit()
     return result
+
+
+def _scan_statement(session: Session, progs: list[Programme], lo: int, hi: int, today: date, now):
+    """INSERT the notices of one window of user ids for every programme; RETURNING the new ones."""
+    candidates = (
+        sa.select(WelfareProfile.user_id, WelfareProfile.birth_date, WelfareProfile.income_percentile,
+                  WelfareProfile.household_size, WelfareProfile.lives_alone, WelfareProfile.disability_grade,
+                  WelfareProfile.youngest_child_birth_date, WelfareProfile.district)
+        .join(User, User.id == WelfareProfile.user_id)
+        .where(WelfareProfile.user_id.between(lo, hi),
+               WelfareProfile.notices_opt_out.is_(False),
+               User.verified_at.is_not(None),
+               User.active.is_(True))
+        .cte("welfare_scan_window").prefix_with("MATERIALIZED"))
+    c = candidates.c
+    branches = [
+        sa.select(c.user_id.label("user_id"), sa.literal(prog.id).label("programme_id"),
+                  (sa.literal(f"welfare:{prog.code}:") + sa.cast(c.user_id, sa.String)).label("message_key"))
+        .where(rules.to_sql(prog.rules, c, today),
+               ~sa.exists().where(Notice.programme_id == prog.id, Notice.user_id == c.user_id))
+        for prog in progs]
+    found = sa.union_all(*branches).subquery("found") if len(branches) > 1 else branches[0].subquery("found")
+    select = (sa.select(found.c.user_id, found.c.programme_id, found.c.message_key,
+                        sa.literal(now, UTCDateTime))
+              .where(sa.true())  # SQLite: a WHERE keeps "ON CONFLICT" from parsing as a join
+              .order_by(found.c.programme_id, found.c.user_id))  # one lock order for concurrent scans
+    return (_insert(session, Notice)
+            .from_select(["user_id", "programme_id", "message_key", "created_at"], select)
+            .on_conflict_do_nothing(index_elements=["programme_id", "user_id"])
+            .returning(Notice.programme_id, Notice.user_id))
 
 
 def queue_scan(session: Session, actor, today: date | None = None) -> str:
