@@ -64,6 +64,9 @@ class Proposal(db.Model):
         Index("ix_proposals_status_created", "status", "created_at", "id"),
         Index("ix_proposals_status_until", "status", "endorse_until", "id"),
         Index("ix_proposals_status_changed", "status", "status_changed_at", "id"),
+        # the unfiltered list: most endorsed / newest first, read backwards with LIMIT
+        Index("ix_proposals_count", "endorsement_count", "id"),
+        Index("ix_proposals_created", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -73,7 +76,7 @@ class Proposal(db.Model):
     category: Mapped[str] = mapped_column(String(32), index=True)
     district: Mapped[str | None] = mapped_column(String(100), index=True)
     location: Mapped[str | None] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")
     status_before_hidden: Mapped[str | None] = mapped_column(String(20))
     hidden_reason: Mapped[str | None] = mapped_column(Text)
     endorsement_count: Mapped[int] = mapped_column(Integer, default=0)

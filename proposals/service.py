@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, exists, func, literal, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from portal import audit
 from portal.accounts import service as accounts
@@ -705,7 +705,7 @@ def list_proposals(session: Session, user, query: ListQuery, cursor: str | None 
     """Search, filter, sort and page. Returns (proposals, next_cursor)."""
     from portal.api import paginate
 
-    stmt = select(Proposal)
+    stmt = select(Proposal).options(defer(Proposal.body))  # lists never show the body
     if query.status:
         if query.status == "hidden" and not _is_staff(user):
             return [], None
@@ -739,7 +739,7 @@ def similar(session: Session, title: str, limit: int = 5) -> list[Proposal]:
         return []
     score = sum((case((Proposal.title.ilike(_like(w), escape="\\"), 1), else_=0) for w in words),
                 start=literal(0))
-    stmt = (select(Proposal).where(Proposal.status.in_(PUBLIC_STATUSES), score > 0)
+    stmt = (select(Proposal).options(defer(Proposal.body)).where(Proposal.status.in_(PUBLIC_STATUSES), score > 0)
             .order_by(score.desc(), Proposal.endorsement_count.desc(), Proposal.id.desc()).limit(limit))
     return list(session.scalars(stmt))
 

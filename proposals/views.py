@@ -15,12 +15,14 @@ Staff:  /proposals/staff/triage          under_review, oldest first; flagged pro
 
 from __future__ import annotations
 
+import time
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal.errors import Invalid
 from portal.extensions import db
@@ -64,8 +66,14 @@ def _seoul_to_utc(value):
 
 # -- pages ---------------------------------------------------------------------------------
 
-@bp.get("/")
-def index():
+# A per-process micro-cache of the rendered listing for anonymous visitors: the public list may
+# lag a few seconds (PROPOSAL_LIST_CACHE_SECONDS, 0 = off; off by default under TESTING).
+# Signed-in residents, the API and every detail page always read the database.
+_listing_cache: dict[tuple, tuple[float, Markup]] = {}
+_LISTING_CACHE_MAX = 1024
+
+
+def _listing_html() -> Markup:
     query = service.parse_list_query(request.args)
     cursor = request.args.get("cursor") or None
     rows, next_cursor = service.list_proposals(db.session, current_user, query, cursor, 20)
@@ -73,9 +81,31 @@ def index():
     if next_cursor:
         args = {k: v for k, v in request.args.items() if k != "cursor" and v}
         next_url = url_for("proposals.index", cursor=next_cursor, **args)
-    return render_template("proposals/index.html", proposals=rows, query=query, next_url=next_url,
-                           categories=CATEGORIES, statuses=service.PUBLIC_STATUSES, sorts=service.SORTS,
-                           category_labels=service.CATEGORY_LABELS, status_labels=service.STATUS_LABELS)
+    # labels turned to text once per page, not once per row
+    return Markup(render_template(  # noqa: S704 - autoescaped template output
+        "proposals/_listing.html", proposals=rows, query=query, next_url=next_url,
+        categories=CATEGORIES, statuses=service.PUBLIC_STATUSES, sorts=service.SORTS,
+        category_labels={k: str(v) for k, v in service.CATEGORY_LABELS.items()},
+        status_labels={k: str(v) for k, v in service.STATUS_LABELS.items()}))
+
+
+@bp.get("/")
+def index():
+    ttl = float(current_app.config.get("PROPOSAL_LIST_CACHE_SECONDS", 0) or 0)
+    if ttl <= 0 or current_user.is_authenticated:
+        listing = _listing_html()
+    else:
+        key = (current_locale(), tuple(sorted(request.args.items(multi=True))))
+        now = time.monotonic()
+        hit = _listing_cache.get(key)
+        if hit is not None and hit[0] > now:
+            listing = hit[1]
+        else:
+            listing = _listing_html()
+            if len(_listing_cache) >= _LISTING_CACHE_MAX:
+                _listing_cache.clear()
+            _listing_cache[key] = (now + ttl, listing)
+    return render_template("proposals/index.html", listing=listing)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -128,3 +128,22 @@ def test_staff_triage_and_transition_form(client, make_user, login, new_proposal
     assert "Under review → Rejected" in html  # the visible history
     r = client.form(f"/proposals/{old.id}/transition", {"to": "voting"})
     assert r.status_code == 409
+
+
+def test_anonymous_list_may_lag_but_residents_see_it_at_once(app, client, make_user, login, new_proposal):
+    from proposals import views
+
+    app.config["PROPOSAL_LIST_CACHE_SECONDS"] = 60
+    views._listing_cache.clear()
+    try:
+        author = make_user()
+        new_proposal(author, title="첫 번째 캐시 확인 제안")
+        assert "첫 번째 캐시 확인 제안" in client.get("/proposals/").get_data(as_text=True)
+        new_proposal(author, title="두 번째 캐시 확인 제안")
+        stale = client.get("/proposals/").get_data(as_text=True)
+        assert "두 번째 캐시 확인 제안" not in stale  # the anonymous page comes from the micro-cache
+        assert "두 번째 캐시 확인 제안" in client.get("/proposals/?sort=newest").get_data(as_text=True)
+        login(client, make_user())
+        assert "두 번째 캐시 확인 제안" in client.get("/proposals/").get_data(as_text=True)
+    finally:
+        views._listing_cache.clear()
