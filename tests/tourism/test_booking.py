@@ -281,3 +281,34 @@ def test_paid_after_the_hold_expired_and_the_seats_went_is_refunded(client, make
     assert resp.status_code == 200 and resp.get_json()["status"] == "refunded"
     assert db.session.scalar(select(Booking.status).where(Booking.reference == ref)) == "expired"
     assert db.session.scalar(select(Slot.taken).where(Slot.id == slot.id)) == 1
+
+
+def test_signed_in_booking_belongs_to_the_user(client, make_listing, make_user, bearer, new_client, login):
+    _listing, slot = make_listing()
+    user = make_user(email="minji@example.kr", name="김민지", locale="ko")
+    headers = bearer(user)
+    body = {"slot_id": slot.id, "quantity": 1, "guest": {"name": "김민지", "email": "minji@example.kr"}}
+    resp = client.post("/api/v1/tourism/bookings", json=body, headers=headers)
+    assert resp.status_code == 201
+    ref = resp.get_json()["reference"]
+    assert db.session.scalar(select(Booking.user_id).where(Booking.reference == ref)) == user.id
+    assert client.get(f"/api/v1/tourism/bookings/{ref}", headers=headers).status_code == 200
+    other = make_user()
+    assert client.get(f"/api/v1/tourism/bookings/{ref}", headers=bearer(other)).status_code == 404
+    # A request signed in by the session cookie needs the CSRF token, like every cookie request.
+    browser = login(new_client(), user)
+    assert browser.post("/api/v1/tourism/bookings", json=body).status_code == 400
+    assert taken(slot.id) == 1
+
+
+def test_demo_data_is_idempotent_and_in_three_languages(app):
+    from tourism import demo
+    from tourism.models import Listing
+
+    assert demo.seed(db.session, days=3) == 6
+    assert demo.seed(db.session, days=3) == 0
+    listings = db.session.scalars(select(Listing)).all()
+    assert {item.kind for item in listings} == {"event", "lodging", "restaurant", "transport"}
+    assert all(set(item.name) == {"ko", "en", "zh"} and set(item.description) == {"ko", "en", "zh"}
+               for item in listings)
+    assert all(slot.starts_at > utcnow() for item in listings for slot in item.slots)
