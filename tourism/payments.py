@@ -27,6 +27,10 @@ class PaymentProvider:
 
     name = ""
 
+    @staticmethod
+    def enabled() -> bool:
+        return True
+
     def start(self, payment) -> str:
         """Register `payment` with the gateway; return the URL the payer continues at."""
         raise NotImplementedError
@@ -45,8 +49,20 @@ class SandboxProvider(PaymentProvider):
     signature_header = "X-Sandbox-Signature"
 
     @staticmethod
+    def enabled() -> bool:
+        """On by default, off in production unless TOURISM_SANDBOX_ENABLED says otherwise:
+        a sandbox payment takes no money."""
+        raw = current_app.config.get("TOURISM_SANDBOX_ENABLED")
+        if raw is None or raw == "":
+            return current_app.config.get("PORTAL_ENV") != "production"
+        return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+
+    @staticmethod
     def _secret() -> bytes:
-        return str(current_app.config.get("TOURISM_SANDBOX_SECRET") or DEV_SANDBOX_SECRET).encode()
+        secret = current_app.config.get("TOURISM_SANDBOX_SECRET")
+        if not secret and current_app.config.get("PORTAL_ENV") == "production":
+            raise RuntimeError("TOURISM_SANDBOX_SECRET must be set in production")
+        return str(secret or DEV_SANDBOX_SECRET).encode()
 
     def sign(self, body: bytes) -> str:
         return hmac.new(self._secret(), body, hashlib.sha256).hexdigest()
@@ -87,6 +103,6 @@ PROVIDERS: dict[str, PaymentProvider] = {"sandbox": SandboxProvider()}
 
 def get_provider(name: str | None) -> PaymentProvider:
     provider = PROVIDERS.get(name or "")
-    if provider is None:
+    if provider is None or not provider.enabled():
         raise Invalid(fields={"provider": _l("Unknown payment provider.")})
     return provider

@@ -312,3 +312,15 @@ def test_demo_data_is_idempotent_and_in_three_languages(app):
     assert all(set(item.name) == {"ko", "en", "zh"} and set(item.description) == {"ko", "en", "zh"}
                for item in listings)
     assert all(slot.starts_at > utcnow() for item in listings for slot in item.slots)
+
+
+def test_sandbox_is_off_in_production_unless_enabled(app, client, make_listing, book):
+    _listing, slot = make_listing()
+    ref = book(slot)["reference"]
+    app.config["PORTAL_ENV"] = "production"
+    app.config["TOURISM_SANDBOX_SECRET"] = "prod-sandbox-secret"
+    resp = client.post(f"/api/v1/tourism/bookings/{ref}/payment", json={"provider": "sandbox"})
+    assert resp.status_code == 422 and "provider" in resp.get_json()["error"]["fields"]
+    app.config["TOURISM_SANDBOX_ENABLED"] = "true"
+    assert client.post(f"/api/v1/tourism/bookings/{ref}/payment",
+                       json={"provider": "sandbox"}).get_json()["status"] == "confirmed"
