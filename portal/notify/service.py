@@ -26,7 +26,7 @@ from flask import current_app, has_request_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from jinja2 import TemplateNotFound
-from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy import and_, event, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -198,6 +198,7 @@ def _prepare_rows(session: Session, items: list[dict], *, single: bool) -> list[
                 select(Preference).where(Preference.user_id.in_(chunk)))})
     fallback_locale = current_locale() if has_request_context() else "ko"
     known_templates: dict[str, bool] = {}
+    serialisable: set[int] = set()
     now = utcnow()
     rows = []
     for n, item in enumerate(items):
@@ -214,7 +215,9 @@ def _prepare_rows(session: Session, items: list[dict], *, single: bool) -> list[
         if not isinstance(context, dict):
             raise _bad(index, "context", _("The context must be a JSON object."))
         try:
-            context = json.loads(json.dumps(context))
+            if id(context) not in serialisable:  # producers often share one context object
+                json.dumps(context)
+                serialisable.add(id(context))
         except (TypeError, ValueError):
             raise _bad(index, "context", _("The context must be a JSON object.")) from None
         user_id = item.get("user_id")
@@ -237,33 +240,55 @@ def _prepare_rows(session: Session, items: list[dict], *, single: bool) -> list[
             raise _bad(index, "locale", _("Unsupported language."))
         rows.append({
             "idempotency_key": key, "user_id": user_id, "email": email, "phone": phone,
-            "channel": channel, "locale": locale, "template": template, "context": context,
+            "channel": channel, "locale": locale, "template": template,
+            "context": context,
             "status": "queued", "attempts": 0, "created_at": now, "updated_at": now,
             "queued_at": now,
         })
     return rows
 
 
+_PG_INSERT = text("""
+INSERT INTO notify_message (idempotency_key, user_id, email, phone, channel, locale, template, context,
+                            status, attempts, created_at, updated_at, queued_at)
+SELECT v.idempotency_key, v.user_id, v.email, v.phone, v.channel, v.locale, v.template, v.context,
+       'queued', 0, :now, :now, :now
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(idempotency_key text, user_id bigint, email text,
+     phone text, channel text, locale text, template text, context jsonb)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id, channel
+""")
+_PG_COLUMNS = ("idempotency_key", "user_id", "email", "phone", "channel", "locale", "template", "context")
+
+
 def _insert_new(session: Session, rows: list[dict]) -> list[tuple[int, str]]:
-    """INSERT the rows, skipping any whose idempotency key exists: one set-based statement
-    (``ON CONFLICT (idempotency_key) DO NOTHING``).  Returns (id, channel) of the new rows."""
+    """INSERT the rows, skipping any whose idempotency key exists: set-based statements
+    (``ON CONFLICT (idempotency_key) DO NOTHING``).  Returns (id, channel) of the new rows.
+
+    PostgreSQL: one ``INSERT ... SELECT FROM jsonb_to_recordset(<rows as one JSON document>)`` per
+    10,000 rows (a short statement however many rows); SQLite: a multi-row VALUES insert per 5,000 rows.
+    """
     if not rows:
         return []
-    table = Message.__table__
+    new: list[tuple[int, str]] = []
     dialect = session.get_bind(Message.__mapper__).dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+    if dialect == "postgresql":
+        for start in range(0, len(rows), 10000):
+            chunk = rows[start:start + 10000]
+            payload = json.dumps([{c: row[c] for c in _PG_COLUMNS} for row in chunk], ensure_ascii=False)
+            new.extend(tuple(r) for r in session.execute(
+                _PG_INSERT, {"rows": payload, "now": chunk[0]["created_at"]}))
+        return new
+    table = Message.__table__
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+
         stmt = (insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
                 .returning(table.c.id, table.c.channel))
-        new: list[tuple[int, str]] = []
         for start in range(0, len(rows), 5000):
-            new.extend(session.execute(stmt, rows[start:start + 5000]).all())
+            new.extend(tuple(r) for r in session.execute(stmt, rows[start:start + 5000]))
         return new
-    new = []  # another database: one savepoint per row
-    for row in rows:
+    for row in rows:  # another database: one savepoint per row
         try:
             with session.begin_nested():
                 message_id = session.execute(table.insert().returning(table.c.id), row).scalar_one()
