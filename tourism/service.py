@@ -513,6 +513,10 @@ def cancel_booking(session: Session, reference: str, *, email: str | None = None
     slot = booking.slot
     if slot.starts_at <= now:
         raise Conflict(_l("This time slot has already started."), code="already_started")
+    # Lock order payment -> booking -> slot, as a payment callback takes them: no deadlock when a
+    # callback and a cancellation of the same booking arrive together.
+    session.execute(select(Payment.id).where(Payment.booking_id == booking.id)
+                    .order_by(Payment.id).with_for_update()).all()
     if not _give_back(session, booking.id, slot.id, booking.quantity, "cancelled",
                       ("held", "confirmed"), now):
         session.rollback()

@@ -393,6 +393,7 @@ def _date_arg(name: str, default: date) -> date:
 
 @bp.get("/staff/reports")
 def staff_reports():
+    service.require_staff(current_user)
     today = datetime.now(service.SEOUL).date()
     start = _date_arg("start", today - timedelta(days=30))
     end = _date_arg("end", today + timedelta(days=60))
