@@ -690,10 +690,18 @@ def ics(booking: Booking, duration_minutes: int = 120) -> str:
     return "\r\n".join(_ics_fold(line) for line in lines) + "\r\n"
 
 
-def qr_svg(reference: str) -> str:
+def qr_svg(reference: str, *, inline: bool = True) -> str:
+    """The reference as a QR code: an <svg> element to put in a page, or a standalone file."""
+    import io
+
     import segno
 
-    return segno.make(reference, error="m").svg_inline(scale=6, border=2)
+    code = segno.make(reference, error="m")
+    if inline:
+        return code.svg_inline(scale=6, border=2, omitsize=True)
+    out = io.BytesIO()
+    code.save(out, kind="svg", scale=6, border=2)
+    return out.getvalue().decode()
 
 
 # --- staff ----------------------------------------------------------------------------------

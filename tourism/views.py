@@ -243,7 +243,7 @@ def booking_ics(reference: str):
 @bp.get("/bookings/<reference>/qr.svg")
 def booking_qr(reference: str):
     item = _booking(reference, request.args.get("email"))
-    return Response(service.qr_svg(item.reference), mimetype="image/svg+xml")
+    return Response(service.qr_svg(item.reference, inline=False), mimetype="image/svg+xml")
 
 
 @bp.route("/lookup", methods=["GET", "POST"])

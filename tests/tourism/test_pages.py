@@ -154,7 +154,8 @@ def test_booking_flow_by_forms_with_qr_ics_lookup_and_cancel(client, new_client,
     ics = client.get(f"/tourism/bookings/{ref}.ics?email=mina@example.com")
     assert ics.mimetype == "text/calendar"
     assert "BEGIN:VCALENDAR" in ics.get_data(as_text=True) and f"UID:{ref}@" in ics.get_data(as_text=True)
-    assert client.get(f"/tourism/bookings/{ref}/qr.svg").mimetype == "image/svg+xml"
+    qr = client.get(f"/tourism/bookings/{ref}/qr.svg")
+    assert qr.mimetype == "image/svg+xml" and 'xmlns="http://www.w3.org/2000/svg"' in qr.get_data(as_text=True)
 
     stranger = new_client()
     assert stranger.get(f"/tourism/bookings/{ref}").status_code == 404
