@@ -426,7 +426,12 @@ def deliver_batch(session: Session, channel: str, ids: list[int], *, limit: bool
     """
     outcome = BatchOutcome()
     ids = list(dict.fromkeys(int(i) for i in ids))
-    if limit:
+    if limit and ratelimit.limit_for(channel) > 0 and ids:
+        # spend the channel's tokens only on notices still waiting (duplicate tasks are common
+        # after a sweep), in id order
+        ids = sorted(session.scalars(select(Message.id).where(
+            Message.id.in_(ids), Message.status.in_(("queued", "temporary_failure")))))
+        session.commit()
         granted, wait = ratelimit.take(channel, len(ids))
         ids, outcome.deferred, outcome.defer_for = ids[:granted], ids[granted:], wait
     if not ids:
