@@ -12,7 +12,9 @@ denormalised endorsement_count is set from the same counts and checked against C
 Then it serves the portal (`portal:create_app()`) and `bench.hello:app` with the same gunicorn
 settings, drives each with wrk on 127.0.0.1, and prints req/s, p50 latency and the ratio to
 hello for:
-  * the list page (HTML /proposals/, most endorsed first; and newest first),
+  * the portal's home page (the shell's own floor: base layout, session, locale),
+  * the list page (HTML /proposals/, most endorsed first; and newest first), served to
+    anonymous visitors through the few-second micro-cache, and once more with it off,
   * the list API (/api/v1/proposals?sort=popular),
   * endorsing: POST /api/v1/proposals/<id>/endorsement by --tokens residents holding bearer
     tokens, each request a random (resident, open proposal) pair, so nearly every request is a
@@ -175,7 +177,8 @@ def main() -> int:
     with gunicorn("bench.hello:app", env=env, ready_path="/", **serve) as hello:
         results["hello"] = wrk(hello + "/", **load)
     with gunicorn("portal:create_app()", env=env, **serve) as portal:
-        for name, path in [("list page (popular)", "/proposals/"),
+        for name, path in [("portal home (floor)", "/"),
+                           ("list page (popular)", "/proposals/"),
                            ("list page (newest)", "/proposals/?sort=newest"),
                            ("list API (popular)", "/api/v1/proposals?sort=popular")]:
             wrk(portal + path, seconds=2, connections=4)  # warm the workers
@@ -188,6 +191,11 @@ def main() -> int:
             results["endorse (POST)"] = wrk(portal + "/", script=script, **load)
         finally:
             os.unlink(script)
+
+    # The same list page with the micro-cache off: every request queries PostgreSQL and renders.
+    with gunicorn("portal:create_app()", env={**env, "PROPOSAL_LIST_CACHE_SECONDS": "0"}, **serve) as portal:
+        wrk(portal + "/proposals/", seconds=2, connections=4)
+        results["list page, no cache"] = wrk(portal + "/proposals/", **load)
 
     base = results["hello"]["rps"]
     print(f"\n{'load':<24}{'req/s':>10}{'p50 ms':>10}{'non-2xx':>9}{'errors':>8}{'x hello':>9}")
