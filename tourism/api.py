@@ -8,6 +8,7 @@
   POST /bookings/<reference>/cancel   {email}
   POST /slots/<id>/waitlist           {quantity, guest, locale?}
   POST /payments/<provider>/callback  (signed by the gateway)
+  POST /slots/<id>/check-in           {reference}  staff: a scanner or a typed reference
 
 Guests book without an account, so these POSTs are CSRF-exempt unless the request is signed in
 by the session cookie, in which case the CSRF token is required as everywhere else.
@@ -21,14 +22,14 @@ from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.api import iso, money, paginate, parse_body, parse_limit
+from portal.api import api_login_required, iso, money, paginate, parse_body, parse_limit
 from portal.errors import Invalid
 from portal.extensions import csrf, db
 from portal.i18n import current_locale, normalise
 
 from . import service
 from .models import Booking, Listing, Slot
-from .schemas import BookingIn, CancelIn, PaymentIn, WaitlistIn
+from .schemas import BookingIn, CancelIn, CheckInIn, PaymentIn, WaitlistIn
 
 bp = Blueprint("tourism_api", __name__)
 
@@ -176,3 +177,14 @@ def payment_callback(provider: str):
     signature = request.headers.get("X-Sandbox-Signature") or request.headers.get("X-Signature")
     payment = service.handle_callback(db.session, provider, request.get_data(cache=False), signature)
     return jsonify({"payment_id": payment.public_id, "status": payment.status})
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+@bp.post("/slots/<int:slot_id>/check-in")
+@csrf.exempt  # cookie sessions still need the token (see _csrf_for_cookie_sessions)
+@api_login_required
+def check_in(slot_id: int):
+    body = parse_body(CheckInIn)
+    booking = service.check_in(db.session, current_user, slot_id, body.reference)
+    return jsonify(booking_json(booking, _lang()))

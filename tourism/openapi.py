@@ -102,4 +102,12 @@ PATHS = {
             "amount": {"type": "integer"}, "transaction_id": {"type": "string"}}})},
         "responses": {**_ok("Handled (a repeated callback changes nothing)", {"type": "object"}),
                       "403": {"description": "bad_signature"}, "404": _ERR, "422": _ERR}}},
+    "/api/v1/tourism/slots/{slot_id}/check-in": {"post": {
+        "summary": "Staff: check a confirmed booking in by its reference (scanned or typed)", "tags": ["tourism"],
+        "security": [{"bearer": []}, {"cookie": []}],
+        "parameters": [{"name": "slot_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "requestBody": {"required": True, **_json({"type": "object", "required": ["reference"],
+                                                   "properties": {"reference": {"type": "string"}}})},
+        "responses": {**_ok("The checked-in booking", BOOKING), "401": _ERR, "403": _ERR, "404": _ERR,
+                      "409": {"description": "already_checked_in, not_confirmed"}, "422": _ERR}}},
 }

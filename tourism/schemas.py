@@ -36,3 +36,7 @@ class PaymentIn(BaseModel):
 
 class CancelIn(BaseModel):
     email: EmailStr | None = None
+
+
+class CheckInIn(BaseModel):
+    reference: str = Field(min_length=1, max_length=20)
