@@ -7,6 +7,7 @@
   if (!input || !box) { return; }
   var list = box.querySelector("ul");
   var url = input.getAttribute("data-similar-url");
+  var countLabel = box.getAttribute("data-endorsements") || "";
   var timer = null;
   var last = "";
 
@@ -20,7 +21,7 @@
       li.appendChild(a);
       var meta = document.createElement("span");
       meta.className = "meta";
-      meta.textContent = " · " + item.status_label + " · " + item.endorsement_count;
+      meta.textContent = " · " + item.status_label + " · " + countLabel + " " + item.endorsement_count;
       li.appendChild(meta);
       list.appendChild(li);
     });
