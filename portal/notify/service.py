@@ -92,21 +92,24 @@ def template_exists(template: str) -> bool:
     return True
 
 
-def render(template: str, context: dict, locale: str) -> tuple[str, str, str | None]:
+def render(template: str, context: dict, locale: str, *, voice: bool = True) -> tuple[str, str, str | None]:
     """(subject, body, voice script or None) of ``template`` in ``locale``.
 
     Templates are plain text (no HTML escaping), found in any blueprint's ``templates/notify/``.
+    ``voice=False`` skips the call script (only the voice channel reads it).
     """
     env = current_app.jinja_env
     context = dict(context or {})
+    script = None
     with force_locale(locale):
         subject = env.get_template(_template_name(template, "subject")).render(context)
         body = env.get_template(_template_name(template, "body")).render(context)
-        try:
-            voice = env.get_template(_template_name(template, "voice")).render(context).strip()
-        except TemplateNotFound:
-            voice = None
-    return " ".join(subject.split()), body.strip(), voice
+        if voice:
+            try:
+                script = env.get_template(_template_name(template, "voice")).render(context).strip()
+            except TemplateNotFound:
+                script = None
+    return " ".join(subject.split()), body.strip(), script
 
 
 # -- writing the outbox ----------------------------------------------------------------------
@@ -393,6 +396,7 @@ def _envelopes(session: Session, rows: list[Message], claimed: dict[int, int],
     prefs = {p.user_id: p for p in session.scalars(
         select(Preference).where(Preference.user_id.in_(user_ids)))} if user_ids else {}
     envelopes: dict[str, list[Envelope]] = defaultdict(list)
+    rendered_cache: dict[tuple, tuple[str, str, str | None]] = {}
     for row in rows:
         try:
             pref = prefs.get(row.user_id)
@@ -403,8 +407,14 @@ def _envelopes(session: Session, rows: list[Message], claimed: dict[int, int],
             to = _address(row, users.get(row.user_id))
             if row.channel != "app" and not to:
                 raise PermanentFailure("no_address")
+            # notices of one event share their context: render each distinct one once per batch
+            key = (row.template, row.locale, row.channel == "voice",
+                   json.dumps(row.context, sort_keys=True, ensure_ascii=False))
             try:
-                subject, body, voice = render(row.template, row.context, row.locale)
+                if key not in rendered_cache:
+                    rendered_cache[key] = render(row.template, row.context, row.locale,
+                                                 voice=row.channel == "voice")
+                subject, body, voice = rendered_cache[key]
             except TemplateNotFound:
                 raise PermanentFailure("template_missing") from None
             except Exception as exc:  # noqa: BLE001 - a broken template fails this notice only
@@ -565,7 +575,7 @@ def mark_read(session: Session, user, message_id: int) -> Message:
 def rendered(message: Message) -> dict:
     """Subject and body of a stored notice as the resident received them."""
     try:
-        subject, body, _voice = render(message.template, message.context, message.locale)
+        subject, body, _voice = render(message.template, message.context, message.locale, voice=False)
     except TemplateNotFound:
         subject, body = message.template, ""
     return {"subject": subject, "body": body}
