@@ -534,9 +534,9 @@ def cancel_booking(session: Session, reference: str, *, email: str | None = None
     _offer_waitlist(session, slot.id, now)
     audit.record(session, user, "tourism.booking.cancel", "tourism_booking", booking.id,
                  refunded=refunded)
-    session.commit()
+    session.flush()
     session.refresh(booking)
-    _notify(session, booking, "cancelled")
+    _notify(session, booking, "cancelled")  # the outbox row commits with the cancellation
     session.commit()
     return booking
 
