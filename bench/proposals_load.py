@@ -15,7 +15,7 @@ hello for:
   * the portal's home page (the shell's own floor: base layout, session, locale),
   * the list page (HTML /proposals/, most endorsed first; and newest first), served to
     anonymous visitors through the few-second micro-cache, and once more with it off,
-  * the list API (/api/v1/proposals?sort=popular),
+  * the list API (/api/v1/proposals?sort=popular) and a search over title and body (ILIKE),
   * endorsing: POST /api/v1/proposals/<id>/endorsement by --tokens residents holding bearer
     tokens, each request a random (resident, open proposal) pair, so nearly every request is a
     new endorsement (201) rather than a repeat (200).
@@ -180,7 +180,8 @@ def main() -> int:
         for name, path in [("portal home (floor)", "/"),
                            ("list page (popular)", "/proposals/"),
                            ("list page (newest)", "/proposals/?sort=newest"),
-                           ("list API (popular)", "/api/v1/proposals?sort=popular")]:
+                           ("list API (popular)", "/api/v1/proposals?sort=popular"),
+                           ("search API (q=통학로)", "/api/v1/proposals?q=%ED%86%B5%ED%95%99%EB%A1%9C")]:
             wrk(portal + path, seconds=2, connections=4)  # warm the workers
             results[name] = wrk(portal + path, **load)
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:

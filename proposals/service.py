@@ -535,9 +535,11 @@ def cast_ballot(session: Session, user, proposal_id, choice) -> None:
     if not _insert_ignore(session, BallotParticipation, {"proposal_id": proposal.id, "user_id": user.id}):
         session.rollback()
         raise Conflict(_l("You have already voted on this proposal."), code="already_voted")
+    still_open = exists().where(Proposal.id == proposal.id, Proposal.status == "voting",
+                                Proposal.vote_ends_at > utcnow())
     counted = session.execute(
         update(BallotTally)
-        .where(BallotTally.proposal_id == proposal.id, BallotTally.choice == choice)
+        .where(BallotTally.proposal_id == proposal.id, BallotTally.choice == choice, still_open)
         .values(votes=BallotTally.votes + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
