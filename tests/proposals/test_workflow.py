@@ -284,3 +284,22 @@ def test_demo_seed_is_realistic_and_idempotent(app):
     voters = db.session.scalar(select(db.func.count()).select_from(BallotParticipation)
                                .where(BallotParticipation.proposal_id == voting.id))
     assert votes == voters > 0
+
+
+@pytest.mark.parametrize("locale, subject, status", [
+    ("ko", "관심 제안의 상태가 바뀌었습니다", "채택"),
+    ("en", "A proposal you follow has changed", "Accepted"),
+    ("zh", "您关注的提案有了新变化", "已采纳"),
+])
+def test_notices_render_in_the_recipients_language(app, locale, subject, status):
+    from portal.notify import service as notify
+
+    context = {"proposal_id": 7, "title": "안전한 통학로", "from_status": "under_review", "to_status": "accepted",
+               "from_label": "Under review", "to_label": "Accepted"}
+    subj, body, voice = notify.render("proposals.status_changed", context, locale)
+    assert subj == subject
+    assert status in body and "안전한 통학로" in body and "/proposals/7" in body
+    assert status in voice
+    subj, body, _voice = notify.render("proposals.threshold_reached",
+                                       {"proposal_id": 7, "title": "안전한 통학로", "threshold": 50}, locale)
+    assert "50" in body and subj
