@@ -216,7 +216,8 @@ class HttpProvider(Channel):
     """An SMS or voice-call provider behind an HTTP API.
 
     ``POST <URL>`` with JSON ``{"to", "text", "locale", "channel", "reference"}``, headers
-    ``Authorization: Bearer <KEY>`` and ``Idempotency-Key``.  2xx: accepted; 408, 429 and 5xx
+    ``Authorization: Bearer <KEY>`` and ``Idempotency-Key``.  2xx: accepted; 409: the provider
+    already has a notice with this idempotency key (accepted earlier); 408, 429 and 5xx
     or a network error: try again later; any other 4xx: permanent.
     """
 
@@ -256,7 +257,7 @@ class HttpProvider(Channel):
         except (OSError, requests.RequestException):
             raise TemporaryFailure("provider_unreachable") from None
         status = response.status_code
-        if 200 <= status < 300:
+        if 200 <= status < 300 or status == 409:  # 409: it already has this idempotency key
             return None
         if status in (408, 425, 429) or status >= 500:
             raise TemporaryFailure(f"http_{status}")

@@ -79,6 +79,13 @@ def test_http_5xx_is_retried_and_4xx_is_permanent(send, make_user, http_provider
     assert bad.status == "permanent_failure" and bad.last_error == "http_400"
 
 
+def test_http_409_means_the_provider_already_has_the_notice(send, make_user, http_provider):
+    http_provider.statuses = [409]
+    message = send(user=make_user(phone="010-2222-3333"), channel="sms", idempotency_key="seen-1")
+    assert message.status == "delivered"
+    assert http_provider.requests[0]["headers"]["Idempotency-Key"] == "seen-1"
+
+
 def test_a_missing_phone_number_is_a_permanent_failure(send, make_user, http_provider):
     message = send(user=make_user(phone=None), channel="sms", idempotency_key="nophone-1")
     assert message.status == "permanent_failure" and message.last_error == "no_address"
