@@ -714,7 +714,7 @@ def reach(session: Session, actor) -> list[dict]:
     out = []
     for prog in session.scalars(sa.select(Programme).order_by(Programme.id)):
         out.append({"programme": prog, "notices": counts.get(prog.id, 0),
-                    "delivered": delivered.get(prog.id) if delivered is not None else None})
+                    "delivered": delivered.get(prog.id, 0) if delivered is not None else None})
     return out
 
 
