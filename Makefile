@@ -22,11 +22,12 @@ run: install
 	$(BIN)/flask --app portal seed-demo
 	$(BIN)/flask --app portal run --host $(HOST) --port $(PORT)
 
-# Debian's Chromium for the real-browser tests (Playwright cannot download browsers here).
+# Debian's Chromium for the real-browser tests (Playwright cannot download browsers here),
+# and CJK fonts so Korean and Chinese screenshots show characters, not boxes.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
+	@{ command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/opentype/noto ]; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "browser tests need Debian's chromium and fonts-noto-cjk: sudo apt-get install chromium fonts-noto-cjk"; fi; }
 
 test: install browser
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -54,6 +54,8 @@ def load(env: os._Environ | dict, instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "REDIS_URL": redis_url,
+        # Absolute links in messages sent outside a request (e.g. https://portal.example.kr).
+        "PORTAL_BASE_URL": env.get("PORTAL_BASE_URL") or None,
         # Sessions and cookies.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -10,6 +10,7 @@ import logging
 from flask import Blueprint, Flask, current_app, g, jsonify, render_template, request
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, format_time, refresh
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
@@ -57,7 +58,7 @@ def _bearer_token() -> str | None:
 
 def reset_request_state():
     """Forget per-request state kept on `g` (the app context may outlive one request)."""
-    for name in ("bearer", "_login_user"):
+    for name in ("bearer", "_login_user", current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")):
         g.pop(name, None)
     refresh()
 
@@ -74,12 +75,19 @@ def authenticate_bearer():
 
 
 def check_csrf():
-    """CSRF on every state-changing cookie request; bearer requests carry no ambient credentials."""
+    """CSRF on every state-changing request a browser's cookie could authorise.
+
+    Exempt: bearer requests (no ambient credentials), and API requests of nobody signed in
+    (a guest booking from an app has nothing a forged request could borrow). Every HTML form
+    is checked, sign-in included.
+    """
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
     if request.method not in current_app.config.get("WTF_CSRF_METHODS", {"POST", "PUT", "PATCH", "DELETE"}):
         return
     if g.get("bearer"):
+        return
+    if is_api_request() and not current_user.is_authenticated:
         return
     if not request.endpoint:
         return

@@ -132,3 +132,22 @@ def test_cookie_api_request_needs_csrf(client, make_user, login):
     assert client.patch("/api/v1/accounts/me", json={"name": "x"}).status_code == 400
     ok = client.patch("/api/v1/accounts/me", json={"name": "x"}, headers={"X-CSRFToken": client.csrf_token()})
     assert ok.status_code == 200
+
+
+def test_two_browsers_in_one_test_do_not_share_sign_in_or_csrf(app, make_user, login):
+    alice = make_user(email="alice@example.kr")
+    first, second = app.test_client(), app.test_client()
+    login(first, alice)
+    assert first.get("/api/v1/accounts/me").status_code == 200
+    assert second.get("/api/v1/accounts/me").status_code == 401
+    first.csrf_token()
+    resp = second.form("/account/login", {"email": "alice@example.kr", "password": "pw-12345678"})
+    assert resp.status_code == 302
+
+
+def test_anonymous_api_calls_need_no_csrf_but_html_forms_do(client):
+    # Nobody is signed in: a JSON call borrows no credentials, so no CSRF token is needed...
+    resp = client.post("/api/v1/accounts/tokens", json={"name": "x"})
+    assert resp.status_code == 401  # ...and it is refused for being anonymous, not for CSRF.
+    assert client.post("/account/register", data={"name": "x", "email": "x@example.kr",
+                                                  "password": "long-enough-pw"}).status_code == 400
