@@ -9,6 +9,7 @@ from portal.errors import Invalid
 from portal.extensions import db
 from portal.notify import service
 from portal.notify.models import Message, Preference
+from tests.conftest import requires_postgres
 
 
 def count_messages() -> int:
@@ -166,3 +167,34 @@ def test_send_many_names_the_bad_item(make_user):
         service.send_many(db.session, items)
     assert "items.1.user" in err.value.fields
     assert count_messages() == 0
+
+
+@requires_postgres
+def test_concurrent_sends_with_one_key_make_one_row(app, make_user, notify_log):
+    import threading
+
+    user_id = make_user(phone="010-1").id
+    barrier = threading.Barrier(4)
+    ids, errors = [], []
+
+    def producer():
+        from portal.accounts.models import User
+        try:
+            with app.app_context(), service.fresh_session() as session:
+                user = session.get(User, user_id)
+                barrier.wait()
+                message = service.send(session, template="notify.channel_check", context={},
+                                       idempotency_key="same-event", user=user, channel="sms")
+                ids.append(message.id)
+                session.commit()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=producer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == [] and len(set(ids)) == 1 and len(ids) == 4
+    assert count_messages() == 1
+    assert notify_log.keys() == ["same-event"]
