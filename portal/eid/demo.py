@@ -39,8 +39,9 @@ def seed(session: Session) -> None:
     if session.scalar(select(Gate.id).where(Gate.facility_id == library.id)) is None:
         _gate, key = service.create_gate(session, None, library.code, "Main entrance")
         click.echo(f"e-ID demo gate at {library.code}, API key (shown once): {key}")
-    resident = find_by_email(session, "resident@demo.kr")
-    if resident is not None and resident.is_verified and session.scalar(
-            select(Card.id).where(Card.user_id == resident.id)) is None:
-        service.issue_card(session, resident)
+    for email in ("resident@demo.kr", "grandma@demo.kr"):
+        resident = find_by_email(session, email)
+        if resident is not None and resident.is_verified and session.scalar(
+                select(Card.id).where(Card.user_id == resident.id)) is None:
+            service.issue_card(session, resident)
     session.commit()

@@ -640,6 +640,19 @@ def expire_cards(session: Session, now: datetime | None = None) -> int:
 # --- verify -----------------------------------------------------------------------------
 
 
+def _autocommit_engine(session: Session):
+    """The session's engine in autocommit mode (same pool), built once per engine."""
+    engine = session.get_bind()
+    cached = _autocommit_engines.get(engine)
+    if cached is None:
+        cached = _autocommit_engines.setdefault(engine, engine.execution_options(
+            isolation_level="AUTOCOMMIT"))
+    return cached
+
+
+_autocommit_engines: dict = {}
+
+
 def verify_at_gate(session: Session, gate: GateInfo, token, now: float | None = None) -> dict:
     """Check a presented token at ``gate`` and log the decision. Returns the gate's answer:
     decision, reason, facility, card_status, resident_discount (no personal data).
@@ -657,7 +670,7 @@ def verify_at_gate(session: Session, gate: GateInfo, token, now: float | None = 
     now_dt = utcnow() if now is None else datetime.fromtimestamp(now, tz=SEOUL)
     lookup_stmt = select(Card.id, Card.status, Card.expires_at)
 
-    with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with _autocommit_engine(session).connect() as conn:
 
         def lookup(sub: str) -> str | None:
             row = conn.execute(lookup_stmt.where(Card.public_id == sub)).first()

@@ -42,7 +42,7 @@ def _helpers():
             "eid_decision": lambda d: service.DECISION_LABELS.get(d, d),
             "eid_kind": lambda k: service.KIND_LABELS.get(k, k),
             "eid_hours": opening_hours_lines,
-            "eid_date": lambda dt: format_date(dt, "long"),
+            "eid_date": lambda dt: format_date(dt, "medium"),
             "eid_datetime": lambda dt: format_datetime(dt, "medium"),
             "age_thresholds": service.age_thresholds(),
             "max_ages": [t - 1 for t in service.age_thresholds()]}
