@@ -156,6 +156,9 @@ def test_resident_cannot_see_another_profile(app, make_user, make_profile, beare
     assert r.status_code == 403
     assert "income_percentile" not in r.get_data(as_text=True)
     assert client.get(f"/api/v1/welfare/profiles/{other.id}").status_code == 401
+    # city staff outside welfare are not welfare officers
+    staff = make_user(roles=("staff",))
+    assert client.get(f"/api/v1/welfare/profiles/{other.id}", headers=bearer(staff)).status_code == 403
     assert audits("welfare.profile.view") == []
 
 
