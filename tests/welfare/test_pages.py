@@ -127,3 +127,17 @@ def test_officer_profile_page_is_audited(app, client, login, officer, make_user,
     assert ">17<" in r.get_data(as_text=True)
     entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "welfare.profile.view")).all()
     assert [(e.actor_id, e.target_id) for e in entries] == [(officer.id, str(resident.id))]
+
+
+def test_officer_pages_render_in_every_language(app, client, login, officer, make_programme):
+    make_programme("elderly")
+    login(client, officer)
+    for lang, word in (("ko", "복지 사업"), ("en", "Welfare programmes"), ("zh", "福利项目")):
+        for url in ("/welfare/officer/", "/welfare/officer/programmes/new", "/welfare/officer/programmes/elderly",
+                    "/welfare/officer/reach", "/welfare/officer/profiles"):
+            r = client.get(f"{url}?lang={lang}")
+            assert r.status_code == 200, (url, lang)
+        assert word in client.get(f"/welfare/officer/?lang={lang}").get_data(as_text=True)
+    # opening the lookup page without an email looks at nobody
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "welfare.profile.view")) == 0
