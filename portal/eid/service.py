@@ -458,6 +458,7 @@ def update_facility(session: Session, staff, code: str, data: FacilityInput) -> 
         setattr(facility, key, value)
     record(session, staff, "eid.facility_updated", "eid_facility", facility.code)
     session.commit()
+    _gate_cache.clear()  # gates carry the facility's policy
     return facility
 
 

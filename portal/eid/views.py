@@ -173,22 +173,40 @@ def staff_facilities():
     return render_template("eid/staff_facilities.html", form=form, facilities=facilities), status
 
 
+def _form_for(facility) -> FacilityForm:
+    """The facility form filled from the stored facility (nothing read from the request)."""
+    form = FacilityForm(formdata=None)
+    names = facility.names or {}
+    form.code.data = facility.code
+    form.name_ko.data, form.name_en.data, form.name_zh.data = (
+        names.get("ko"), names.get("en"), names.get("zh"))
+    form.kind.data = facility.kind
+    form.opening_hours.data = service.format_opening_hours(facility.opening_hours)
+    form.residents_only.data = facility.residents_only
+    form.districts.data = ", ".join(facility.districts or [])
+    form.min_age.data, form.max_age.data = facility.min_age, facility.max_age
+    form.resident_discount.data, form.active.data = facility.resident_discount, facility.active
+    return form
+
+
+def _facility_page(facility, form, new_key=None, status=200):
+    gates = list(db.session.scalars(db.select(service.Gate).where(
+        service.Gate.facility_id == facility.id).order_by(service.Gate.id)))
+    return render_template("eid/staff_facility.html", facility=facility, form=form, gates=gates,
+                           gate_form=GateForm(formdata=None), action_form=ActionForm(),
+                           new_key=new_key), status, {"Cache-Control": "no-store"}
+
+
 @bp.route("/staff/facilities/<code>", methods=["GET", "POST"])
 @login_required
 def staff_facility(code):
     require_role(current_user, *service.STAFF_ROLES)
     facility = service.get_facility(db.session, code)
-    form = FacilityForm(obj=None if request.method == "POST" else facility)
-    status = 200
     if request.method == "GET":
-        names = facility.names or {}
-        form.code.data = facility.code
-        form.name_ko.data, form.name_en.data, form.name_zh.data = (
-            names.get("ko"), names.get("en"), names.get("zh"))
-        form.opening_hours.data = service.format_opening_hours(facility.opening_hours)
-        form.districts.data = ", ".join(facility.districts or [])
-    else:
-        form.code.data = facility.code
+        return _facility_page(facility, _form_for(facility))
+    form = FacilityForm()
+    form.code.data = facility.code  # the code cannot change
+    status = 422
     if form.validate_on_submit():
         try:
             service.update_facility(db.session, current_user, code, _facility_input(form, code))
@@ -197,42 +215,21 @@ def staff_facility(code):
         except DomainError as exc:
             _flash_error(exc, form)
             status = exc.status
-    elif form.errors:
-        status = 422
-    gates = sorted(facility_gates(facility.id), key=lambda g: g.id)
-    return render_template("eid/staff_facility.html", facility=facility, form=form, gates=gates,
-                           gate_form=GateForm(), action_form=ActionForm(), new_key=None), status
-
-
-def facility_gates(facility_id: int):
-    return list(db.session.scalars(db.select(service.Gate).where(service.Gate.facility_id == facility_id)))
+    return _facility_page(facility, form, status=status)
 
 
 @bp.post("/staff/facilities/<code>/gates")
 @login_required
 def staff_gate_create(code):
+    """Register a gate; the page shows its key this once (only a hash is stored)."""
     require_role(current_user, *service.STAFF_ROLES)
-    gate_form = GateForm()
     facility = service.get_facility(db.session, code)
-    new_key = None
-    if gate_form.validate_on_submit():
-        gate, new_key = service.create_gate(db.session, current_user, code, gate_form.name.data)
-    form = FacilityForm()
-    names = facility.names or {}
-    form.code.data = facility.code
-    form.name_ko.data, form.name_en.data, form.name_zh.data = (names.get("ko"), names.get("en"),
-                                                                 names.get("zh"))
-    form.kind.data = facility.kind
-    form.opening_hours.data = service.format_opening_hours(facility.opening_hours)
-    form.districts.data = ", ".join(facility.districts or [])
-    form.residents_only.data = facility.residents_only
-    form.min_age.data, form.max_age.data = facility.min_age, facility.max_age
-    form.resident_discount.data, form.active.data = facility.resident_discount, facility.active
-    gates = sorted(facility_gates(facility.id), key=lambda g: g.id)
-    response = render_template("eid/staff_facility.html", facility=facility, form=form,
-                               gates=gates, gate_form=GateForm(formdata=None),
-                               action_form=ActionForm(), new_key=new_key)
-    return response, 201 if new_key else 422, {"Cache-Control": "no-store"}
+    gate_form = GateForm()
+    if not gate_form.validate_on_submit():
+        flash(_("The gate could not be registered. Please try again."), "error")
+        return redirect(url_for("eid.staff_facility", code=code), 303)
+    _gate, new_key = service.create_gate(db.session, current_user, code, gate_form.name.data)
+    return _facility_page(facility, _form_for(facility), new_key=new_key, status=201)
 
 
 @bp.post("/staff/gates/<int:gate_id>/deactivate")

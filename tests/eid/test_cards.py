@@ -193,3 +193,21 @@ def test_expired_card_gives_no_token(app, client, resident, card_for, csrf_heade
     assert response.status_code == 404
     assert client.get("/api/v1/eid/cards/me").get_json()["status"] == "expired"
     assert client.post("/api/v1/eid/cards", headers=csrf_headers(client)).status_code == 201
+
+
+def test_upkeep_tasks_expire_cards_and_forget_old_token_ids(app, resident, card_for):
+    from datetime import timedelta
+
+    from portal.eid import tasks
+    from portal.eid.models import UsedToken
+
+    card_for(resident)
+    db.session.execute(db.update(Card).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.add_all([UsedToken(jti="old-jti-0001", expires_at=utcnow() - timedelta(minutes=1)),
+                        UsedToken(jti="new-jti-0001", expires_at=utcnow() + timedelta(minutes=1))])
+    db.session.commit()
+    assert tasks.expire_cards.delay().get() == 1
+    assert tasks.purge_used_tokens.delay().get() == 1
+    db.session.expire_all()
+    assert db.session.scalar(db.select(Card.status)) == "expired"
+    assert list(db.session.scalars(db.select(UsedToken.jti))) == ["new-jti-0001"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from portal.eid.models import Card, Facility, Gate
 from portal.extensions import db
@@ -125,3 +126,22 @@ def test_residents_cannot_open_staff_pages(client, login, resident):
     assert client.get("/eid/staff/facilities").status_code == 403
     assert client.get("/eid/staff/cards").status_code == 403
 
+
+
+def test_staff_edit_facility_policy_applies_at_the_gate(client, login, staff, make_gate, make_user,
+                                                        card_for, token_for, verify):
+    key, facility = make_gate()
+    young = make_user(birth_date=date(2001, 1, 1))
+    card_for(young)
+    login(client, staff)
+    page = client.get(f"/eid/staff/facilities/{facility.code}?lang=en").get_data(as_text=True)
+    assert "Seongdong Library" in page and "test gate" in page
+    response = client.form(f"/eid/staff/facilities/{facility.code}", {
+        "code": "ignored", "name_ko": "성동구립도서관", "name_en": "Seongdong Library",
+        "name_zh": "城东图书馆", "kind": "senior_centre", "opening_hours": "", "districts": "",
+        "min_age": "65", "max_age": "", "resident_discount": "0", "active": "y"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    stored = db.session.scalar(db.select(Facility))
+    assert (stored.code, stored.kind, stored.min_age) == (facility.code, "senior_centre", 65)
+    assert verify(key, token_for(young)).get_json()["reason"] == "policy"
