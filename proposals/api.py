@@ -37,6 +37,13 @@ from .schemas import BallotIn, CommentIn, FlagIn, MergeIn, ProposalIn, Transitio
 bp = Blueprint("proposals_api", __name__)
 
 
+@bp.before_request
+def _resolve_locale_early():
+    # The locale depends on the signed-in user; settle it before a service commits and expires
+    # that user, so answering does not load the user again.
+    current_locale()
+
+
 def proposal_json(p, *, flags: int | None = None) -> dict:
     out = {
         "id": p.id,
