@@ -168,18 +168,23 @@ def enqueue(pairs: list[tuple[int, str]]) -> int:
 
 def _resolve_channel(requested: str | None, pref: Preference | None, *, has_user: bool,
                      email: str | None, phone: str | None) -> str | None:
-    """The channel a notice goes by: the one asked for, unless the resident switched it off;
-    then the resident's preferred channel; then the portal inbox (which cannot be switched off).
-    For a bare address (no account): the channel asked for, else what the address allows."""
+    """The channel a notice goes by.
+
+    For a resident: the one asked for, unless they switched it off; then their preferred
+    channel; then the portal inbox, which cannot be switched off.  (A channel asked for that we
+    have no address for is kept: it fails visibly as ``no_address`` on the officers' dashboard.)
+    For a bare address (no account): the channel asked for, else what the address allows.
+    """
+    if not has_user:
+        for candidate in (requested, "email" if email else None, "sms" if phone else None):
+            if candidate:
+                return candidate
+        return None
     opted = set(pref.opted_out or ()) if pref else set()
-    if has_user:
-        candidates = [requested, pref.preferred_channel if pref else None, "app"]
-    else:
-        candidates = [requested, "email" if email else None, "sms" if phone else None]
-    for candidate in candidates:
+    for candidate in (requested, pref.preferred_channel if pref else None):
         if candidate and candidate not in opted:
             return candidate
-    return None
+    return "app"
 
 
 def _bad(index: int | None, name: str, message) -> Invalid:

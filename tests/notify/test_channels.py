@@ -92,6 +92,20 @@ def test_a_missing_phone_number_is_a_permanent_failure(send, make_user, http_pro
     assert http_provider.requests == []
 
 
+def test_a_phone_number_removed_before_delivery_is_a_permanent_failure(make_user, http_provider):
+    from portal.accounts.models import User
+
+    user = make_user(phone="010-2222-3333")
+    message = service.send(db.session, template="notify.channel_check", context={},
+                           idempotency_key="nophone-2", user=user, channel="sms")
+    db.session.execute(update(User).where(User.id == user.id).values(phone=None))
+    db.session.commit()
+    db.session.refresh(message)
+    assert message.channel == "sms"
+    assert message.status == "permanent_failure" and message.last_error == "no_address"
+    assert http_provider.requests == []
+
+
 def test_log_provider_writes_each_key_once_even_when_sent_again(app, send, make_user, notify_log):
     """A worker that died after handing a notice over but before recording it: the notice is
     sent again (attempt 2) and the provider, keyed on the idempotency key, drops the copy."""
