@@ -147,3 +147,16 @@ def test_anonymous_list_may_lag_but_residents_see_it_at_once(app, client, make_u
         assert "두 번째 캐시 확인 제안" in client.get("/proposals/").get_data(as_text=True)
     finally:
         views._listing_cache.clear()
+
+
+def test_staff_opens_a_vote_with_a_seoul_end_time(client, make_user, login, new_proposal, set_state, reload):
+    from datetime import UTC, datetime
+
+    p = new_proposal(make_user())
+    set_state(p.id, "under_review")
+    login(client, make_user(roles=("staff",)))
+    r = client.form(f"/proposals/{p.id}/transition", {"to": "voting", "vote_ends_at": "2030-01-01T09:00"})
+    assert r.status_code == 302
+    voting = reload(p.id)
+    assert voting.status == "voting"
+    assert voting.vote_ends_at == datetime(2030, 1, 1, 0, 0, tzinfo=UTC)  # 09:00 in Seoul
