@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, widgets
+from wtforms.fields.choices import SelectChoice
 
 from .labels import CHANNEL_LABELS
 from .models import CHANNELS, OPTIONAL_CHANNELS
@@ -18,9 +19,10 @@ class CheckboxesField(SelectMultipleField):
 class PreferencesForm(FlaskForm):
     preferred_channel = SelectField(
         _l("How would you like to receive notices?"),
-        choices=[("", _l("No preference (portal inbox)"))] + [(c, CHANNEL_LABELS[c]) for c in CHANNELS],
+        choices=[SelectChoice("", _l("No preference (portal inbox)"))]
+        + [SelectChoice(c, CHANNEL_LABELS[c]) for c in CHANNELS],
     )
     opted_out = CheckboxesField(
         _l("Never contact me by"),
-        choices=[(c, CHANNEL_LABELS[c]) for c in OPTIONAL_CHANNELS],
+        choices=[SelectChoice(c, CHANNEL_LABELS[c]) for c in OPTIONAL_CHANNELS],
     )
