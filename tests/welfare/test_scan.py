@@ -33,7 +33,7 @@ def town(make_user, make_profile, make_programme):
     """Two programmes; residents who qualify, and residents who must not hear from us."""
     elderly = make_programme("elderly", channels=["voice", "app"])
     child = make_programme("child-care", rules=CHILD_RULE, channels=[])
-    grandma = make_user(email="grandma@test.kr")
+    grandma = make_user(email="grandma@test.kr", phone="010-1234-5678")  # a call needs a number
     make_profile(grandma, birth_date=date(1951, 2, 3), income_percentile=38)
     parent = make_user(email="parent@test.kr")
     make_profile(parent, birth_date=date(1990, 1, 1), lives_alone=False, household_size=3,
