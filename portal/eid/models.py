@@ -141,6 +141,8 @@ class AccessEntry(db.Model):
     gate_id: Mapped[int] = mapped_column(ForeignKey("eid_gate.id", ondelete="CASCADE"))
     decision: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(String(20))
+    # The card's status at that moment (active, suspended, revoked, expired), if it was read.
+    card_status: Mapped[str | None] = mapped_column(String(10))
 
     facility: Mapped[Facility] = relationship(lazy="joined")
 

@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ import jwt
 import redis
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import String, bindparam, case, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,7 +38,7 @@ from portal.eid.models import (
     UsedToken,
 )
 from portal.errors import Conflict, Invalid, NotFound, Unauthorized
-from portal.types import utcnow
+from portal.types import UTCDateTime, utcnow
 
 SEOUL = ZoneInfo("Asia/Seoul")
 DEFAULT_ISSUER = "https://portal.example.kr"
@@ -552,8 +553,6 @@ _gate_cache = _GateCache()
 
 def authenticate_gate(session: Session, api_key: str | None) -> GateInfo:
     """The gate holding this API key; 401 ``invalid_gate_key`` otherwise."""
-    import time
-
     if not api_key or not api_key.startswith(GATE_KEY_PREFIX) or len(api_key) > 100:
         raise Unauthorized(_l("A valid gate key is required."), code="invalid_gate_key")
     key_hash = hash_gate_key(api_key)
@@ -654,56 +653,93 @@ def _autocommit_engine(session: Session):
 _autocommit_engines: dict = {}
 
 
+# Reasons the verifier decides from the token alone, before the card's status matters.
+TOKEN_REASONS = ("malformed", "bad_signature", "unknown_key", "expired", "not_yet_valid")
+
+
+def _log_decision_stmt(gate: GateInfo, sub: str | None, now_dt: datetime, after_status: str | None):
+    """One ``INSERT ... SELECT ... RETURNING`` that reads the card's status and logs the
+    decision in the same statement (one round trip). ``after_status`` is the reason when the
+    card is active and unexpired ("ok", "replayed" or "policy"), or None when the token was
+    already denied for a reason of its own (then ``reason_if_token`` is used). The order is the
+    verifier's: card status (revoked, suspended) comes before policy and replay."""
+    card = Card.__table__
+    log = AccessEntry.__table__
+    one = select(literal(1).label("one")).subquery("one")
+    card_status = case(
+        (card.c.id.is_(None), None),
+        ((card.c.status == "active") & (card.c.expires_at <= now_dt), "expired"),
+        else_=card.c.status,
+    )
+    if after_status is None:
+        reason = bindparam("reason_if_token", type_=String)
+    else:
+        reason = case(
+            (card.c.id.is_(None), "revoked"),
+            (card_status == "suspended", "suspended"),
+            (card_status != "active", "revoked"),
+            else_=literal(after_status),
+        )
+    decision = case((reason == "ok", "granted"), else_="denied")
+    rows = select(literal(now_dt, UTCDateTime), card.c.id, literal(gate.facility_id),
+                  literal(gate.id), decision, reason, card_status).select_from(
+        one.outerjoin(card, card.c.public_id == literal(sub, String)))
+    return insert(log).from_select(
+        ["at", "card_id", "facility_id", "gate_id", "decision", "reason", "card_status"], rows
+    ).returning(log.c.decision, log.c.reason, log.c.card_status)
+
+
 def verify_at_gate(session: Session, gate: GateInfo, token, now: float | None = None) -> dict:
     """Check a presented token at ``gate`` and log the decision. Returns the gate's answer:
     decision, reason, facility, card_status, resident_discount (no personal data).
 
-    The hot path runs on its own connection in autocommit mode: a card lookup, the replay
-    store (Redis ``SET NX``, or an ``INSERT ... ON CONFLICT DO NOTHING`` that commits at once)
-    and the log insert are each one round trip, with no BEGIN/COMMIT around them."""
+    1. the verifier checks the token alone against the cached keys and the facility policy;
+    2. a token that would pass uses up its ``jti`` in the replay store (Redis ``SET NX``, or an
+       ``INSERT ... ON CONFLICT DO NOTHING`` committed at once): two gates racing on one token
+       cannot both get a fresh answer;
+    3. one statement reads the card's status and writes the access log row with the final
+       decision (a revoked or suspended card is denied even if steps 1-2 passed).
+    Steps 2-3 run on an autocommit connection: two round trips, no BEGIN/COMMIT."""
     header_kid = None
     if isinstance(token, str) and len(token) <= verifier.MAX_TOKEN_LENGTH:
         parsed = verifier.parse_unverified(token)
         if parsed is not None and isinstance(parsed[0].get("kid"), str):
             header_kid = parsed[0]["kid"]
     public = keys.public_keys(session, header_kid)
-    found: dict = {}
-    now_dt = utcnow() if now is None else datetime.fromtimestamp(now, tz=SEOUL)
-    lookup_stmt = select(Card.id, Card.status, Card.expires_at)
+    now_s = time.time() if now is None else now
+    now_dt = datetime.fromtimestamp(now_s, tz=SEOUL)
+    result = verifier.verify(token, public, policy=gate.policy, issuer=issuer(), now=now_s)
+    claims = result.claims or {}
+    # The subject is trusted only once the signature checked out.
+    sub = claims.get("sub") if result.reason not in ("malformed", "bad_signature",
+                                                      "unknown_key") else None
 
     with _autocommit_engine(session).connect() as conn:
-
-        def lookup(sub: str) -> str | None:
-            row = conn.execute(lookup_stmt.where(Card.public_id == sub)).first()
-            if row is None:
-                return "missing"
-            found["card_id"], found["status"] = row.id, row.status
-            if row.status == "active" and row.expires_at <= now_dt:
-                found["status"] = "expired"
-            return found["status"]
-
         store = replay_store(conn)
-        result = verifier.verify(token, public, status=lookup, policy=gate.policy,
-                                 replay_store=store, issuer=issuer(), now=now)
-        stmt = insert(AccessEntry.__table__).values(
-            at=now_dt, card_id=found.get("card_id"), facility_id=gate.facility_id,
-            gate_id=gate.id, decision=result.decision, reason=result.reason)
+        if result.reason == "ok":
+            fresh = store.remember(claims["jti"], verifier.replay_ttl(claims, now_s))
+            after_status = "ok" if fresh else "replayed"
+        elif result.reason == "policy":
+            after_status = "policy"
+        else:
+            after_status = None
+        stmt = _log_decision_stmt(gate, sub, now_dt, after_status)
         if isinstance(store, RedisReplayStore) and conn.dialect.name == "postgresql":
             # The replay decision lives in Redis; this statement only writes the log row, so
             # its commit need not wait for the WAL flush (a crash may lose the last few hundred
             # milliseconds of log rows, never corrupt them). Local to this one statement.
             stmt = stmt.returning(func.set_config("synchronous_commit", "off", True))
-        conn.execute(stmt)
+        row = conn.execute(stmt, {"reason_if_token": result.reason}).first()
 
     discount = 0
-    if result.granted and result.claims and result.claims.get("resident"):
+    if row.reason == "ok" and claims.get("resident"):
         discount = gate.policy.get("resident_discount", 0)
     return {
-        "decision": result.decision,
-        "reason": result.reason,
-        "message": str(REASON_MESSAGES[result.reason]),
+        "decision": row.decision,
+        "reason": row.reason,
+        "message": str(REASON_MESSAGES[row.reason]),
         "facility": gate.facility_code,
-        "card_status": found.get("status") if found.get("status") != "missing" else None,
+        "card_status": row.card_status,
         "resident_discount": discount,
     }
 

@@ -217,6 +217,11 @@ def parse_unverified(token: Any) -> tuple[dict[str, Any], dict[str, Any]] | None
     return header, claims
 
 
+def replay_ttl(claims: Mapping[str, Any], now: float, leeway: int = LEEWAY) -> int:
+    """How long a token id must be remembered: until the token cannot pass any more."""
+    return max(int(claims["exp"] + leeway - now) + 1, 1)
+
+
 def verify(
     token: Any,
     keys: Mapping[str, Ed25519PublicKey],
@@ -296,8 +301,7 @@ def verify(
         return _deny("policy", claims)
 
     if replay_store is not None:
-        ttl = int(exp + leeway - now) + 1
-        if not replay_store.remember(jti, max(ttl, 1)):
+        if not replay_store.remember(jti, replay_ttl(claims, now, leeway)):
             return _deny("replayed", claims)
 
     return Result(GRANTED, "ok", claims)

@@ -127,9 +127,11 @@ def test_suspended_card(resident, staff, card_for, token_for, make_gate, verify)
     key, _ = make_gate()
     token = token_for(resident)
     service.suspend_card(db.session, staff, card["card_id"], "investigation")
-    assert reason(verify(key, token)) == "suspended"
+    response = verify(key, token)
+    assert reason(response) == "suspended"
+    assert response.get_json()["card_status"] == "suspended"
     service.resume_card(db.session, staff, card["card_id"], "done")
-    assert reason(verify(key, token)) == "ok"  # the denied try did not use the token up
+    assert reason(verify(key, token_for(resident))) == "ok"
 
 
 def test_policy_age(make_user, card_for, token_for, make_gate, verify):
@@ -222,3 +224,37 @@ def test_holder_sees_own_access_log(client, login, make_user, resident, card_for
     other = make_user()
     login(client, other)
     assert client.get("/api/v1/eid/access-log").get_json()["items"] == []
+
+
+def test_card_status_comes_before_policy_and_is_logged(client, make_user, card_for, token_for,
+                                                       make_gate, verify, csrf_headers):
+    young = make_user(birth_date=date(2001, 1, 1))
+    card_for(young)
+    key, _ = make_gate(min_age=65)
+    token = token_for(young)
+    client.post("/api/v1/eid/cards/me/revoke", headers=csrf_headers(client))
+    assert reason(verify(key, token)) == "revoked"
+    entry = db.session.scalar(db.select(AccessEntry))
+    assert (entry.reason, entry.card_status, entry.card_id is not None) == ("revoked", "revoked", True)
+
+
+def test_card_past_its_validity_is_denied(resident, card_for, token_for, make_gate, verify):
+    from portal.types import utcnow
+
+    card_for(resident)
+    key, _ = make_gate()
+    token = token_for(resident)
+    db.session.execute(db.update(Card).values(expires_at=utcnow()))
+    db.session.commit()
+    response = verify(key, token)
+    assert reason(response) == "revoked"
+    assert response.get_json()["card_status"] == "expired"
+
+
+def test_expired_token_is_logged_against_its_card(resident, card_for, make_gate, verify):
+    card = card_for(resident)
+    key, _ = make_gate()
+    verify(key, sign_at(resident, time.time() - 200))
+    entry = db.session.scalar(db.select(AccessEntry))
+    card_id = db.session.scalar(db.select(Card.id).where(Card.public_id == card["card_id"]))
+    assert (entry.reason, entry.card_id) == ("expired", card_id)
