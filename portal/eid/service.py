@@ -21,7 +21,7 @@ import jwt
 import redis
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, bindparam, case, delete, func, insert, literal, select, update
+from sqlalchemy import Integer, String, bindparam, case, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -657,36 +657,50 @@ _autocommit_engines: dict = {}
 TOKEN_REASONS = ("malformed", "bad_signature", "unknown_key", "expired", "not_yet_valid")
 
 
-def _log_decision_stmt(gate: GateInfo, sub: str | None, now_dt: datetime, after_status: str | None):
+_log_stmts: dict = {}
+
+
+def _log_decision_stmt(status_decides: bool, async_commit: bool):
     """One ``INSERT ... SELECT ... RETURNING`` that reads the card's status and logs the
-    decision in the same statement (one round trip). ``after_status`` is the reason when the
-    card is active and unexpired ("ok", "replayed" or "policy"), or None when the token was
-    already denied for a reason of its own (then ``reason_if_token`` is used). The order is the
-    verifier's: card status (revoked, suspended) comes before policy and replay."""
+    decision in the same statement (one round trip). Parameters: ``at``, ``sub``,
+    ``facility_id``, ``gate_id`` and ``reason``: the verifier's reason when the token was
+    denied on its own (``status_decides`` False), else the reason for an active, unexpired
+    card ("ok", "replayed" or "policy"), replaced by "revoked"/"suspended" per the card's
+    status: the verifier's order, card status before policy and replay. Built once per shape
+    (so SQLAlchemy's compiled cache serves every call)."""
+    key = (status_decides, async_commit)
+    stmt = _log_stmts.get(key)
+    if stmt is not None:
+        return stmt
     card = Card.__table__
     log = AccessEntry.__table__
+    at = bindparam("at", type_=UTCDateTime())
+    given = bindparam("reason", type_=String())
     one = select(literal(1).label("one")).subquery("one")
     card_status = case(
         (card.c.id.is_(None), None),
-        ((card.c.status == "active") & (card.c.expires_at <= now_dt), "expired"),
+        ((card.c.status == "active") & (card.c.expires_at <= at), "expired"),
         else_=card.c.status,
     )
-    if after_status is None:
-        reason = bindparam("reason_if_token", type_=String)
-    else:
-        reason = case(
-            (card.c.id.is_(None), "revoked"),
-            (card_status == "suspended", "suspended"),
-            (card_status != "active", "revoked"),
-            else_=literal(after_status),
-        )
+    reason = given if not status_decides else case(
+        (card.c.id.is_(None), "revoked"),
+        (card_status == "suspended", "suspended"),
+        (card_status != "active", "revoked"),
+        else_=given,
+    )
     decision = case((reason == "ok", "granted"), else_="denied")
-    rows = select(literal(now_dt, UTCDateTime), card.c.id, literal(gate.facility_id),
-                  literal(gate.id), decision, reason, card_status).select_from(
-        one.outerjoin(card, card.c.public_id == literal(sub, String)))
-    return insert(log).from_select(
+    rows = select(at, card.c.id, bindparam("facility_id", type_=Integer()),
+                  bindparam("gate_id", type_=Integer()), decision, reason, card_status
+                  ).select_from(one.outerjoin(card, card.c.public_id == bindparam("sub", type_=String())))
+    stmt = insert(log).from_select(
         ["at", "card_id", "facility_id", "gate_id", "decision", "reason", "card_status"], rows
     ).returning(log.c.decision, log.c.reason, log.c.card_status)
+    if async_commit:
+        # The replay decision lives in Redis; this statement only writes the log row, so its
+        # commit need not wait for the WAL flush (a crash may lose the last few hundred
+        # milliseconds of log rows, never corrupt them). Local to this one statement.
+        stmt = stmt.returning(func.set_config("synchronous_commit", "off", True))
+    return _log_stmts.setdefault(key, stmt)
 
 
 def verify_at_gate(session: Session, gate: GateInfo, token, now: float | None = None) -> dict:
@@ -718,18 +732,14 @@ def verify_at_gate(session: Session, gate: GateInfo, token, now: float | None = 
         store = replay_store(conn)
         if result.reason == "ok":
             fresh = store.remember(claims["jti"], verifier.replay_ttl(claims, now_s))
-            after_status = "ok" if fresh else "replayed"
-        elif result.reason == "policy":
-            after_status = "policy"
+            given = "ok" if fresh else "replayed"
         else:
-            after_status = None
-        stmt = _log_decision_stmt(gate, sub, now_dt, after_status)
-        if isinstance(store, RedisReplayStore) and conn.dialect.name == "postgresql":
-            # The replay decision lives in Redis; this statement only writes the log row, so
-            # its commit need not wait for the WAL flush (a crash may lose the last few hundred
-            # milliseconds of log rows, never corrupt them). Local to this one statement.
-            stmt = stmt.returning(func.set_config("synchronous_commit", "off", True))
-        row = conn.execute(stmt, {"reason_if_token": result.reason}).first()
+            given = result.reason
+        stmt = _log_decision_stmt(
+            status_decides=given in ("ok", "replayed", "policy"),
+            async_commit=isinstance(store, RedisReplayStore) and conn.dialect.name == "postgresql")
+        row = conn.execute(stmt, {"at": now_dt, "sub": sub, "facility_id": gate.facility_id,
+                                  "gate_id": gate.id, "reason": given}).first()
 
     discount = 0
     if row.reason == "ok" and claims.get("resident"):
