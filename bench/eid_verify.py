@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import jwt  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from bench.common import fresh_database, gunicorn  # noqa: E402
+from bench.common import fresh_database, gunicorn, wrk  # noqa: E402
 from portal.eid import verifier  # noqa: E402
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
@@ -230,6 +230,7 @@ def main() -> None:
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--no-hello", action="store_true", help="skip the bare Flask baseline")
     args = parser.parse_args()
 
     raw, offline, reasons = bench_local(args.rounds, args.offline_tokens)
@@ -252,6 +253,13 @@ def main() -> None:
     if api["requests"] > len(tokens):
         print(f"    note: {api['requests'] - len(tokens)} requests re-sent a used token "
               "(denied as replayed); raise --tokens")
+    if not args.no_hello:
+        with gunicorn("bench.hello:app", workers=args.workers, threads=args.threads,
+                      worker_class=args.worker_class, ready_path="/") as hello_url:
+            hello = wrk(hello_url + "/", seconds=min(args.seconds, 5),
+                        connections=args.connections, threads=args.wrk_threads)
+        print(f"context: bare Flask 'hello' on the same gunicorn settings: {hello['rps']:10.0f} /s "
+              f"(verify = {api['rps'] / hello['rps']:.2f} of it)")
     print(f"ratio api/raw     = {api['rps'] / raw:5.2f}   (target >= 0.25)")
     print(f"ratio offline/raw = {offline / raw:5.2f}   (target >= 0.67)")
 
