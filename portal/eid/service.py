@@ -37,7 +37,7 @@ from portal.eid.models import (
     Gate,
     UsedToken,
 )
-from portal.errors import Conflict, Invalid, NotFound, Unauthorized
+from portal.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized
 from portal.types import UTCDateTime, utcnow
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -579,6 +579,14 @@ def authenticate_gate(session: Session, api_key: str | None) -> GateInfo:
 # --- replay stores ------------------------------------------------------------------------
 
 
+class ReplayStoreUnavailable(DomainError):
+    """The replay store cannot be reached: the gate is told to try again (it grants nothing)."""
+
+    status = 503
+    code = "replay_store_unavailable"
+    default_message = _l("Card checks are unavailable for a moment. Please try again.")
+
+
 class RedisReplayStore:
     """``SET eid:jti:<jti> 1 NX EX ttl``: atomic across every web process."""
 
@@ -586,7 +594,10 @@ class RedisReplayStore:
         self.client = client
 
     def remember(self, jti: str, ttl: int) -> bool:
-        return bool(self.client.set("eid:jti:" + jti, b"1", nx=True, ex=max(int(ttl), 1)))
+        try:
+            return bool(self.client.set("eid:jti:" + jti, b"1", nx=True, ex=max(int(ttl), 1)))
+        except redis.RedisError:
+            raise ReplayStoreUnavailable() from None
 
 
 class DatabaseReplayStore:
