@@ -86,6 +86,12 @@ def test_staff_create_facility_and_gate_key_shown_once(client, login, staff):
     facility = db.session.scalar(db.select(Facility).where(Facility.code == "pool-1"))
     assert facility.districts == ["성동구", "광진구"] and facility.resident_discount == 25
     assert facility.opening_hours["5"] == "06:00-21:00" and "6" not in facility.opening_hours
+    listing = client.get("/eid/staff/facilities?lang=en").get_data(as_text=True)
+    for text in ("Residents&#39; Pool", "Residents only", "Districts: 성동구, 광진구",
+                 "Resident discount 25%", "Sat 06:00-21:00"):
+        assert text in listing, text
+    assert "Sun 06:00" not in listing
+    assert "구민 수영장" in client.get("/eid/staff/facilities?lang=ko").get_data(as_text=True)
 
     response = client.form("/eid/staff/facilities/pool-1/gates", {"name": "front door"})
     assert response.status_code == 201
