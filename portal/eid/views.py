@@ -87,8 +87,9 @@ def card():
             card = None
         if card is not None and card.status == "active":
             token, expires_in = service.card_token(db.session, current_user)
-    return render_template("eid/card.html", card=card, qr=qr_svg(token) if token else None,
+    page = render_template("eid/card.html", card=card, qr=qr_svg(token) if token else None,
                            expires_in=expires_in, form=ActionForm())
+    return page, 200, {"Cache-Control": "no-store"}  # the page carries a live token
 
 
 @bp.post("/issue")

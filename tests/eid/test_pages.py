@@ -32,6 +32,7 @@ def test_card_page_shows_holder_and_a_qr_code(client, login, resident, card_for)
     assert card.masked_number in page and card.number not in page
     assert '<svg' in page and 'class="eid-qr-svg"' in page
     assert 'data-url="/eid/qr"' in page and "card.js" in page
+    assert client.get("/eid/").headers["Cache-Control"] == "no-store"
 
 
 def test_qr_refresh_needs_csrf_and_gives_a_new_token(client, login, resident, card_for,
