@@ -21,7 +21,7 @@ import jwt
 import redis
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, String, bindparam, case, delete, func, insert, literal, select, update
+from sqlalchemy import Integer, String, bindparam, case, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -671,15 +671,16 @@ TOKEN_REASONS = ("malformed", "bad_signature", "unknown_key", "expired", "not_ye
 _log_stmts: dict = {}
 
 
-def _log_decision_stmt(status_decides: bool, async_commit: bool):
+def _log_decision_stmt(status_decides: bool):
     """One ``INSERT ... SELECT ... RETURNING`` that reads the card's status and logs the
     decision in the same statement (one round trip). Parameters: ``at``, ``sub``,
     ``facility_id``, ``gate_id`` and ``reason``: the verifier's reason when the token was
     denied on its own (``status_decides`` False), else the reason for an active, unexpired
     card ("ok", "replayed" or "policy"), replaced by "revoked"/"suspended" per the card's
     status: the verifier's order, card status before policy and replay. Built once per shape
-    (so SQLAlchemy's compiled cache serves every call)."""
-    key = (status_decides, async_commit)
+    (so SQLAlchemy's compiled cache serves every call). Committed durably (autocommit, with
+    the server's ``synchronous_commit``): the answer waits for the WAL flush."""
+    key = status_decides
     stmt = _log_stmts.get(key)
     if stmt is not None:
         return stmt
@@ -706,11 +707,6 @@ def _log_decision_stmt(status_decides: bool, async_commit: bool):
     stmt = insert(log).from_select(
         ["at", "card_id", "facility_id", "gate_id", "decision", "reason", "card_status"], rows
     ).returning(log.c.decision, log.c.reason, log.c.card_status)
-    if async_commit:
-        # The replay decision lives in Redis; this statement only writes the log row, so its
-        # commit need not wait for the WAL flush (a crash may lose the last few hundred
-        # milliseconds of log rows, never corrupt them). Local to this one statement.
-        stmt = stmt.returning(func.set_config("synchronous_commit", "off", True))
     return _log_stmts.setdefault(key, stmt)
 
 
@@ -746,9 +742,9 @@ def verify_at_gate(session: Session, gate: GateInfo, token, now: float | None = 
             given = "ok" if fresh else "replayed"
         else:
             given = result.reason
-        stmt = _log_decision_stmt(
-            status_decides=given in ("ok", "replayed", "policy"),
-            async_commit=isinstance(store, RedisReplayStore) and conn.dialect.name == "postgresql")
+        # A normal, durable commit: the gate gets its answer only once the decision's log
+        # row is flushed to the WAL ("no data lost").
+        stmt = _log_decision_stmt(status_decides=given in ("ok", "replayed", "policy"))
         row = conn.execute(stmt, {"at": now_dt, "sub": sub, "facility_id": gate.facility_id,
                                   "gate_id": gate.id, "reason": given}).first()
 
