@@ -95,7 +95,7 @@ def load(env: os._Environ | dict, instance_path: str) -> dict:
     # Service settings pass through when set in the environment (names documented in README).
     for key, value in env.items():
         if key.startswith(("PROPOSAL_", "BOOKING_", "TOURISM_", "EID_", "NOTIFY_", "WELFARE_",
-                           "MAIL_", "SMS_", "VOICE_")):
+                           "MAIL_", "SMS_", "VOICE_")):  # strings: services parse them
             cfg[key] = value
     return cfg
 
