@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import requests
 from sqlalchemy import func, select
 
 from portal.extensions import db
+from tests.concurrency import race
 from tests.conftest import requires_postgres
 from tourism.models import Booking, Payment
 
 from .conftest import booking_body, taken
 
 pytestmark = requires_postgres
-
-
-def race(n, fn):
-    """Run fn(i) in n threads released at once; returns the results (or exceptions)."""
-    barrier = threading.Barrier(n)
-    results = [None] * n
-
-    def run(i):
-        barrier.wait()
-        try:
-            results[i] = fn(i)
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 def test_concurrent_bookings_never_exceed_capacity(live_server, make_listing):
