@@ -155,6 +155,12 @@ class _KeyCache:
                                   row.kid: Ed25519PublicKey.from_public_bytes(row.public_key)}
         return self._keys
 
+    def fresh(self) -> dict[str, Ed25519PublicKey] | None:
+        """The cached public keys if loaded within ``TTL`` seconds, else None (no database)."""
+        if time.monotonic() - self._loaded > self.TTL:
+            return None
+        return self._keys
+
     def signer(self, row: SigningKey, fernet: Fernet) -> Ed25519PrivateKey:
         key = self._signers.get(row.kid)
         if key is None:
@@ -169,6 +175,10 @@ _cache = _KeyCache()
 
 def public_keys(session: Session, kid: str | None = None) -> dict[str, Ed25519PublicKey]:
     return _cache.public_keys(session, kid)
+
+
+def fresh_public_keys() -> dict[str, Ed25519PublicKey] | None:
+    return _cache.fresh()
 
 
 def signer(row: SigningKey, fernet: Fernet) -> Ed25519PrivateKey:

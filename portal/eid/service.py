@@ -609,28 +609,51 @@ class DatabaseReplayStore:
         self.conn = conn
 
     def remember(self, jti: str, ttl: int) -> bool:
-        expires = utcnow() + timedelta(seconds=max(int(ttl), 1))
         bind = self.conn.get_bind() if isinstance(self.conn, Session) else self.conn
-        if bind.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        table = UsedToken.__table__
-        stmt = (dialect_insert(table).values(jti=jti, expires_at=expires)
-                .on_conflict_do_nothing(index_elements=["jti"]).returning(table.c.jti))
-        return self.conn.execute(stmt).first() is not None
+        stmt = used_token_stmt(bind.dialect.name)
+        return self.conn.execute(stmt, used_token_params(jti, ttl)).first() is not None
+
+
+_used_token_stmts: dict = {}
+
+
+def used_token_stmt(dialect_name: str):
+    """``INSERT INTO eid_used_token ... ON CONFLICT (jti) DO NOTHING RETURNING jti``, built
+    once per dialect; parameters from ``used_token_params``."""
+    stmt = _used_token_stmts.get(dialect_name)
+    if stmt is not None:
+        return stmt
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    table = UsedToken.__table__
+    stmt = (dialect_insert(table)
+            .values(jti=bindparam("used_jti", type_=String()),
+                    expires_at=bindparam("used_until", type_=UTCDateTime()))
+            .on_conflict_do_nothing(index_elements=["jti"]).returning(table.c.jti))
+    return _used_token_stmts.setdefault(dialect_name, stmt)
+
+
+def used_token_params(jti: str, ttl: int) -> dict:
+    return {"used_jti": jti, "used_until": utcnow() + timedelta(seconds=max(int(ttl), 1))}
 
 
 _redis_clients: dict[str, redis.Redis] = {}
 
 
-def replay_store(conn):
-    url = current_app.config.get("REDIS_URL")
+def redis_replay_store(url: str) -> RedisReplayStore:
+    client = _redis_clients.get(url)
+    if client is None:
+        client = _redis_clients.setdefault(url, redis.Redis.from_url(url))
+    return RedisReplayStore(client)
+
+
+def replay_store(conn, url: str | None = None):
+    """Redis when ``url`` (default: config ``REDIS_URL``) is set, else the used-token table."""
+    url = url if url is not None else current_app.config.get("REDIS_URL")
     if url:
-        client = _redis_clients.get(url)
-        if client is None:
-            client = _redis_clients.setdefault(url, redis.Redis.from_url(url))
-        return RedisReplayStore(client)
+        return redis_replay_store(url)
     return DatabaseReplayStore(conn)
 
 
@@ -710,9 +733,69 @@ def _log_decision_stmt(status_decides: bool):
     return _log_stmts.setdefault(key, stmt)
 
 
+def token_kid(token) -> str | None:
+    """The ``kid`` in a token's header, unverified (None when there is none to read)."""
+    if isinstance(token, str) and len(token) <= verifier.MAX_TOKEN_LENGTH:
+        parsed = verifier.parse_unverified(token)
+        if parsed is not None and isinstance(parsed[0].get("kid"), str):
+            return parsed[0]["kid"]
+    return None
+
+
+def check_token(gate: GateInfo, token, public: dict, issuer_: str,
+                now_s: float) -> tuple[str, dict, str | None]:
+    """Step 1 of a gate check: the token alone against the keys and the facility policy.
+    Returns (reason, claims, sub); ``sub`` only once the signature checked out."""
+    result = verifier.verify(token, public, policy=gate.policy, issuer=issuer_, now=now_s)
+    claims = result.claims or {}
+    sub = claims.get("sub") if result.reason not in ("malformed", "bad_signature",
+                                                      "unknown_key") else None
+    return result.reason, claims, sub
+
+
+def status_decides(given: str) -> bool:
+    """Whether the card's status read by the log statement may still change the reason."""
+    return given in ("ok", "replayed", "policy")
+
+
+def log_params(gate: GateInfo, sub: str | None, given: str, now_s: float) -> dict:
+    return {"at": datetime.fromtimestamp(now_s, tz=SEOUL), "sub": sub,
+            "facility_id": gate.facility_id, "gate_id": gate.id, "reason": given}
+
+
+def remember_and_log(conn, gate: GateInfo, reason: str, claims: dict, sub: str | None,
+                     now_s: float, redis_url: str | None):
+    """Steps 2-3 of a gate check on an autocommit connection: use up the ``jti`` of a token
+    that would pass, then log the decision (one statement, durable commit). Returns the log
+    row (decision, reason, card_status)."""
+    given = reason
+    if reason == "ok":
+        store = replay_store(conn, redis_url or "")
+        given = "ok" if store.remember(claims["jti"], verifier.replay_ttl(claims, now_s)) \
+            else "replayed"
+    return conn.execute(_log_decision_stmt(status_decides(given)),
+                        log_params(gate, sub, given, now_s)).first()
+
+
+def gate_answer(gate: GateInfo, claims: dict, decision: str, reason: str,
+                card_status: str | None, message: str) -> dict:
+    """The gate's answer (no personal data)."""
+    discount = 0
+    if reason == "ok" and claims.get("resident"):
+        discount = gate.policy.get("resident_discount", 0)
+    return {
+        "decision": decision,
+        "reason": reason,
+        "message": message,
+        "facility": gate.facility_code,
+        "card_status": card_status,
+        "resident_discount": discount,
+    }
+
+
 def verify_at_gate(session: Session, gate: GateInfo, token, now: float | None = None) -> dict:
     """Check a presented token at ``gate`` and log the decision. Returns the gate's answer:
-    decision, reason, facility, card_status, resident_discount (no personal data).
+    decision, reason, message, facility, card_status, resident_discount (no personal data).
 
     1. the verifier checks the token alone against the cached keys and the facility policy;
     2. a token that would pass uses up its ``jti`` in the replay store (Redis ``SET NX``, or an
@@ -720,45 +803,16 @@ def verify_at_gate(session: Session, gate: GateInfo, token, now: float | None = 
        cannot both get a fresh answer;
     3. one statement reads the card's status and writes the access log row with the final
        decision (a revoked or suspended card is denied even if steps 1-2 passed).
-    Steps 2-3 run on an autocommit connection: two round trips, no BEGIN/COMMIT."""
-    header_kid = None
-    if isinstance(token, str) and len(token) <= verifier.MAX_TOKEN_LENGTH:
-        parsed = verifier.parse_unverified(token)
-        if parsed is not None and isinstance(parsed[0].get("kid"), str):
-            header_kid = parsed[0]["kid"]
-    public = keys.public_keys(session, header_kid)
+    Steps 2-3 run on an autocommit connection: two round trips, no BEGIN/COMMIT.
+    ``portal.eid.fastpath`` serves the same steps in front of Flask."""
+    public = keys.public_keys(session, token_kid(token))
     now_s = time.time() if now is None else now
-    now_dt = datetime.fromtimestamp(now_s, tz=SEOUL)
-    result = verifier.verify(token, public, policy=gate.policy, issuer=issuer(), now=now_s)
-    claims = result.claims or {}
-    # The subject is trusted only once the signature checked out.
-    sub = claims.get("sub") if result.reason not in ("malformed", "bad_signature",
-                                                      "unknown_key") else None
-
+    reason, claims, sub = check_token(gate, token, public, issuer(), now_s)
     with _autocommit_engine(session).connect() as conn:
-        store = replay_store(conn)
-        if result.reason == "ok":
-            fresh = store.remember(claims["jti"], verifier.replay_ttl(claims, now_s))
-            given = "ok" if fresh else "replayed"
-        else:
-            given = result.reason
-        # A normal, durable commit: the gate gets its answer only once the decision's log
-        # row is flushed to the WAL ("no data lost").
-        stmt = _log_decision_stmt(status_decides=given in ("ok", "replayed", "policy"))
-        row = conn.execute(stmt, {"at": now_dt, "sub": sub, "facility_id": gate.facility_id,
-                                  "gate_id": gate.id, "reason": given}).first()
-
-    discount = 0
-    if row.reason == "ok" and claims.get("resident"):
-        discount = gate.policy.get("resident_discount", 0)
-    return {
-        "decision": row.decision,
-        "reason": row.reason,
-        "message": str(REASON_MESSAGES[row.reason]),
-        "facility": gate.facility_code,
-        "card_status": row.card_status,
-        "resident_discount": discount,
-    }
+        row = remember_and_log(conn, gate, reason, claims, sub, now_s,
+                               current_app.config.get("REDIS_URL"))
+    return gate_answer(gate, claims, row.decision, row.reason, row.card_status,
+                       str(REASON_MESSAGES[row.reason]))
 
 
 # --- access log ---------------------------------------------------------------------------

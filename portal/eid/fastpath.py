@@ -1,0 +1,317 @@
+"""The gate verify call, served in front of Flask.
+
+``POST /api/v1/eid/verify`` is the one hot path of the e-ID service: every turnstile calls it
+for every person. Through Flask it costs ~2 ms of Python per call (the shell's request hooks,
+the session, SQLAlchemy); the work itself is a signature check, one Redis ``SET NX`` and one
+``INSERT``. ``VerifyFastPath`` wraps ``app.wsgi_app`` (installed by ``portal.eid.init_app``)
+and answers that one path itself when it can answer exactly as the Flask view would:
+
+- the gate key is in the per-process gate cache (``service._gate_cache``, filled by the Flask
+  view), the public keys are fresh in ``keys._cache`` and hold the token's ``kid``;
+- the body is a small JSON object with a JSON content type; no cookie is sent (a session could
+  choose the language).
+
+Anything else (a wrong, missing or not yet cached gate key, an unknown ``kid``, a stale key
+cache, bad JSON, a big body, a cookie) falls through to Flask, which answers and fills the
+caches: 401s, 413s and 422s are Flask's own. The decision is ``service.check_token`` and
+``service.remember_and_log`` (the same functions and the same SQL as the view); on PostgreSQL
+the log statement runs on a small per-process pool of autocommit psycopg connections, every
+commit durable. Set ``EID_VERIFY_FAST_PATH`` to 0 to switch it off.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from io import BytesIO
+
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header, parse_options_header
+
+from portal.eid import keys, service, verifier
+from portal.i18n import LOCALES, normalise
+
+log = logging.getLogger(__name__)
+
+PATH = "/api/v1/eid/verify"
+MAX_BODY = 8 * 1024  # a real body is ~450 bytes; bigger ones go to Flask (413 over 1 MiB)
+POOL_SIZE = 10  # PostgreSQL connections per process at most
+
+
+class _FallThrough(Exception):
+    """Flask answers this request."""
+
+
+class _PgPool:
+    """A few autocommit psycopg connections per process (fork-safe: a child opens its own)."""
+
+    def __init__(self, conninfo: str, size: int = POOL_SIZE):
+        self.conninfo = conninfo
+        self._slots = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self._idle: list = []
+        self._pid = os.getpid()
+
+    @contextmanager
+    def connection(self):
+        import psycopg
+
+        if not self._slots.acquire(timeout=30):
+            raise TimeoutError("no free e-ID database connection")
+        try:
+            conn = None
+            with self._lock:
+                if self._pid != os.getpid():  # forked: the parent's connections are not ours
+                    self._idle, self._pid = [], os.getpid()
+                while self._idle and conn is None:
+                    conn = self._idle.pop()
+                    if conn.closed or conn.broken:
+                        conn = None
+            if conn is None:
+                conn = psycopg.connect(self.conninfo, autocommit=True)
+            try:
+                yield conn
+            except BaseException:
+                conn.close()  # unknown state: never reuse it
+                raise
+            with self._lock:
+                self._idle.append(conn)
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+class VerifyFastPath:
+    """WSGI middleware: ``app.wsgi_app = VerifyFastPath(app, app.wsgi_app)``."""
+
+    def __init__(self, app, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.served = 0  # requests answered here (tests and benches read it)
+        self._lock = threading.Lock()
+        self._backend = None
+        self._texts: dict[str, dict[str, str]] = {}
+        self._accept: dict[str, str] = {}
+
+    # -- WSGI ------------------------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
+            return self.wsgi_app(environ, start_response)
+        if not _enabled(self.app.config.get("EID_VERIFY_FAST_PATH", True)):
+            return self.wsgi_app(environ, start_response)
+        try:
+            status, body, lang, cache = self._answer(environ)
+        except _FallThrough:
+            return self.wsgi_app(environ, start_response)
+        self.served += 1
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "same-origin"),
+            ("X-Frame-Options", "DENY"),
+            ("Content-Language", lang),
+            ("Vary", "Cookie"),
+        ]
+        if cache:
+            headers.insert(2, ("Cache-Control", "no-store"))
+        start_response(status, headers)
+        return [body]
+
+    # -- the request -----------------------------------------------------------------------
+
+    def _answer(self, environ) -> tuple[str, bytes, str, bool]:
+        if environ.get("HTTP_COOKIE"):
+            raise _FallThrough
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        if header[:7].lower() != "bearer ":
+            raise _FallThrough
+        gate = service._gate_cache.get(service.hash_gate_key(header[7:].strip()),
+                                       time.monotonic())
+        if gate is None:
+            raise _FallThrough
+        token = self._token(environ)
+        public = keys.fresh_public_keys()
+        if public is None:
+            raise _FallThrough
+        kid = service.token_kid(token)
+        if kid is not None and kid not in public:
+            raise _FallThrough
+        lang = self._lang(environ)
+        texts = self._messages(lang)
+        config = self.app.config
+        now_s = time.time()
+        reason, claims, sub = service.check_token(
+            gate, token, public, config.get("EID_ISSUER") or service.DEFAULT_ISSUER, now_s)
+        try:
+            decision, reason, card_status = self._remember_and_log(
+                gate, reason, claims, sub, now_s, config.get("REDIS_URL"))
+        except service.ReplayStoreUnavailable as exc:
+            return "503 SERVICE UNAVAILABLE", self._error(exc.code, texts[exc.code]), lang, False
+        except Exception:
+            log.exception("e-ID verify failed at gate %s", gate.id)
+            if self.app.testing:
+                raise
+            return ("500 INTERNAL SERVER ERROR", self._error("internal_error", texts["internal_error"]),
+                    lang, False)
+        answer = service.gate_answer(gate, claims, decision, reason, card_status, texts[reason])
+        return "200 OK", self._json(answer), lang, True
+
+    def _token(self, environ):
+        """The body's ``token``, if the body is small JSON object; else Flask decides."""
+        mimetype = parse_options_header(environ.get("CONTENT_TYPE", ""))[0].lower()
+        if not (mimetype == "application/json"
+                or (mimetype.startswith("application/") and mimetype.endswith("+json"))):
+            raise _FallThrough
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            raise _FallThrough from None
+        if not 0 < length <= MAX_BODY or environ.get("HTTP_TRANSFER_ENCODING"):
+            raise _FallThrough
+        data = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = BytesIO(data)  # Flask can still read it if we fall through
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise _FallThrough from None
+        if not isinstance(body, dict) or len(data) != length:
+            raise _FallThrough
+        return body.get("token")
+
+    def _lang(self, environ) -> str:
+        """``portal.i18n.select_locale`` for a request without a user or a session."""
+        query = environ.get("QUERY_STRING", "")
+        if query:
+            from urllib.parse import parse_qsl
+
+            for name, value in parse_qsl(query, keep_blank_values=True):
+                if name == "lang":
+                    lang = normalise(value)
+                    if lang:
+                        return lang
+                    break
+        header = environ.get("HTTP_ACCEPT_LANGUAGE", "")
+        lang = self._accept.get(header)
+        if lang is None:
+            lang = parse_accept_header(header, LanguageAccept).best_match(LOCALES, default="ko") \
+                or "ko"
+            if len(self._accept) < 256:
+                self._accept[header] = lang
+        return lang
+
+    def _messages(self, lang: str) -> dict[str, str]:
+        """The reason messages and error messages in ``lang``, translated once per process."""
+        texts = self._texts.get(lang)
+        if texts is None:
+            from flask_babel import force_locale
+
+            from portal.web import HTTP_MESSAGES
+
+            with self.app.app_context(), force_locale(lang):
+                texts = {reason: str(text) for reason, text in service.REASON_MESSAGES.items()}
+                texts[service.ReplayStoreUnavailable.code] = str(
+                    service.ReplayStoreUnavailable.default_message)
+                texts["internal_error"] = str(HTTP_MESSAGES[500][0])
+            self._texts[lang] = texts
+        return texts
+
+    def _json(self, obj) -> bytes:
+        """As ``jsonify`` writes it (sorted keys, compact, ASCII, a final newline)."""
+        return (self.app.json.dumps(obj, separators=(",", ":")) + "\n").encode()
+
+    def _error(self, code: str, message: str) -> bytes:
+        """The house error shape, as ``portal.api.json_error`` writes it."""
+        return self._json({"error": {"code": code, "message": message}})
+
+    # -- the database ----------------------------------------------------------------------
+
+    def _remember_and_log(self, gate, reason, claims, sub, now_s, redis_url):
+        backend = self._backend or self._make_backend()
+        return backend(gate, reason, claims, sub, now_s, redis_url)
+
+    def _make_backend(self):
+        with self._lock:
+            if self._backend is None:
+                with self.app.app_context():
+                    from portal.extensions import db
+
+                    engine = db.engine
+                if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+                    self._backend = _PsycopgBackend(engine)
+                else:
+                    self._backend = _SqlAlchemyBackend(engine)
+        return self._backend
+
+
+class _SqlAlchemyBackend:
+    """Any database: the view's own code on an autocommit connection of the app's engine."""
+
+    def __init__(self, engine):
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    def __call__(self, gate, reason, claims, sub, now_s, redis_url):
+        with self.engine.connect() as conn:
+            row = service.remember_and_log(conn, gate, reason, claims, sub, now_s, redis_url)
+        return row.decision, row.reason, row.card_status
+
+
+class _PsycopgBackend:
+    """PostgreSQL: the view's statements, compiled once, on plain psycopg connections
+    (autocommit: each statement commits on its own, durably)."""
+
+    def __init__(self, engine):
+        dialect = engine.dialect
+        self.pool = _PgPool(engine.url.set(drivername="postgresql")
+                            .render_as_string(hide_password=False))
+        dummy = {"at": None, "sub": None, "facility_id": None, "gate_id": None, "reason": None}
+        self.log = {}
+        for decides in (False, True):
+            compiled = service._log_decision_stmt(decides).compile(dialect=dialect)
+            self.log[decides] = (compiled.string, compiled.construct_params(dummy))
+        compiled = service.used_token_stmt("postgresql").compile(dialect=dialect)
+        self.used = (compiled.string,
+                     compiled.construct_params({"used_jti": None, "used_until": None}))
+
+    def __call__(self, gate, reason, claims, sub, now_s, redis_url):
+        given = reason
+        if reason == "ok" and redis_url:
+            fresh = service.redis_replay_store(redis_url).remember(
+                claims["jti"], verifier.replay_ttl(claims, now_s))
+            given = "ok" if fresh else "replayed"
+        with self.pool.connection() as conn:
+            if given == "ok" and not redis_url:
+                sql, base = self.used
+                params = service.used_token_params(claims["jti"],
+                                                   verifier.replay_ttl(claims, now_s))
+                if conn.execute(sql, {**base, **params}).fetchone() is None:
+                    given = "replayed"
+            sql, base = self.log[service.status_decides(given)]
+            params = service.log_params(gate, sub, given, now_s)
+            params["at"] = datetime.fromtimestamp(now_s, tz=UTC)
+            return conn.execute(sql, {**base, **params}).fetchone()
+
+
+def _enabled(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in {"0", "false", "no", "off", ""}
+    return bool(value)
+
+
+def install(app) -> VerifyFastPath:
+    """Wrap ``app.wsgi_app``; the middleware is kept in ``app.extensions["eid_fast_path"]``."""
+    fast = VerifyFastPath(app, app.wsgi_app)
+    app.wsgi_app = fast
+    app.extensions["eid_fast_path"] = fast
+    return fast
