@@ -24,7 +24,7 @@ from portal.accounts.models import User
 from portal.accounts.service import require_login, require_role
 from portal.errors import Conflict, Invalid, NotFound
 from portal.i18n import LOCALES, pick
-from portal.types import UTCDateTime, utcnow
+from portal.types import JSONType, UTCDateTime, utcnow
 from welfare import rules
 from welfare.models import CHANNELS, Notice, Programme, WelfareProfile
 
@@ -616,11 +616,14 @@ def scan(session: Session, actor=None, today: date | None = None, batch_size: in
 
     Set-based and in batches: per window of user ids, ONE statement reads the window's
     candidates once (verified, active, not opted out: a materialised CTE), tests every active
-    programme's compiled rule on them (UNION ALL, one branch per programme), and
+    programme's compiled rule on them (UNION ALL, one branch per programme), takes out who was
+    told already (EXCEPT the window's notices), and
     INSERT INTO welfare_notice ... ON CONFLICT DO NOTHING RETURNING the rows it inserted; then
-    one notify.send_many for those rows, committed together with them. A second or concurrent
-    scan finds the notices (or waits on the unique index and skips them), so no resident hears
-    twice about one programme. `actor` None is the system (command line, beat task).
+    one notify.send_select writes their outbox messages straight from those notice rows (in
+    SQL: the rows never travel through Python), committed together with them. A second or
+    concurrent scan finds the notices (or waits on the unique index and skips them), so no
+    resident hears twice about one programme. `actor` None is the system (command line, beat
+    task).
     """
     from portal.notify import service as notify
 
@@ -632,22 +635,22 @@ def scan(session: Session, actor=None, today: date | None = None, batch_size: in
     progs = list(session.scalars(sa.select(Programme).where(*_active_clause(today)).order_by(Programme.id)))
     windows = scan_plan(session, batch_size) if progs else []
     result = ScanResult(programmes=len(progs), by_programme={p.code: 0 for p in progs})
-    by_id = {p.id: p for p in progs}
-    contexts = {p.id: _notice_context(p) for p in progs}
+    codes = {p.id: p.code for p in progs}
+    notice_values = _notice_values(progs)
     session.commit()  # end the read transaction: each batch is its own
     for lo, hi in windows:
-        stmt = _scan_statement(session, progs, lo, hi, today, utcnow())
-        new_rows = sorted(session.execute(stmt).all())  # (programme_id, user_id)
-        if new_rows:
-            items = []
-            for programme_id, uid in new_rows:
-                prog = by_id[programme_id]
-                items.append({"user_id": uid, "template": NOTICE_TEMPLATE, "context": contexts[programme_id],
-                              "idempotency_key": message_key(prog.code, uid),
-                              "channel": (prog.channels or [None])[0]})
-                result.by_programme[prog.code] += 1
-            result.queued_messages += notify.send_many(session, items)
-            result.new_notices += len(new_rows)
+        now = utcnow()
+        counts = _new_notice_counts(session, _scan_statement(session, progs, lo, hi, today, now))
+        if counts:
+            for programme_id, count in counts:
+                result.by_programme[codes[programme_id]] += count
+                result.new_notices += count
+            # The window's new notices are the rows this statement wrote: this window's ids
+            # with this statement's timestamp. (Should another scan ever have committed notices
+            # with the very same timestamp, their messages were committed with them and the
+            # outbox's idempotency keys skip them.)
+            result.queued_messages += notify.send_select(
+                session, _messages_source(notice_values, lo, hi, now), template=NOTICE_TEMPLATE)
         session.commit()
         result.batches += 1
         if progress:
@@ -659,27 +662,71 @@ def scan(session: Session, actor=None, today: date | None = None, batch_size: in
     return result
 
 
+def _new_notice_counts(session: Session, insert) -> list[tuple[int, int]]:
+    """Run the scan's INSERT ... RETURNING; (programme_id, new notices) for each programme.
+
+    PostgreSQL counts in the statement (the INSERT as a data-modifying CTE): twenty rows come
+    back instead of one per notice. SQLite has no such CTE: its rows are counted here.
+    """
+    if session.get_bind(mapper=sa.inspect(Notice)).dialect.name == "postgresql":
+        new = insert.cte("new_notices")
+        return session.execute(sa.select(new.c.programme_id, sa.func.count())
+                               .group_by(new.c.programme_id)).all()
+    counts: dict[int, int] = {}
+    for programme_id, _user_id in session.execute(insert):
+        counts[programme_id] = counts.get(programme_id, 0) + 1
+    return list(counts.items())
+
+
+def _notice_values(progs: list[Programme]):
+    """Per programme, what its notices carry: the context and the channel asked for (a small
+    UNION ALL of literal rows, which SQLite reads as well as PostgreSQL)."""
+    rows = [sa.select(sa.literal(p.id, sa.Integer).label("programme_id"),
+                      sa.literal(_notice_context(p), JSONType).label("context"),
+                      sa.literal((p.channels or [None])[0], sa.String(10)).label("channel"))
+            for p in progs]
+    return (sa.union_all(*rows) if len(rows) > 1 else rows[0]).subquery("welfare_notice_values")
+
+
+def _messages_source(notice_values, lo: int, hi: int, now):
+    """The outbox rows (for notify.send_select) of the notices one scan statement wrote."""
+    v = notice_values
+    return (sa.select(Notice.user_id.label("user_id"), Notice.message_key.label("idempotency_key"),
+                      v.c.context.label("context"), v.c.channel.label("channel"))
+            .join(v, v.c.programme_id == Notice.programme_id)
+            .where(Notice.user_id.between(lo, hi), Notice.created_at == sa.literal(now, UTCDateTime)))
+
+
 def _scan_statement(session: Session, progs: list[Programme], lo: int, hi: int, today: date, now):
-    """INSERT the notices of one window of user ids for every programme; RETURNING the new ones."""
+    """INSERT the notices of one window of user ids for every programme; RETURNING the new ones.
+
+    Both the profiles and the users are read by the window's id range (an index range each, not
+    the whole user table). Who was told already is taken out with one EXCEPT against the
+    window's notices: a hash or sort of two sets of the window's size, never a nested loop that
+    a stale row estimate (right after a big scan) could make quadratic.
+    """
     candidates = (
         sa.select(WelfareProfile.user_id, WelfareProfile.birth_date, WelfareProfile.income_percentile,
                   WelfareProfile.household_size, WelfareProfile.lives_alone, WelfareProfile.disability_grade,
                   WelfareProfile.youngest_child_birth_date, WelfareProfile.district)
         .join(User, User.id == WelfareProfile.user_id)
         .where(WelfareProfile.user_id.between(lo, hi),
+               User.id.between(lo, hi),
                WelfareProfile.notices_opt_out.is_(False),
                User.verified_at.is_not(None),
                User.active.is_(True))
         .cte("welfare_scan_window").prefix_with("MATERIALIZED"))
     c = candidates.c
-    branches = [
-        sa.select(c.user_id.label("user_id"), sa.literal(prog.id).label("programme_id"),
-                  (sa.literal(f"welfare:{prog.code}:") + sa.cast(c.user_id, sa.String)).label("message_key"))
-        .where(rules.to_sql(prog.rules, c, today),
-               ~sa.exists().where(Notice.programme_id == prog.id, Notice.user_id == c.user_id))
+    eligible = [
+        sa.select(c.user_id.label("user_id"), sa.literal(prog.id, sa.Integer).label("programme_id"))
+        .where(rules.to_sql(prog.rules, c, today))
         for prog in progs]
-    found = sa.union_all(*branches).subquery("found") if len(branches) > 1 else branches[0].subquery("found")
-    select = (sa.select(found.c.user_id, found.c.programme_id, found.c.message_key,
+    told = sa.select(Notice.user_id, Notice.programme_id).where(Notice.user_id.between(lo, hi))
+    eligible = (sa.union_all(*eligible) if len(eligible) > 1 else eligible[0]).subquery("eligible")
+    found = sa.select(eligible.c.user_id, eligible.c.programme_id).except_(told).subquery("found")
+    prefix = sa.case({prog.id: f"welfare:{prog.code}:" for prog in progs}, value=found.c.programme_id)
+    select = (sa.select(found.c.user_id, found.c.programme_id,
+                        (prefix + sa.cast(found.c.user_id, sa.String)).label("message_key"),
                         sa.literal(now, UTCDateTime))
               .where(sa.true())  # SQLite: a WHERE keeps "ON CONFLICT" from parsing as a join
               .order_by(found.c.programme_id, found.c.user_id))  # one lock order for concurrent scans

@@ -26,7 +26,23 @@ from flask import current_app, has_request_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from jinja2 import TemplateNotFound
-from sqlalchemy import and_, event, func, or_, select, text, update
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    event,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
@@ -36,7 +52,7 @@ from portal.accounts.service import require_login, require_role
 from portal.errors import Conflict, Invalid, NotFound
 from portal.extensions import db
 from portal.i18n import LOCALES, current_locale
-from portal.types import utcnow
+from portal.types import UTCDateTime, utcnow
 
 from . import ratelimit
 from .channels import DeliveryError, Envelope, PermanentFailure, TemporaryFailure, get_channel, setting
@@ -158,6 +174,9 @@ def enqueue(pairs: list[tuple[int, str]]) -> int:
             try:
                 tasks.deliver_batch.apply_async(
                     (channel, chunk), retry=True,
+                    # a short repr for logs and monitors: Celery's own saferepr of 200 ids costs
+                    # more than the rest of queueing the task
+                    argsrepr=f"({channel!r}, <{len(chunk)} ids {chunk[0]}..{chunk[-1]}>)",
                     retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5})
                 queued += 1
             except Exception as exc:  # noqa: BLE001 - the outbox row is safe; the sweep retries
@@ -344,6 +363,88 @@ def send_many(session: Session, items: list[dict]) -> int:
     session.flush()
     rows = _prepare_rows(session, items, single=False)
     new = _insert_new(session, rows)
+    if new:
+        _queue_after_commit(session, new)
+    return len(new)
+
+
+_SOURCE_COLUMNS = ("user_id", "idempotency_key", "context", "channel")
+
+
+def _opted_out_of(pref_opted_out, channel):
+    """SQL: ``channel`` is in the resident's opt-out list (never NULL: no preference row, false)."""
+    return func.coalesce(pref_opted_out.op("?", is_comparison=True)(channel), false())
+
+
+def send_select(session: Session, source, *, template: str, locale: str | None = None) -> int:
+    """Bulk :func:`send` whose items come from a SELECT: the outbox rows are written in the
+    database, ``INSERT INTO notify_message ... SELECT ...``, and never travel through Python.
+
+    ``source`` is a SQLAlchemy ``Select`` with columns labelled ``user_id`` (a resident: notices
+    from a select go to portal users), ``idempotency_key``, ``context`` (a JSON object; NULL
+    means ``{}``) and, optionally, ``channel`` (the channel asked for; NULL or missing means the
+    resident's choice).  ``template`` and ``locale`` (``None``: each resident's own) apply to every
+    row and are checked here.  Channel and locale are resolved exactly as :func:`send_many` does
+    (the channel asked for unless the resident switched it off, then their preferred channel
+    unless switched off, then the inbox), in SQL.  Existing idempotency keys are skipped
+    (``ON CONFLICT DO NOTHING``), rows are inserted in key order (one lock order for concurrent
+    producers), and the new rows are queued in batch tasks after the caller commits.  Returns
+    how many rows were new.
+
+    The row values are the producer's own SQL, so they are not validated one by one as
+    :func:`send_many` does: an unknown user, a missing or over-long key or a channel that does
+    not exist is refused by the table's constraints (``IntegrityError``/``DataError``).
+
+    PostgreSQL does it in one statement; other databases run ``source`` and hand its rows to
+    :func:`send_many` (the same rules, in Python).
+    """
+    if not template_exists(template):
+        raise _bad(None, "template", _("There is no message template of this name."))
+    if locale is not None and locale not in LOCALES:
+        raise _bad(None, "locale", _("Unsupported language."))
+    src = source.subquery("notify_source")
+    missing = [name for name in _SOURCE_COLUMNS[:2] if name not in src.c]
+    if missing:
+        raise ValueError(f"send_select: the source has no column {missing[0]!r}")
+    session.flush()
+    dialect = session.get_bind(Message.__mapper__).dialect.name
+    if dialect != "postgresql":
+        return send_many(session, [
+            {"user_id": row.user_id, "idempotency_key": row.idempotency_key, "template": template,
+             "context": getattr(row, "context", None) or {}, "channel": getattr(row, "channel", None),
+             "locale": locale}
+            for row in session.execute(select(src))])
+
+    pref = Preference.__table__.alias("notify_pref")
+    user = User.__table__.alias("notify_user")
+    requested = src.c.channel if "channel" in src.c else null()
+    channel = case(
+        (and_(requested.is_not(None), ~_opted_out_of(pref.c.opted_out, requested)), requested),
+        (and_(pref.c.preferred_channel.is_not(None),
+              ~_opted_out_of(pref.c.opted_out, pref.c.preferred_channel)), pref.c.preferred_channel),
+        else_=literal("app"))
+    fallback_locale = current_locale() if has_request_context() else "ko"
+    empty = cast(literal("{}"), JSONB)
+    # SQL NULL and a JSON null (what a None bound as JSON becomes) both mean {}
+    context = (func.coalesce(func.nullif(src.c.context, cast(literal("null"), JSONB)), empty)
+               if "context" in src.c else empty)
+    now = utcnow()
+    stamp = literal(now, UTCDateTime)
+    rows = (
+        select(src.c.idempotency_key, src.c.user_id, channel,
+               func.coalesce(literal(locale, String), user.c.locale, literal(fallback_locale)),
+               literal(template), context, literal("queued"), literal(0), stamp, stamp, stamp)
+        .select_from(src)
+        .outerjoin(user, user.c.id == src.c.user_id)
+        .outerjoin(pref, pref.c.user_id == src.c.user_id)
+        .order_by(src.c.idempotency_key.collate("C")))
+    table = Message.__table__
+    stmt = (pg_insert(table)
+            .from_select(["idempotency_key", "user_id", "channel", "locale", "template", "context",
+                          "status", "attempts", "created_at", "updated_at", "queued_at"], rows)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.id, table.c.channel))
+    new = [tuple(r) for r in session.execute(stmt)]
     if new:
         _queue_after_commit(session, new)
     return len(new)
