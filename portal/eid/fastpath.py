@@ -99,6 +99,7 @@ class VerifyFastPath:
         self.wsgi_app = wsgi_app
         self.served = 0  # requests answered here (tests and benches read it)
         self._lock = threading.Lock()
+        self._served_lock = threading.Lock()
         self._backend = None
         self._texts: dict[str, dict[str, str]] = {}
         self._accept: dict[str, str] = {}
@@ -114,7 +115,8 @@ class VerifyFastPath:
             status, body, lang, cache = self._answer(environ)
         except _FallThrough:
             return self.wsgi_app(environ, start_response)
-        self.served += 1
+        with self._served_lock:
+            self.served += 1
         headers = [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(body))),
@@ -178,7 +180,9 @@ class VerifyFastPath:
             length = int(environ.get("CONTENT_LENGTH") or "")
         except ValueError:
             raise _FallThrough from None
-        if not 0 < length <= MAX_BODY or environ.get("HTTP_TRANSFER_ENCODING"):
+        limit = self.app.config.get("MAX_CONTENT_LENGTH")  # Flask's 413 when it is lower
+        if (not 0 < length <= MAX_BODY or (limit is not None and length > limit)
+                or environ.get("HTTP_TRANSFER_ENCODING")):
             raise _FallThrough
         data = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = BytesIO(data)  # Flask can still read it if we fall through
@@ -228,8 +232,15 @@ class VerifyFastPath:
         return texts
 
     def _json(self, obj) -> bytes:
-        """As ``jsonify`` writes it (sorted keys, compact, ASCII, a final newline)."""
-        return (self.app.json.dumps(obj, separators=(",", ":")) + "\n").encode()
+        """As ``jsonify`` writes it (sorted keys, ASCII, a final newline; compact unless the
+        provider is not compact or the app is in debug mode)."""
+        provider = self.app.json
+        compact = getattr(provider, "compact", None)
+        if (compact is None and self.app.debug) or compact is False:
+            text = provider.dumps(obj, indent=2)
+        else:
+            text = provider.dumps(obj, separators=(",", ":"))
+        return (text + "\n").encode()
 
     def _error(self, code: str, message: str) -> bytes:
         """The house error shape, as ``portal.api.json_error`` writes it."""
