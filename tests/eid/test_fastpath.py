@@ -1,0 +1,462 @@
+"""POST /api/v1/eid/verify in front of Flask (portal/eid/fastpath.py), through the real WSGI
+stack: the test client calls ``app.wsgi_app``, which is the fast path's wrapper.
+
+Every case is answered twice, once with ``EID_VERIFY_FAST_PATH`` off (Flask's view answers)
+and once with it on and its caches warm (the wrapper answers, or hands the request to Flask):
+a gate must not be able to tell the two apart, and each decision is one access-log row.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask_babel import force_locale
+
+from portal.eid import keys, service
+from portal.eid.models import AccessEntry, Card
+from portal.extensions import db
+
+MODES = ("flask", "fast")
+# What a gate can see besides status and body.
+HEADERS = ("Content-Type", "Content-Language", "Cache-Control", "Vary", "X-Content-Type-Options",
+           "X-Frame-Options", "Referrer-Policy")
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+@dataclass
+class Answer:
+    status: int
+    body: object
+    headers: dict
+    fast: bool  # answered by the wrapper itself, not by Flask
+
+    def same_for_the_gate(self):
+        return self.status, self.body, self.headers
+
+
+@pytest.fixture
+def fast_path(app):
+    return app.extensions["eid_fast_path"]
+
+
+@pytest.fixture
+def call(app, fast_path):
+    """call(mode, gate_key, token, **post_kwargs) -> Answer, from a client without cookies.
+
+    In "fast" mode the wrapper is on and its caches are warm for ``warm`` (the gate key that
+    exists; default ``gate_key``), so a request it may answer is answered by it."""
+
+    def do(mode, gate_key, token=None, *, warm=None, client=None, headers=None, **kwargs):
+        app.config["EID_VERIFY_FAST_PATH"] = mode == "fast"
+        if mode == "fast":
+            warm_caches(warm or gate_key)
+        if "json" not in kwargs and "data" not in kwargs:
+            kwargs["json"] = {"token": token}
+        all_headers = {"Authorization": f"Bearer {gate_key}"} if gate_key else {}
+        all_headers.update(headers or {})
+        before = fast_path.served
+        response = (client or app.test_client()).post("/api/v1/eid/verify", headers=all_headers,
+                                                      **kwargs)
+        body = response.get_json(silent=True)
+        return Answer(response.status_code, body if body is not None else response.get_data(),
+                      {h: response.headers.get(h) for h in HEADERS},
+                      fast_path.served - before == 1)
+
+    return do
+
+
+def warm_caches(gate_key):
+    """What a first Flask-answered verify leaves behind: the gate key and the public keys."""
+    try:
+        service.authenticate_gate(db.session, gate_key)
+    except service.Unauthorized:
+        pass
+    keys.public_keys(db.session)
+    db.session.commit()
+
+
+def last_log_id() -> int:
+    db.session.commit()
+    return db.session.scalar(db.select(db.func.max(AccessEntry.id))) or 0
+
+
+def log_rows_after(last_id: int) -> list[tuple]:
+    db.session.commit()
+    return [(e.decision, e.reason, e.card_status, e.card_id, e.gate_id, e.facility_id)
+            for e in db.session.scalars(db.select(AccessEntry).where(AccessEntry.id > last_id)
+                                        .order_by(AccessEntry.id))]
+
+
+def message(reason: str, lang: str = "ko") -> str:
+    with force_locale(lang):
+        return str(service.REASON_MESSAGES[reason])
+
+
+def sign_at(user, when: float) -> str:
+    card = db.session.scalar(db.select(Card).where(Card.user_id == user.id,
+                                                   Card.status == "active"))
+    token, _ = service.sign_token(db.session, card, user, datetime.fromtimestamp(when, tz=UTC))
+    return token
+
+
+def forge(token: str, kid: str | None = None) -> str:
+    """The same claims signed by a key that is not the city's, under ``kid`` (default: the
+    token's own kid, so only the signature is wrong)."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    kid = kid or jwt.get_unverified_header(token)["kid"]
+    return jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA",
+                      headers={"kid": kid, "typ": "JWT"})
+
+
+# -- (a) every decision: same answer, one log row ------------------------------------------
+
+# scenario -> (reason, card_status in the answer and the log, whether the wrapper answers it)
+DECISIONS = {
+    "granted": ("ok", "active", True),
+    "forged_signature": ("bad_signature", None, True),
+    "unknown_kid": ("unknown_key", None, False),  # Flask looks the kid up in the database
+    "malformed": ("malformed", None, True),
+    "expired": ("expired", "active", True),
+    "not_yet_valid": ("not_yet_valid", "active", True),
+    "replayed": ("replayed", "active", True),
+    "revoked": ("revoked", "revoked", True),
+    "suspended": ("suspended", "suspended", True),
+    "policy_age": ("policy", "active", True),
+    "policy_district": ("policy", "active", True),
+}
+
+
+@pytest.mark.parametrize("scenario", list(DECISIONS))
+def test_each_decision_is_answered_and_logged_alike(scenario, call, make_user, staff, client,
+                                                    card_for, token_for, make_gate, csrf_headers):
+    reason, card_status, answered_fast = DECISIONS[scenario]
+    key, facility = make_gate(resident_discount=30, min_age=65 if scenario == "policy_age" else None,
+                              districts=["성동구"] if scenario == "policy_district" else None)
+    gate_id = db.session.scalar(db.select(service.Gate.id).where(
+        service.Gate.facility_id == facility.id))
+
+    answers = {}
+    for mode in MODES:
+        user = make_user(birth_date=date(2000, 1, 1) if scenario == "policy_age" else date(1950, 1, 1),
+                         district="강남구" if scenario == "policy_district" else "성동구")
+        card = card_for(user)
+        card_id = db.session.scalar(db.select(Card.id).where(Card.public_id == card["card_id"]))
+        token = token_for(user)
+        if scenario == "forged_signature":
+            token = forge(token)
+        elif scenario == "unknown_kid":
+            token = forge(token, kid="not-ours")
+        elif scenario == "malformed":
+            token = "not-a-token"
+        elif scenario == "expired":
+            token = sign_at(user, time.time() - 60 - 31)
+        elif scenario == "not_yet_valid":
+            token = sign_at(user, time.time() + 45)
+        elif scenario == "replayed":
+            assert call(mode, key, token).body["reason"] == "ok"
+        elif scenario == "revoked":
+            assert client.post("/api/v1/eid/cards/me/revoke",
+                               headers=csrf_headers(client)).status_code == 200
+        elif scenario == "suspended":
+            service.suspend_card(db.session, staff, card["card_id"], "investigation")
+
+        last = last_log_id()
+        answers[mode] = answer = call(mode, key, token)
+        assert answer.status == 200
+        assert answer.body == {
+            "decision": "granted" if reason == "ok" else "denied",
+            "reason": reason,
+            "message": message(reason),
+            "facility": facility.code,
+            "card_status": card_status,
+            "resident_discount": 30 if reason == "ok" else 0,
+        }, mode
+        assert answer.headers["Cache-Control"] == "no-store"
+        assert answer.fast == (mode == "fast" and answered_fast), mode
+        logged_card = card_id if reason not in ("malformed", "bad_signature", "unknown_key") else None
+        assert log_rows_after(last) == [
+            ("granted" if reason == "ok" else "denied", reason, card_status, logged_card, gate_id,
+             facility.id)], mode
+
+    assert answers["fast"].same_for_the_gate() == answers["flask"].same_for_the_gate()
+
+
+def test_the_same_bytes_as_flask(app, call, resident, card_for, token_for, make_gate):
+    """Not only the same JSON: the same bytes (key order, escaping, the final newline)."""
+    card_for(resident)
+    key, _ = make_gate()
+    raw = {}
+    for mode in MODES:
+        app.config["EID_VERIFY_FAST_PATH"] = mode == "fast"
+        if mode == "fast":
+            warm_caches(key)
+        before = app.extensions["eid_fast_path"].served
+        response = app.test_client().post("/api/v1/eid/verify", json={"token": token_for(resident)},
+                                          headers={"Authorization": f"Bearer {key}",
+                                                   "Accept-Language": "zh"})
+        assert app.extensions["eid_fast_path"].served - before == (mode == "fast")
+        raw[mode] = response.get_data()
+    assert raw["fast"] == raw["flask"]
+    assert raw["fast"].endswith(b"}\n")
+
+
+def test_switched_off_means_flask_answers_everything(app, call, resident, card_for, token_for,
+                                                     make_gate):
+    card_for(resident)
+    key, _ = make_gate()
+    warm_caches(key)
+    for off in ("0", "false", "off", False):
+        app.config["EID_VERIFY_FAST_PATH"] = off
+        before = app.extensions["eid_fast_path"].served
+        response = app.test_client().post("/api/v1/eid/verify", json={"token": token_for(resident)},
+                                          headers={"Authorization": f"Bearer {key}"})
+        assert response.get_json()["reason"] == "ok"
+        assert app.extensions["eid_fast_path"].served == before, off
+
+
+def test_a_gate_switched_off_is_refused_at_once(call, staff, resident, card_for, token_for,
+                                                make_gate):
+    """Deactivating a gate empties the gate cache: the wrapper no longer knows the key."""
+    card_for(resident)
+    key, _ = make_gate()
+    assert call("fast", key, token_for(resident)).fast
+    service.deactivate_gate(db.session, staff, db.session.scalar(db.select(service.Gate.id)))
+    last = last_log_id()
+    answer = call("fast", key, token_for(resident), warm="eidg_not-a-gate")
+    assert (answer.status, answer.body["error"]["code"], answer.fast) == (401, "invalid_gate_key",
+                                                                         False)
+    assert log_rows_after(last) == []
+
+
+# -- (b) what the wrapper must leave to Flask ----------------------------------------------
+
+def _wrong_keys(key):
+    return {
+        "missing": None,
+        "unknown": "eidg_wrong",
+        "altered": key[:-1] + ("x" if key[-1] != "x" else "y"),
+        "basic": "Basic abc",
+    }
+
+
+@pytest.mark.parametrize("which", ["missing", "unknown", "altered", "basic", "personal_token"])
+def test_missing_or_wrong_gate_key_is_flasks_401(which, call, app, resident, card_for, token_for,
+                                                 make_gate):
+    from portal.accounts.service import create_token
+
+    card_for(resident)
+    key, _ = make_gate()
+    token = token_for(resident)
+    if which == "personal_token":
+        plain, _row = create_token(db.session, resident, "phone")
+        headers = {"Authorization": f"Bearer {plain}"}
+    else:
+        wrong = _wrong_keys(key)[which]
+        headers = {} if wrong is None else {
+            "Authorization": wrong if wrong.startswith("Basic") else f"Bearer {wrong}"}
+    last = last_log_id()
+    answers = {mode: call(mode, None, token, warm=key, headers=headers) for mode in MODES}
+    for mode, answer in answers.items():
+        assert answer.status == 401, mode
+        assert set(answer.body) == {"error"}, mode
+        assert answer.body["error"]["code"] in ("invalid_gate_key", "unauthorized"), mode
+        assert answer.body["error"]["message"], mode
+        assert not answer.fast
+    assert answers["fast"].same_for_the_gate() == answers["flask"].same_for_the_gate()
+    assert log_rows_after(last) == []
+    assert call("fast", key, token).body["reason"] == "ok"  # the refused calls used nothing
+
+
+BAD_BODIES = {
+    "not_json": {"data": "{not json", "content_type": "application/json"},
+    "json_array": {"data": '["token"]', "content_type": "application/json"},
+    "json_string": {"data": '"token"', "content_type": "application/json"},
+    "not_utf8": {"data": b'{"token": "\xff\xfe"}', "content_type": "application/json"},
+    "text_plain": {"data": '{"token": "x"}', "content_type": "text/plain"},
+    "form": {"data": {"token": "x"}},
+    "empty": {"data": "", "content_type": "application/json"},
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_BODIES))
+def test_bad_bodies_are_flasks_answer(case, call, make_gate):
+    key, _ = make_gate()
+    last = last_log_id()
+    answers = {mode: call(mode, key, **BAD_BODIES[case]) for mode in MODES}
+    flask = answers["flask"]
+    assert flask.status in (400, 422), flask
+    assert set(flask.body) == {"error"} and flask.body["error"]["code"]
+    assert not answers["fast"].fast
+    assert answers["fast"].same_for_the_gate() == flask.same_for_the_gate()
+    assert log_rows_after(last) == []
+
+
+def test_oversize_body_is_413(call, resident, card_for, token_for, make_gate):
+    card_for(resident)
+    key, _ = make_gate()
+    last = last_log_id()
+    big = '{"token": "' + "A" * (2 * 1024 * 1024) + '"}'
+    answers = {mode: call(mode, key, data=big, content_type="application/json") for mode in MODES}
+    for mode, answer in answers.items():
+        assert answer.status == 413, mode
+        assert answer.body["error"]["code"] == "payload_too_large", mode
+        assert not answer.fast
+    assert answers["fast"].same_for_the_gate() == answers["flask"].same_for_the_gate()
+    assert log_rows_after(last) == []
+
+
+def test_a_body_flask_limits_lower_is_413_too(app, call, resident, card_for, token_for, make_gate):
+    """MAX_CONTENT_LENGTH below the wrapper's own limit: the wrapper does not answer past it."""
+    card_for(resident)
+    key, _ = make_gate()
+    token = token_for(resident)
+    app.config["MAX_CONTENT_LENGTH"] = len(token) // 2
+    answers = {mode: call(mode, key, token) for mode in MODES}
+    for mode, answer in answers.items():
+        assert answer.status == 413, mode
+        assert not answer.fast
+    assert answers["fast"].same_for_the_gate() == answers["flask"].same_for_the_gate()
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    assert call("fast", key, token).body["reason"] == "ok"
+
+
+def test_a_big_but_allowed_body_is_flasks_malformed(call, make_gate):
+    """Bigger than the wrapper reads (8 KiB), within Flask's limit: Flask answers malformed."""
+    key, _ = make_gate()
+    for mode in MODES:
+        last = last_log_id()
+        answer = call(mode, key, "A" * 20_000)
+        assert (answer.status, answer.body["reason"], answer.fast) == (200, "malformed", False)
+        assert [r[1] for r in log_rows_after(last)] == ["malformed"]
+
+
+def test_a_request_with_a_cookie_is_flasks(app, call, login, resident, card_for, token_for,
+                                           make_gate):
+    """The session may choose the language: only Flask reads it."""
+    card_for(resident)
+    key, _ = make_gate()
+    answers = {}
+    for mode in MODES:
+        token = token_for(resident)
+        browser = app.test_client()
+        with browser.session_transaction() as sess:
+            sess["lang"] = "en"
+        last = last_log_id()
+        answers[mode] = answer = call(mode, key, token, client=browser,
+                                      headers={"Accept-Language": "zh"})
+        assert not answer.fast, mode
+        assert (answer.body["reason"], answer.body["message"]) == ("ok", message("ok", "en"))
+        assert answer.headers["Content-Language"] == "en"
+        assert [r[1] for r in log_rows_after(last)] == ["ok"]
+    assert answers["fast"].same_for_the_gate() == answers["flask"].same_for_the_gate()
+
+
+def test_other_methods_and_paths_are_flasks(app, make_gate):
+    key, _ = make_gate()
+    warm_caches(key)
+    fast = app.extensions["eid_fast_path"]
+    before = fast.served
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {key}"}
+    assert client.get("/api/v1/eid/verify", headers=headers).status_code == 405
+    assert client.post("/api/v1/eid/verify/", json={"token": "x"}, headers=headers).status_code \
+        in (308, 404)
+    assert client.get("/api/v1/eid/keys").status_code == 200
+    assert fast.served == before
+
+
+# -- (c) the replay store is down ----------------------------------------------------------
+
+def test_unreachable_redis_is_503_and_grants_nothing(app, call, redis_url, resident, card_for,
+                                                     token_for, make_gate):
+    card_for(resident)
+    key, _ = make_gate()
+    answers = {}
+    tokens = {}
+    try:
+        for mode in MODES:
+            tokens[mode] = token_for(resident)
+            app.config["REDIS_URL"] = UNREACHABLE_REDIS
+            last = last_log_id()
+            answers[mode] = answer = call(mode, key, tokens[mode])
+            assert answer.status == 503, mode
+            assert answer.body == {"error": {
+                "code": "replay_store_unavailable",
+                "message": str(service.ReplayStoreUnavailable.default_message)}}, mode
+            assert answer.headers["Cache-Control"] is None  # only decisions are no-store
+            assert answer.fast == (mode == "fast")
+            assert log_rows_after(last) == []
+    finally:
+        service._redis_clients.pop(UNREACHABLE_REDIS, None)
+    assert answers["fast"].same_for_the_gate() == answers["flask"].same_for_the_gate()
+
+    app.config["REDIS_URL"] = redis_url  # back up (or none: the used-token table)
+    for mode in MODES:  # nothing was used up while the store was down
+        assert call(mode, key, tokens[mode]).body["reason"] == "ok"
+
+
+# -- (d) the language of the answer ----------------------------------------------------------
+
+@pytest.mark.parametrize(("accept", "query", "lang"), [
+    (None, "", "ko"),
+    ("ko-KR,ko;q=0.9", "", "ko"),
+    ("en-US,en;q=0.9", "", "en"),
+    ("zh-CN,zh;q=0.9,en;q=0.5", "", "zh"),
+    ("fr-FR, de;q=0.8", "", "ko"),
+    ("fr-FR, en;q=0.5, zh;q=0.7", "", "zh"),
+    ("en", "?lang=zh", "zh"),
+    ("zh", "?lang=EN", "en"),
+    ("en", "?lang=xx", "en"),
+])
+def test_language_follows_the_request(accept, query, lang, app, call, resident, card_for,
+                                      token_for, make_gate):
+    card_for(resident)
+    key, _ = make_gate()
+    headers = {"Accept-Language": accept} if accept else {}
+    answers = {}
+    for mode in MODES:
+        for reason, token in (("ok", token_for(resident)), ("malformed", "x")):
+            app.config["EID_VERIFY_FAST_PATH"] = mode == "fast"
+            if mode == "fast":
+                warm_caches(key)
+            before = app.extensions["eid_fast_path"].served
+            response = app.test_client().post(
+                "/api/v1/eid/verify" + query, json={"token": token},
+                headers={"Authorization": f"Bearer {key}", **headers})
+            assert app.extensions["eid_fast_path"].served - before == (mode == "fast")
+            body = response.get_json()
+            assert (body["reason"], body["message"]) == (reason, message(reason, lang)), mode
+            assert response.headers["Content-Language"] == lang
+            answers[mode, reason] = (response.status_code, body,
+                                     {h: response.headers.get(h) for h in HEADERS})
+    for reason in ("ok", "malformed"):
+        assert answers["fast", reason] == answers["flask", reason]
+
+
+def test_the_three_languages_differ(app):
+    """The language tests above would prove nothing if the catalogues were missing."""
+    assert len({message("ok", lang) for lang in ("ko", "en", "zh")}) == 3
+    assert len({message("replayed", lang) for lang in ("ko", "en", "zh")}) == 3
+
+
+def test_debug_mode_pretty_prints_like_flask(app, resident, card_for, token_for, make_gate):
+    card_for(resident)
+    key, _ = make_gate()
+    app.debug = True  # jsonify indents in debug mode; the wrapper must too
+    raw = {}
+    for mode in MODES:
+        app.config["EID_VERIFY_FAST_PATH"] = mode == "fast"
+        if mode == "fast":
+            warm_caches(key)
+        before = app.extensions["eid_fast_path"].served
+        response = app.test_client().post("/api/v1/eid/verify", json={"token": "x"},
+                                          headers={"Authorization": f"Bearer {key}"})
+        assert app.extensions["eid_fast_path"].served - before == (mode == "fast")
+        raw[mode] = response.get_data()
+    assert raw["fast"] == raw["flask"]
+    assert b'\n  "decision"' in raw["fast"]
