@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .models import CATEGORIES
@@ -13,7 +14,7 @@ from .models import CATEGORIES
 def _category_choices():
     from .service import CATEGORY_LABELS
 
-    return [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
+    return [SelectChoice(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
 
 
 class ProposalForm(FlaskForm):
@@ -47,7 +48,7 @@ class BallotForm(FlaskForm):
         super().__init__(*args, **kwargs)
         from .service import CHOICE_LABELS
 
-        self.choice.choices = list(CHOICE_LABELS.items())
+        self.choice.choices = [SelectChoice(k, v) for k, v in CHOICE_LABELS.items()]
 
 
 class TransitionForm(FlaskForm):

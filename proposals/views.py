@@ -23,6 +23,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from wtforms.fields.choices import SelectChoice
 
 from portal.errors import Invalid
 from portal.extensions import db
@@ -139,7 +140,7 @@ def detail(proposal_id: int):
     answer, answer_lang = service.public_answer(p, current_locale())
     moves = service.allowed_moves(session, current_user, p) if current_user.is_authenticated else []
     form = TransitionForm()
-    form.to.choices = [(m, service.STATUS_LABELS[m]) for m in moves]
+    form.to.choices = [SelectChoice(m, service.STATUS_LABELS[m]) for m in moves]
     return render_template(
         "proposals/detail.html", p=p, answer=answer, answer_lang=answer_lang,
         tally=service.tally(session, p), history=service.history(session, p.id),
@@ -230,7 +231,7 @@ def ballot(proposal_id: int):
 @bp.post("/<int:proposal_id>/transition")
 def transition(proposal_id: int):
     form = TransitionForm()
-    form.to.choices = [(s, s) for s in service.STATUSES]
+    form.to.choices = [SelectChoice(s) for s in service.STATUSES]
     try:
         service.transition(db.session, current_user, proposal_id, form.to.data,
                            answer=form.answer.data or None, department=form.department.data or None,

@@ -15,6 +15,7 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
 from portal.i18n import LOCALE_NAMES, LOCALES
@@ -22,9 +23,13 @@ from portal.i18n import LOCALE_NAMES, LOCALES
 from .service import MAX_QUANTITY
 
 
+def kind_labels() -> dict:
+    return {"event": _l("Event"), "lodging": _l("Lodging"), "restaurant": _l("Restaurant"),
+            "transport": _l("Transport")}
+
+
 def kind_choices():
-    return [("event", _l("Event")), ("lodging", _l("Lodging")), ("restaurant", _l("Restaurant")),
-            ("transport", _l("Transport"))]
+    return [SelectChoice(k, v) for k, v in kind_labels().items()]
 
 
 class BookingForm(FlaskForm):

@@ -61,7 +61,7 @@ from .forms import (
     SandboxForm,
     SlotForm,
     WaitlistForm,
-    kind_choices,
+    kind_labels,
 )
 from .models import KINDS, TEXT_FIELDS
 
@@ -72,7 +72,7 @@ REMEMBERED = "tourism_refs"
 
 @bp.context_processor
 def _helpers():
-    kinds = dict(kind_choices())
+    kinds = kind_labels()
 
     def txt(listing, field):
         return service.text(listing, field)

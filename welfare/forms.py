@@ -14,11 +14,12 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from welfare.models import CHANNELS
 
-GRADES = [("", _l("None")), *[(str(i), str(i)) for i in range(1, 7)]]
+GRADES = [SelectChoice("", _l("None")), *[SelectChoice(str(i), str(i)) for i in range(1, 7)]]
 CHANNEL_LABELS = {"app": _l("Portal inbox"), "email": _l("Email"), "sms": _l("Text message"),
                   "voice": _l("Voice call")}
 
@@ -75,7 +76,7 @@ class ProgrammeForm(FlaskForm):
     active_from = DateField(_l("Active from"), validators=[Optional()])
     active_until = DateField(_l("Active until"), validators=[Optional()])
     channels = MultiCheckboxField(_l("Channels, in order of preference"),
-                                  choices=[(c, CHANNEL_LABELS[c]) for c in CHANNELS])
+                                  choices=[SelectChoice(c, CHANNEL_LABELS[c]) for c in CHANNELS])
     callback_phone = StringField(_l("Callback phone number"))
     rules = TextAreaField(_l("Eligibility rule (JSON)"), validators=[DataRequired()])
 

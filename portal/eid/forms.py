@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.eid.models import FACILITY_KINDS
@@ -17,7 +18,7 @@ class ActionForm(FlaskForm):
 def kind_choices():
     from portal.eid.service import KIND_LABELS
 
-    return [(k, KIND_LABELS[k]) for k in FACILITY_KINDS]
+    return [SelectChoice(k, KIND_LABELS[k]) for k in FACILITY_KINDS]
 
 
 class FacilityForm(FlaskForm):
