@@ -14,9 +14,12 @@ and answers that one path itself when it can answer exactly as the Flask view wo
 Anything else (a wrong, missing or not yet cached gate key, an unknown ``kid``, a stale key
 cache, bad JSON, a big body, a cookie) falls through to Flask, which answers and fills the
 caches: 401s, 413s and 422s are Flask's own. The decision is ``service.check_token`` and
-``service.remember_and_log`` (the same functions and the same SQL as the view); on PostgreSQL
-the log statement runs on a small per-process pool of autocommit psycopg connections, every
-commit durable. Set ``EID_VERIFY_FAST_PATH`` to 0 to switch it off.
+``service.remember_and_log`` (the same functions and the same rules as the view); on PostgreSQL
+the statements run on a small per-process pool of autocommit psycopg connections, every commit
+durable, and the access-log rows of concurrent requests are group-committed (``_GroupCommit``:
+one ``INSERT`` and one commit for every row waiting, ``service.log_decisions_stmt``; each
+request is answered only after the commit that holds its row). Set ``EID_VERIFY_FAST_PATH`` to
+0 to switch it off.
 """
 
 from __future__ import annotations
@@ -280,12 +283,14 @@ class _SqlAlchemyBackend:
 
 class _PsycopgBackend:
     """PostgreSQL: the view's statements, compiled once, on plain psycopg connections
-    (autocommit: each statement commits on its own, durably)."""
+    (autocommit: each statement commits on its own, durably). The access-log rows of
+    concurrent requests are written by ``_GroupCommit``: one statement and one commit for all
+    the requests waiting at that moment, each answered once its row is committed."""
 
     def __init__(self, engine):
         dialect = engine.dialect
-        self.pool = _PgPool(engine.url.set(drivername="postgresql")
-                            .render_as_string(hide_password=False))
+        conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.pool = _PgPool(conninfo)
         dummy = {"at": None, "sub": None, "facility_id": None, "gate_id": None, "reason": None}
         self.log = {}
         for decides in (False, True):
@@ -294,6 +299,10 @@ class _PsycopgBackend:
         compiled = service.used_token_stmt("postgresql").compile(dialect=dialect)
         self.used = (compiled.string,
                      compiled.construct_params({"used_jti": None, "used_until": None}))
+        compiled = service.log_decisions_stmt().compile(dialect=dialect)
+        batch = (compiled.string, compiled.construct_params(
+            {name: [] for name in _GroupCommit.COLUMNS}))
+        self.writer = _GroupCommit(self.pool, batch, self._log_one)
 
     def __call__(self, gate, reason, claims, sub, now_s, redis_url):
         given = reason
@@ -301,17 +310,149 @@ class _PsycopgBackend:
             fresh = service.redis_replay_store(redis_url).remember(
                 claims["jti"], verifier.replay_ttl(claims, now_s))
             given = "ok" if fresh else "replayed"
-        with self.pool.connection() as conn:
-            if given == "ok" and not redis_url:
+        elif reason == "ok":
+            with self.pool.connection() as conn:
                 sql, base = self.used
                 params = service.used_token_params(claims["jti"],
                                                    verifier.replay_ttl(claims, now_s))
                 if conn.execute(sql, {**base, **params}).fetchone() is None:
                     given = "replayed"
-            sql, base = self.log[service.status_decides(given)]
-            params = service.log_params(gate, sub, given, now_s)
-            params["at"] = datetime.fromtimestamp(now_s, tz=UTC)
-            return conn.execute(sql, {**base, **params}).fetchone()
+        params = service.log_params(gate, sub, given, now_s)
+        params["at"] = datetime.fromtimestamp(now_s, tz=UTC)
+        return self.writer.write(params)
+
+    def _log_one(self, conn, params):
+        """One row on its own (the single-row statement of the Flask view)."""
+        sql, base = self.log[service.status_decides(params["reason"])]
+        return conn.execute(sql, {**base, **params}).fetchone()
+
+
+class _Waiter:
+    __slots__ = ("params", "done", "row", "error")
+
+    def __init__(self, params):
+        self.params = params
+        self.done = threading.Event()
+        self.row = None
+        self.error = None
+
+
+class _GroupCommit:
+    """Group commit of access-log rows, per process.
+
+    A request queues its row and waits. A writer thread takes every row queued at that
+    moment (up to ``MAX_BATCH``), writes them with one ``INSERT`` (autocommit: one durable
+    commit for all of them) and wakes each request with its own row only after that commit
+    returned: no request is answered before its decision is on disk. While one batch is
+    being committed the next one gathers, so under load a commit carries many rows and at
+    low load a row waits for nothing but its own commit. If a batch fails, its rows are
+    written one by one, so a bad row fails only its own request, as on the Flask path."""
+
+    COLUMNS = ("ord", "at", "sub", "facility_id", "gate_id", "reason", "decides")
+    MAX_BATCH = 256
+    TIMEOUT = 60.0
+
+    def __init__(self, pool: _PgPool, batch_sql, log_one):
+        self.pool = pool
+        self.batch_sql = batch_sql
+        self.log_one = log_one
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: list[_Waiter] = []
+        self._thread = None
+        self._pid = None
+        self.batches = 0  # commits made (benches read it)
+        self.rows = 0
+
+    def write(self, params: dict):
+        waiter = _Waiter(params)
+        with self._cond:
+            if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+                self._start()
+            self._queue.append(waiter)
+            self._cond.notify()
+        if not waiter.done.wait(self.TIMEOUT):
+            raise TimeoutError("the e-ID access log writer did not answer")
+        if waiter.error is not None:
+            raise waiter.error
+        return waiter.row
+
+    def _start(self) -> None:
+        if self._pid != os.getpid():  # forked: the parent's queue and thread are not ours
+            self._queue = []
+            self._pid = os.getpid()
+        self._thread = threading.Thread(target=self._run, name="eid-log-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue:
+                    self._cond.wait()
+                batch = self._queue[:self.MAX_BATCH]
+                del self._queue[:self.MAX_BATCH]
+            try:
+                self._write(batch)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting requests
+                for waiter in batch:
+                    if waiter.row is None and waiter.error is None:
+                        waiter.error = exc
+            finally:
+                for waiter in batch:
+                    waiter.done.set()
+
+    def _write(self, batch: list[_Waiter]) -> None:
+        if len(batch) > 1:
+            try:
+                rows = self._write_batch(batch)
+            except Exception as exc:
+                if not _rejected_by_server(exc):
+                    raise  # committed or not, nobody knows (a lost connection): no retry
+                # PostgreSQL refused the statement, so nothing of it was written: one by one
+                # below, so that only a bad row fails its request.
+                log.warning("e-ID access log batch of %d failed; writing rows one by one",
+                            len(batch), exc_info=True)
+            else:
+                for waiter, row in zip(batch, rows, strict=True):
+                    waiter.row = row
+                return
+        for waiter in batch:
+            try:
+                with self.pool.connection() as conn:
+                    waiter.row = self.log_one(conn, waiter.params)
+            except Exception as exc:  # noqa: BLE001 - handed to the waiting request
+                waiter.error = exc
+        self.batches += len(batch)
+        self.rows += len(batch)
+
+    def _write_batch(self, batch: list[_Waiter]) -> list:
+        sql, base = self.batch_sql
+        arrays = {name: [] for name in self.COLUMNS}
+        for i, waiter in enumerate(batch):
+            p = waiter.params
+            arrays["ord"].append(i)
+            arrays["at"].append(p["at"])
+            arrays["sub"].append(p["sub"])
+            arrays["facility_id"].append(p["facility_id"])
+            arrays["gate_id"].append(p["gate_id"])
+            arrays["reason"].append(p["reason"])
+            arrays["decides"].append(service.status_decides(p["reason"]))
+        with self.pool.connection() as conn:
+            result = conn.execute(sql, {**base, **arrays}).fetchall()
+        self.batches += 1
+        self.rows += len(batch)
+        rows = [None] * len(batch)
+        for ord_, *row in result:
+            rows[ord_] = tuple(row)
+        if any(row is None for row in rows):
+            raise RuntimeError("the e-ID access log batch returned too few rows")
+        return rows
+
+
+def _rejected_by_server(exc: BaseException) -> bool:
+    """An error PostgreSQL answered for a statement (its transaction rolled back), as opposed
+    to a lost connection, after which a commit may or may not have happened."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    return bool(sqlstate) and not sqlstate.startswith(("08", "57P", "58"))
 
 
 def _enabled(value) -> bool:

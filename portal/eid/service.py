@@ -22,6 +22,7 @@ import redis
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, String, bindparam, case, delete, insert, literal, select, update
+from sqlalchemy import column as db_column
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -694,15 +695,41 @@ TOKEN_REASONS = ("malformed", "bad_signature", "unknown_key", "expired", "not_ye
 _log_stmts: dict = {}
 
 
+def _decision_columns(card, at, given, status_decides):
+    """(card_status, reason, decision) as SQL expressions over the outer-joined ``card`` row:
+    the card's status at ``at``; the verifier's reason ``given`` when the token was denied on
+    its own, else "revoked"/"suspended" per the card's status, else ``given`` ("ok",
+    "replayed" or "policy"): the verifier's order, card status before policy and replay.
+    ``status_decides`` is a Python bool (one statement per shape) or a boolean column."""
+    card_status = case(
+        (card.c.id.is_(None), None),
+        ((card.c.status == "active") & (card.c.expires_at <= at), "expired"),
+        else_=card.c.status,
+    )
+    by_status = (
+        (card.c.id.is_(None), "revoked"),
+        (card_status == "suspended", "suspended"),
+        (card_status != "active", "revoked"),
+    )
+    if status_decides is True:
+        reason = case(*by_status, else_=given)
+    elif status_decides is False:
+        reason = given
+    else:
+        reason = case((status_decides.is_(False), given), *by_status, else_=given)
+    decision = case((reason == "ok", "granted"), else_="denied")
+    return card_status, reason, decision
+
+
 def _log_decision_stmt(status_decides: bool):
     """One ``INSERT ... SELECT ... RETURNING`` that reads the card's status and logs the
     decision in the same statement (one round trip). Parameters: ``at``, ``sub``,
     ``facility_id``, ``gate_id`` and ``reason``: the verifier's reason when the token was
     denied on its own (``status_decides`` False), else the reason for an active, unexpired
     card ("ok", "replayed" or "policy"), replaced by "revoked"/"suspended" per the card's
-    status: the verifier's order, card status before policy and replay. Built once per shape
-    (so SQLAlchemy's compiled cache serves every call). Committed durably (autocommit, with
-    the server's ``synchronous_commit``): the answer waits for the WAL flush."""
+    status (``_decision_columns``). Built once per shape (so SQLAlchemy's compiled cache
+    serves every call). Committed durably (autocommit, with the server's
+    ``synchronous_commit``): the answer waits for the WAL flush."""
     key = status_decides
     stmt = _log_stmts.get(key)
     if stmt is not None:
@@ -712,18 +739,7 @@ def _log_decision_stmt(status_decides: bool):
     at = bindparam("at", type_=UTCDateTime())
     given = bindparam("reason", type_=String())
     one = select(literal(1).label("one")).subquery("one")
-    card_status = case(
-        (card.c.id.is_(None), None),
-        ((card.c.status == "active") & (card.c.expires_at <= at), "expired"),
-        else_=card.c.status,
-    )
-    reason = given if not status_decides else case(
-        (card.c.id.is_(None), "revoked"),
-        (card_status == "suspended", "suspended"),
-        (card_status != "active", "revoked"),
-        else_=given,
-    )
-    decision = case((reason == "ok", "granted"), else_="denied")
+    card_status, reason, decision = _decision_columns(card, at, given, status_decides)
     rows = select(at, card.c.id, bindparam("facility_id", type_=Integer()),
                   bindparam("gate_id", type_=Integer()), decision, reason, card_status
                   ).select_from(one.outerjoin(card, card.c.public_id == bindparam("sub", type_=String())))
@@ -731,6 +747,50 @@ def _log_decision_stmt(status_decides: bool):
         ["at", "card_id", "facility_id", "gate_id", "decision", "reason", "card_status"], rows
     ).returning(log.c.decision, log.c.reason, log.c.card_status)
     return _log_stmts.setdefault(key, stmt)
+
+
+def log_decisions_stmt():
+    """PostgreSQL: the decisions of many gate checks logged in one statement (group commit,
+    ``portal.eid.fastpath``). Row for row the same as ``_log_decision_stmt``: the card's
+    status is read and the row written in the same statement, with the same rules
+    (``_decision_columns``). Parameters are arrays, one element per check: ``ord``, ``at``,
+    ``sub``, ``facility_id``, ``gate_id``, ``reason`` (as given), ``decides``
+    (``status_decides(reason)``). Returns (ord, decision, reason, card_status) per check."""
+    stmt = _log_stmts.get("batch")
+    if stmt is not None:
+        return stmt
+    from sqlalchemy import Boolean, func
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    card = Card.__table__
+    log = AccessEntry.__table__
+    v = func.unnest(
+        bindparam("ord", type_=ARRAY(Integer())),
+        bindparam("at", type_=ARRAY(UTCDateTime())),
+        bindparam("sub", type_=ARRAY(String())),
+        bindparam("facility_id", type_=ARRAY(Integer())),
+        bindparam("gate_id", type_=ARRAY(Integer())),
+        bindparam("reason", type_=ARRAY(String())),
+        bindparam("decides", type_=ARRAY(Boolean())),
+    ).table_valued(
+        db_column("ord", Integer()), db_column("at", UTCDateTime()), db_column("sub", String()),
+        db_column("facility_id", Integer()), db_column("gate_id", Integer()),
+        db_column("given", String()), db_column("decides", Boolean()),
+    ).render_derived(name="v", with_types=False)
+    card_status, reason, decision = _decision_columns(card, v.c.at, v.c.given, v.c.decides)
+    decided = (select(v.c.ord, v.c.at, card.c.id.label("card_id"), v.c.facility_id, v.c.gate_id,
+                      decision.label("decision"), reason.label("reason"),
+                      card_status.label("card_status"))
+               .select_from(v.outerjoin(card, card.c.public_id == v.c.sub))
+               .cte("decided"))
+    written = insert(log).from_select(
+        ["at", "card_id", "facility_id", "gate_id", "decision", "reason", "card_status"],
+        select(decided.c.at, decided.c.card_id, decided.c.facility_id, decided.c.gate_id,
+               decided.c.decision, decided.c.reason, decided.c.card_status)
+        .order_by(decided.c.ord)).cte("written")
+    stmt = (select(decided.c.ord, decided.c.decision, decided.c.reason, decided.c.card_status)
+            .add_cte(written))
+    return _log_stmts.setdefault("batch", stmt)
 
 
 def token_kid(token) -> str | None:

@@ -31,6 +31,8 @@ def _fifty_gates_one_token(app, live_server, resident, card_for, token_for, make
     db.session.commit()
     fast = app.extensions["eid_fast_path"]
     served = fast.served
+    writer = fast._make_backend().writer
+    batches, rows = writer.batches, writer.rows
 
     def call(i):
         response = requests.post(f"{live_server.url}/api/v1/eid/verify", json={"token": token},
@@ -41,6 +43,8 @@ def _fifty_gates_one_token(app, live_server, resident, card_for, token_for, make
     results = race(50, call)
     assert Counter(results) == {"ok": 1, "replayed": 49}, results
     assert fast.served - served == 50  # every one answered in front of Flask
+    assert writer.rows - rows == 50
+    assert writer.batches - batches < 50  # concurrent decisions shared commits
     db.session.expire_all()
     logged = Counter(db.session.scalars(db.select(AccessEntry.reason)))
     assert logged == {"ok": 1, "replayed": 49}

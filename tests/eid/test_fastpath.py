@@ -20,6 +20,7 @@ from flask_babel import force_locale
 from portal.eid import keys, service
 from portal.eid.models import AccessEntry, Card
 from portal.extensions import db
+from tests.conftest import requires_postgres
 
 MODES = ("flask", "fast")
 # What a gate can see besides status and body.
@@ -460,3 +461,56 @@ def test_debug_mode_pretty_prints_like_flask(app, resident, card_for, token_for,
         raw[mode] = response.get_data()
     assert raw["fast"] == raw["flask"]
     assert b'\n  "decision"' in raw["fast"]
+
+
+# -- group commit: the batched log statement decides row for row as the single one --------
+
+@requires_postgres
+def test_batched_log_statement_decides_as_the_single_row_one(app, make_user, staff, card_for,
+                                                              make_gate):
+    """``service.log_decisions_stmt`` (the fast path's group commit, PostgreSQL) against
+    ``service._log_decision_stmt`` (the Flask view): every card state x every given reason."""
+    from portal.types import utcnow
+
+    _key, facility = make_gate()
+    gate_id = db.session.scalar(db.select(service.Gate.id))
+    subs = {}
+    for state in ("active", "suspended", "revoked", "expired"):
+        card = card_for(make_user())
+        subs[state] = card["card_id"]
+        if state == "suspended":
+            service.suspend_card(db.session, staff, card["card_id"], "investigation")
+        elif state == "revoked":
+            db.session.execute(db.update(Card).where(Card.public_id == card["card_id"])
+                               .values(status="revoked"))
+        elif state == "expired":  # still "active", past its validity
+            db.session.execute(db.update(Card).where(Card.public_id == card["card_id"])
+                               .values(expires_at=utcnow()))
+    db.session.commit()
+    subs["unknown"], subs["none"] = "no-such-card", None
+    given = ("ok", "replayed", "policy", "expired", "not_yet_valid", "bad_signature",
+             "malformed", "unknown_key")
+    cases = [(sub, reason) for sub in subs.values() for reason in given]
+    now_s = time.time() + 1
+    gate = service.GateInfo(id=gate_id, facility_id=facility.id, facility_code=facility.code,
+                            policy={})
+
+    single = []
+    for sub, reason in cases:
+        single.append(tuple(db.session.execute(
+            service._log_decision_stmt(service.status_decides(reason)),
+            service.log_params(gate, sub, reason, now_s)).one()))
+    params = [service.log_params(gate, sub, reason, now_s) for sub, reason in cases]
+    rows = db.session.execute(service.log_decisions_stmt(), {
+        "ord": list(range(len(cases))), "at": [p["at"] for p in params],
+        "sub": [p["sub"] for p in params], "facility_id": [p["facility_id"] for p in params],
+        "gate_id": [p["gate_id"] for p in params], "reason": [p["reason"] for p in params],
+        "decides": [service.status_decides(p["reason"]) for p in params]}).all()
+    batched = [tuple(row[1:]) for row in sorted(rows, key=lambda r: r[0])]
+    db.session.commit()
+    assert batched == single
+    assert ("denied", "suspended", "suspended") in batched  # the cases are not all alike
+    assert ("denied", "revoked", "expired") in batched and ("granted", "ok", "active") in batched
+    logged = db.session.execute(db.select(AccessEntry.decision, AccessEntry.reason,
+                                          AccessEntry.card_status).order_by(AccessEntry.id)).all()
+    assert [tuple(r) for r in logged] == single + batched
