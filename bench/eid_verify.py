@@ -154,14 +154,6 @@ def prepare_api(n_cards: int):
     return url, gate_key, make_tokens
 
 
-def null_app(environ, start_response):
-    """A WSGI app that does nothing: the HTTP server's own ceiling on this machine."""
-    body = b'{"decision":"granted"}\n'
-    start_response("200 OK", [("Content-Type", "application/json"),
-                              ("Content-Length", str(len(body)))])
-    return [body]
-
-
 LUA = r"""
 local tokens, counter, threads, nextid = {}, 1, {}, 0
 wrk.method = "POST"
@@ -270,12 +262,14 @@ def main() -> None:
     if not args.no_hello:
         with gunicorn("bench.hello:app", workers=args.workers, threads=args.threads,
                       worker_class=args.worker_class, ready_path="/") as hello_url:
+            wrk(hello_url + "/", seconds=1, connections=args.connections)  # every worker up and warm
             hello = wrk(hello_url + "/", seconds=min(args.seconds, 5),
                         connections=args.connections, threads=args.wrk_threads)
         print(f"context: bare Flask 'hello' on the same gunicorn settings: {hello['rps']:10.0f} /s "
               f"(verify = {api['rps'] / hello['rps']:.2f} of it)")
-        with gunicorn("bench.eid_verify:null_app", workers=args.workers, threads=args.threads,
+        with gunicorn("bench.hello:null_app", workers=args.workers, threads=args.threads,
                       worker_class=args.worker_class, ready_path="/") as null_url:
+            wrk(null_url + "/", seconds=1, connections=args.connections)
             null = wrk(null_url + "/", seconds=min(args.seconds, 5),
                        connections=args.connections, threads=args.wrk_threads)
         print(f"ceiling: a no-op WSGI app on the same gunicorn settings: {null['rps']:10.0f} /s "
