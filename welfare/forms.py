@@ -24,14 +24,18 @@ CHANNEL_LABELS = {"app": _l("Portal inbox"), "email": _l("Email"), "sms": _l("Te
                   "voice": _l("Voice call")}
 
 
-class ProfileForm(FlaskForm):
-    birth_date = DateField(_l("Date of birth"), validators=[Optional()])
+class _HouseholdForm(FlaskForm):
+    """The household facts the rules test: a resident's profile and the anonymous screener."""
     income_percentile = IntegerField(_l("Household income, as a percentile of the median (0-100)"),
                                      validators=[Optional(), NumberRange(0, 100)])
     household_size = IntegerField(_l("People in the household"), default=1,
                                   validators=[Optional(), NumberRange(1, 30)])
     lives_alone = BooleanField(_l("I live alone"))
     disability_grade = SelectField(_l("Registered disability grade"), choices=GRADES, default="")
+
+
+class ProfileForm(_HouseholdForm):
+    birth_date = DateField(_l("Date of birth"), validators=[Optional()])
     youngest_child_birth_date = DateField(_l("Date of birth of the youngest child"),
                                           validators=[Optional()])
     district = StringField(_l("District"), validators=[Optional()])
@@ -44,14 +48,8 @@ class WithdrawForm(FlaskForm):
     pass
 
 
-class ScreenerForm(FlaskForm):
+class ScreenerForm(_HouseholdForm):
     age = IntegerField(_l("Age"), validators=[Optional(), NumberRange(0, 130)])
-    income_percentile = IntegerField(_l("Household income, as a percentile of the median (0-100)"),
-                                     validators=[Optional(), NumberRange(0, 100)])
-    household_size = IntegerField(_l("People in the household"), default=1,
-                                  validators=[Optional(), NumberRange(1, 30)])
-    lives_alone = BooleanField(_l("I live alone"))
-    disability_grade = SelectField(_l("Registered disability grade"), choices=GRADES, default="")
     youngest_child_age = IntegerField(_l("Age of the youngest child"),
                                       validators=[Optional(), NumberRange(0, 30)])
     district = StringField(_l("District"), validators=[Optional()])
