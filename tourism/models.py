@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -44,7 +45,10 @@ class Listing(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str | None] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)
+    # `area` is the stable key that filters and links use (?area=Dolsan); `area_name` is what
+    # people read, per locale like the texts below: {"ko": "돌산", "en": "Dolsan", "zh": "突山"}.
     area: Mapped[str] = mapped_column(String(80), default="", index=True)
+    area_name: Mapped[dict] = mapped_column(JSONType, default=dict, server_default=text("'{}'"))
     # Per-locale content written by staff: {"ko": "...", "en": "...", "zh": "..."}.
     name: Mapped[dict] = mapped_column(JSONType, default=dict)
     description: Mapped[dict] = mapped_column(JSONType, default=dict)
