@@ -49,6 +49,9 @@ def listing_json(listing: Listing, lang: str) -> dict:
     out = {"id": listing.id, "kind": listing.kind, "area": listing.area, "name": name, "lang": served}
     for field in ("description", "address", "policy"):
         out[field], _served = service.text(listing, field, served or lang)
+    # `area` is the key to filter by (?area=); `area_name` the area in the served language
+    # (falling back like every text, and to the key when no name is stored).
+    out["area_name"], _served = service.area_name(listing, served or lang)
     out["cancellation"] = {"free_until_hours_before": listing.free_cancel_hours,
                            "late_refund_percent": listing.late_refund_percent}
     out["missing_locales"] = service.missing_translations(listing)

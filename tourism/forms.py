@@ -66,7 +66,8 @@ class SandboxForm(FlaskForm):
 
 class ListingForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=kind_choices, validators=[InputRequired()])
-    area = StringField(_l("Area"), validators=[Optional(), Length(max=80)])
+    area = StringField(_l("Area key"), validators=[Optional(), Length(max=80)],
+                       description=_l("The same in every language; links and filters use it, e.g. Dolsan."))
     free_cancel_hours = IntegerField(_l("Free cancellation until (hours before start)"), default=24,
                                      validators=[InputRequired(), NumberRange(min=0, max=24 * 60)])
     late_refund_percent = IntegerField(_l("Refund after that (percent)"), default=0,
@@ -74,6 +75,12 @@ class ListingForm(FlaskForm):
     active = BooleanField(_l("Shown to visitors"), default=True)
     submit = SubmitField(_l("Save"))
 
+
+# The area's name people read, one field per locale beside the key: area_name_ko, area_name_en, ...
+for _code in LOCALES:
+    setattr(ListingForm, f"area_name_{_code}",
+            StringField(_l("Area name"), description=LOCALE_NAMES[_code],
+                        validators=[Optional(), Length(max=80)]))
 
 # One field per text and locale: name_ko, name_en, name_zh, description_ko, ...
 for _field, _label, _kind in (("name", _l("Name"), StringField),

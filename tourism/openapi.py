@@ -14,7 +14,10 @@ SLOT = {"type": "object", "properties": {
 
 LISTING = {"type": "object", "properties": {
     "id": {"type": "integer"}, "kind": {"enum": ["event", "lodging", "restaurant", "transport"]},
-    "area": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"},
+    "area": {"type": "string", "description": "area key, the value for ?area= (same in every language)"},
+    "area_name": {"type": "string", "description": "the area's name in the served language "
+                  "(falls back like the other texts, then to the key)"},
+    "name": {"type": "string"}, "description": {"type": "string"},
     "address": {"type": "string"}, "policy": {"type": "string"},
     "lang": {"enum": ["ko", "en", "zh"], "description": "language actually served"},
     "cancellation": {"type": "object"}, "missing_locales": {"type": "array", "items": {"type": "string"}}}}
@@ -43,7 +46,8 @@ PATHS = {
         "summary": "Search listings", "tags": ["tourism"],
         "parameters": [
             {"name": "kind", "in": "query", "schema": {"enum": ["event", "lodging", "restaurant", "transport"]}},
-            {"name": "area", "in": "query", "schema": {"type": "string"}},
+            {"name": "area", "in": "query", "schema": {"type": "string"},
+             "description": "area key as in a listing's `area` (e.g. Dolsan), not its translated name"},
             {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"},
              "description": "listings with a slot on this day (Asia/Seoul)"},
             {"name": "q", "in": "query", "schema": {"type": "string"}}, _LANG,

@@ -68,9 +68,20 @@ def text(listing: Listing, field: str, lang: str | None = None) -> tuple[str, st
     return pick(getattr(listing, field) or {}, lang)
 
 
+def area_name(listing: Listing, lang: str | None = None) -> tuple[str, str | None]:
+    """The listing's area as people read it: its name in `lang` (requested -> en -> ko), else
+    the area key itself (served language None: the key is in no particular language)."""
+    name, served = pick(listing.area_name or {}, lang)
+    if name:
+        return name, served
+    return listing.area or "", None
+
+
 def missing_translations(listing: Listing) -> list[str]:
-    """Locales in which the listing's name or description is missing."""
+    """Locales in which the listing's name, description or (when it has an area) area name is missing."""
     missing = set(missing_locales(listing.name)) | set(missing_locales(listing.description))
+    if listing.area:
+        missing |= set(missing_locales(listing.area_name))
     return [code for code in LOCALES if code in missing]
 
 
@@ -95,7 +106,7 @@ def format_when(dt: datetime | None) -> str:
 
 def _search_text(listing: Listing) -> str:
     parts = [listing.area or ""]
-    for field in ("name", "description", "address"):
+    for field in ("area_name", "name", "description", "address"):
         parts.extend((getattr(listing, field) or {}).values())
     return " ".join(parts).lower()
 
@@ -139,9 +150,26 @@ def search_listings(session: Session, *, limit: int = 60, **filters) -> list[Lis
     return list(session.scalars(stmt))
 
 
-def areas(session: Session) -> list[str]:
-    stmt = select(Listing.area).where(Listing.active.is_(True), Listing.area != "").distinct()
-    return sorted(session.scalars(stmt))
+def areas(session: Session, lang: str | None = None) -> list[tuple[str, str, str | None]]:
+    """The areas of active listings for the area filter: (key, name in `lang`, served language).
+
+    Listings that share a key share its names: for each locale the first listing (by id) that
+    names the area in it gives the name, then `pick` falls back as for any text, then to the key.
+    Sorted by the name people read.
+    """
+    rows = session.execute(select(Listing.area, Listing.area_name)
+                           .where(Listing.active.is_(True), Listing.area != "").order_by(Listing.id))
+    names: dict[str, dict] = {}
+    for key, stored in rows:
+        merged = names.setdefault(key, {})
+        for code, value in (stored or {}).items():
+            if code in LOCALES and value and not merged.get(code):
+                merged[code] = value
+    out = []
+    for key, merged in names.items():
+        name, served = pick(merged, lang)
+        out.append((key, name, served) if name else (key, key, None))
+    return sorted(out, key=lambda row: (row[1].casefold(), row[0]))
 
 
 def get_listing(session: Session, listing_id: int, *, include_inactive: bool = False) -> Listing:
@@ -717,12 +745,17 @@ def staff_listings(session: Session, user) -> list[tuple[Listing, list[str]]]:
 
 
 def save_listing(session: Session, user, data: dict, listing_id: int | None = None) -> Listing:
-    """Create or update a listing from {kind, area, slug?, name/description/address/policy:
-    {ko, en, zh}, free_cancel_hours, late_refund_percent, active}."""
+    """Create or update a listing from {kind, area, slug?, area_name/name/description/address/policy:
+    {ko, en, zh}, free_cancel_hours, late_refund_percent, active}. `area` is the key filters use;
+    `area_name` what people read."""
     require_role(user, "staff")
     fields = {}
     if data.get("kind") not in KINDS:
         fields["kind"] = _l("Unknown kind.")
+    area_names = {k: v.strip() for k, v in (data.get("area_name") or {}).items()
+                  if k in LOCALES and v and v.strip()}
+    if area_names and not (data.get("area") or "").strip():
+        fields["area"] = _l("Give the area a key (such as Dolsan) to go with its names.")
     names = {k: v.strip() for k, v in (data.get("name") or {}).items() if k in LOCALES and v and v.strip()}
     if not names:
         fields["name"] = _l("Give a name in at least one language.")
@@ -741,6 +774,7 @@ def save_listing(session: Session, user, data: dict, listing_id: int | None = No
         listing = get_listing(session, listing_id, include_inactive=True)
     listing.kind = data["kind"]
     listing.area = (data.get("area") or "").strip()
+    listing.area_name = area_names
     for field in TEXT_FIELDS:
         values = data.get(field) or {}
         setattr(listing, field, {k: v.strip() for k, v in values.items()

@@ -79,6 +79,7 @@ def _helpers():
 
     return {
         "txt": txt,
+        "area_name": service.area_name,
         "when": service.format_when,
         "won": lambda amount: format_currency(amount or 0, "KRW"),
         "kind_label": lambda kind: kinds.get(kind, kind),
@@ -130,7 +131,8 @@ def index():
     listings = service.search_listings(db.session, kind=kind, area=area, q=q, on_date=on_date)
     summary = service.slot_summary(db.session, [item.id for item in listings])
     return render_template("tourism/index.html", listings=listings, summary=summary, kind=kind,
-                           on_date=on_date, area=area, q=q, areas=service.areas(db.session))
+                           on_date=on_date, area=area, q=q,
+                           areas=service.areas(db.session, current_locale()))
 
 
 @bp.get("/listings/<int:listing_id>")
@@ -294,7 +296,7 @@ def _listing_data(form: ListingForm) -> dict:
     data = {"kind": form.kind.data, "area": form.area.data,
             "free_cancel_hours": form.free_cancel_hours.data,
             "late_refund_percent": form.late_refund_percent.data, "active": form.active.data}
-    for field in TEXT_FIELDS:
+    for field in ("area_name", *TEXT_FIELDS):
         data[field] = {code: getattr(form, f"{field}_{code}").data or "" for code in LOCALES}
     return data
 
@@ -310,7 +312,7 @@ def staff_listing_edit(listing_id: int | None):
     item = service.get_listing(db.session, listing_id, include_inactive=True) if listing_id else None
     form = ListingForm(obj=item)
     if request.method == "GET" and item is not None:
-        for field in TEXT_FIELDS:
+        for field in ("area_name", *TEXT_FIELDS):
             for code in LOCALES:
                 getattr(form, f"{field}_{code}").data = (getattr(item, field) or {}).get(code, "")
     if form.validate_on_submit():
@@ -323,6 +325,7 @@ def staff_listing_edit(listing_id: int | None):
             return redirect(url_for("tourism.staff_slots", listing_id=item.id))
     return render_template("tourism/staff/listing_form.html", form=form, listing=item,
                            text_fields=_text_fields(form),
+                           area_names=[getattr(form, f"area_name_{code}") for code in LOCALES],
                            missing=service.missing_translations(item) if item else list(LOCALES))
 
 
