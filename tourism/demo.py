@@ -13,6 +13,7 @@ from .service import SEOUL, _search_text
 LISTINGS = [
     {
         "slug": "yeosu-night-sea-cruise", "kind": "event", "area": "Dolsan",
+        "area_name": {"ko": "돌산", "en": "Dolsan", "zh": "突山"},
         "name": {"ko": "여수 밤바다 야경 크루즈", "en": "Yeosu Night Sea Harbour Cruise",
                  "zh": "丽水夜海游船"},
         "description": {
@@ -31,6 +32,7 @@ LISTINGS = [
     },
     {
         "slug": "odongdo-guided-walk", "kind": "event", "area": "Odongdo",
+        "area_name": {"ko": "오동도", "en": "Odongdo", "zh": "梧桐岛"},
         "name": {"ko": "오동도 동백숲 해설 산책", "en": "Odongdo Camellia Forest Guided Walk",
                  "zh": "梧桐岛山茶花林导览散步"},
         "description": {
@@ -46,6 +48,7 @@ LISTINGS = [
     },
     {
         "slug": "gyodong-hanok-stay", "kind": "lodging", "area": "Jungang-dong",
+        "area_name": {"ko": "중앙동", "en": "Jungang-dong", "zh": "中央洞"},
         "name": {"ko": "여수 구도심 한옥 스테이 (온돌방)", "en": "Old Town Hanok Stay (ondol room)",
                  "zh": "丽水老城韩屋住宿（暖炕房）"},
         "description": {
@@ -63,6 +66,7 @@ LISTINGS = [
     },
     {
         "slug": "gukdong-seafood-table", "kind": "restaurant", "area": "Gukdong",
+        "area_name": {"ko": "국동", "en": "Gukdong", "zh": "菊洞"},
         "name": {"ko": "국동항 해물한상", "en": "Gukdong Harbour Seafood Table", "zh": "国洞港海鲜套餐"},
         "description": {
             "ko": "갓김치와 서대회, 게장이 나오는 여수식 해물 한상. 좌석 예약.",
@@ -77,6 +81,7 @@ LISTINGS = [
     },
     {
         "slug": "yeosu-geomundo-ferry", "kind": "transport", "area": "Yeosu Port",
+        "area_name": {"ko": "여수항", "en": "Yeosu Port", "zh": "丽水港"},
         "name": {"ko": "여수–거문도 여객선", "en": "Yeosu–Geomundo Ferry", "zh": "丽水—巨文岛客船"},
         "description": {
             "ko": "여수연안여객선터미널에서 거문도까지 약 2시간 20분. 신분증 지참.",
@@ -92,6 +97,7 @@ LISTINGS = [
     },
     {
         "slug": "expo-big-o-show", "kind": "event", "area": "Expo",
+        "area_name": {"ko": "엑스포", "en": "Expo", "zh": "世博园"},
         "name": {"ko": "여수세계박람회장 빅오쇼", "en": "Big-O Show at the Yeosu Expo Park",
                  "zh": "丽水世博园Big-O表演"},
         "description": {
@@ -108,14 +114,32 @@ LISTINGS = [
 ]
 
 
+def _fill_area_names(listing: Listing, spec: dict) -> None:
+    """Give a listing seeded before area names existed the demo's names for its area.
+
+    Only locales with no name yet are filled, so names staff have edited stay as they are.
+    """
+    if listing.area != spec["area"]:
+        return
+    stored = dict(listing.area_name or {})
+    merged = {**spec["area_name"], **{k: v for k, v in stored.items() if v}}
+    if merged != stored:
+        listing.area_name = merged
+        listing.search_text = _search_text(listing)
+
+
 def seed(session: Session, days: int = 21) -> int:
-    """Add the demo listings that are not there yet, each with slots for the next `days` days."""
+    """Add the demo listings that are not there yet, each with slots for the next `days` days;
+    fill in the area names of demo listings added before there were any."""
     added = 0
     today = datetime.now(SEOUL).date()
     for spec in LISTINGS:
-        if session.scalar(select(Listing.id).where(Listing.slug == spec["slug"])) is not None:
+        existing = session.scalar(select(Listing).where(Listing.slug == spec["slug"]))
+        if existing is not None:
+            _fill_area_names(existing, spec)
             continue
-        listing = Listing(slug=spec["slug"], kind=spec["kind"], area=spec["area"], name=spec["name"],
+        listing = Listing(slug=spec["slug"], kind=spec["kind"], area=spec["area"],
+                          area_name=spec["area_name"], name=spec["name"],
                           description=spec["description"], address=spec["address"], policy=spec["policy"],
                           free_cancel_hours=spec["free_cancel_hours"],
                           late_refund_percent=spec["late_refund_percent"], active=True)
