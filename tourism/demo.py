@@ -67,13 +67,13 @@ LISTINGS = [
     {
         "slug": "gukdong-seafood-table", "kind": "restaurant", "area": "Gukdong",
         "area_name": {"ko": "국동", "en": "Gukdong", "zh": "菊洞"},
-        "name": {"ko": "국동항 해물한상", "en": "Gukdong Harbour Seafood Table", "zh": "国洞港海鲜套餐"},
+        "name": {"ko": "국동항 해물한상", "en": "Gukdong Harbour Seafood Table", "zh": "菊洞港海鲜套餐"},
         "description": {
             "ko": "갓김치와 서대회, 게장이 나오는 여수식 해물 한상. 좌석 예약.",
             "en": "A Yeosu-style seafood spread with mustard-leaf kimchi, raw sole salad and soy-marinated crab. Table booking.",
             "zh": "丽水风味海鲜套餐，有芥菜泡菜、鳎鱼生拌和酱蟹。座位预订。"},
         "address": {"ko": "전라남도 여수시 국동 어항단지로", "en": "Eohangdanji-ro, Gukdong, Yeosu",
-                    "zh": "丽水市国洞渔港园区路"},
+                    "zh": "丽水市菊洞渔港园区路"},
         "policy": {"ko": "예약 3시간 전까지 무료 취소.", "en": "Free cancellation until 3 hours before.",
                    "zh": "预约前3小时可免费取消。"},
         "free_cancel_hours": 3, "late_refund_percent": 0,
