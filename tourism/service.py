@@ -744,6 +744,11 @@ def staff_listings(session: Session, user) -> list[tuple[Listing, list[str]]]:
     return [(listing, missing_translations(listing)) for listing in listings]
 
 
+def _locale_texts(values: dict | None) -> dict[str, str]:
+    """{locale: text} of the portal's locales with a non-blank text, stripped."""
+    return {k: v.strip() for k, v in (values or {}).items() if k in LOCALES and v and v.strip()}
+
+
 def save_listing(session: Session, user, data: dict, listing_id: int | None = None) -> Listing:
     """Create or update a listing from {kind, area, slug?, area_name/name/description/address/policy:
     {ko, en, zh}, free_cancel_hours, late_refund_percent, active}. `area` is the key filters use;
@@ -752,12 +757,11 @@ def save_listing(session: Session, user, data: dict, listing_id: int | None = No
     fields = {}
     if data.get("kind") not in KINDS:
         fields["kind"] = _l("Unknown kind.")
-    area_names = {k: v.strip() for k, v in (data.get("area_name") or {}).items()
-                  if k in LOCALES and v and v.strip()}
-    if area_names and not (data.get("area") or "").strip():
+    area = (data.get("area") or "").strip()
+    area_names = _locale_texts(data.get("area_name"))
+    if area_names and not area:
         fields["area"] = _l("Give the area a key (such as Dolsan) to go with its names.")
-    names = {k: v.strip() for k, v in (data.get("name") or {}).items() if k in LOCALES and v and v.strip()}
-    if not names:
+    if not _locale_texts(data.get("name")):
         fields["name"] = _l("Give a name in at least one language.")
     hours = data.get("free_cancel_hours", 24)
     percent = data.get("late_refund_percent", 0)
@@ -773,12 +777,10 @@ def save_listing(session: Session, user, data: dict, listing_id: int | None = No
     else:
         listing = get_listing(session, listing_id, include_inactive=True)
     listing.kind = data["kind"]
-    listing.area = (data.get("area") or "").strip()
+    listing.area = area
     listing.area_name = area_names
     for field in TEXT_FIELDS:
-        values = data.get(field) or {}
-        setattr(listing, field, {k: v.strip() for k, v in values.items()
-                                 if k in LOCALES and v and v.strip()})
+        setattr(listing, field, _locale_texts(data.get(field)))
     listing.free_cancel_hours = hours
     listing.late_refund_percent = percent
     listing.active = bool(data.get("active", True))

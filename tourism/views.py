@@ -68,6 +68,8 @@ from .models import KINDS, TEXT_FIELDS
 bp = Blueprint("tourism", __name__, template_folder="templates")
 
 REMEMBERED = "tourism_refs"
+# the listing form's per-locale fields: `<field>_<locale>`
+FORM_TEXT_FIELDS = ("area_name", *TEXT_FIELDS)
 
 
 @bp.context_processor
@@ -296,7 +298,7 @@ def _listing_data(form: ListingForm) -> dict:
     data = {"kind": form.kind.data, "area": form.area.data,
             "free_cancel_hours": form.free_cancel_hours.data,
             "late_refund_percent": form.late_refund_percent.data, "active": form.active.data}
-    for field in ("area_name", *TEXT_FIELDS):
+    for field in FORM_TEXT_FIELDS:
         data[field] = {code: getattr(form, f"{field}_{code}").data or "" for code in LOCALES}
     return data
 
@@ -312,7 +314,7 @@ def staff_listing_edit(listing_id: int | None):
     item = service.get_listing(db.session, listing_id, include_inactive=True) if listing_id else None
     form = ListingForm(obj=item)
     if request.method == "GET" and item is not None:
-        for field in ("area_name", *TEXT_FIELDS):
+        for field in FORM_TEXT_FIELDS:
             for code in LOCALES:
                 getattr(form, f"{field}_{code}").data = (getattr(item, field) or {}).get(code, "")
     if form.validate_on_submit():
