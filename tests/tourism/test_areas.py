@@ -27,11 +27,19 @@ def area_tags(page: str) -> list[str]:
     return [tag.strip() for tag in re.findall(r'<span class="tag area"[^>]*>([^<]*)</span>', page)]
 
 
+CRUISE = {"ko": "야경 크루즈", "en": "Night Cruise", "zh": "夜景游船"}
+SEAFOOD = {"ko": "해물한상", "en": "Seafood Table", "zh": "海鲜套餐"}
+
+
+@pytest.fixture
+def two_areas(make_listing):
+    """A cruise in Dolsan and a restaurant in Gukdong, each with its area named in ko, en, zh."""
+    make_listing(name=CRUISE)
+    make_listing(name=SEAFOOD, kind="restaurant", area="Gukdong")
+
+
 @pytest.mark.parametrize("lang", ["ko", "en", "zh"])
-def test_area_filter_and_card_tags_show_the_name_in_the_page_language(client, make_listing, lang):
-    make_listing(name={"ko": "야경 크루즈", "en": "Night Cruise", "zh": "夜景游船"})
-    make_listing(name={"ko": "해물한상", "en": "Seafood Table", "zh": "海鲜套餐"}, kind="restaurant",
-                 area="Gukdong")
+def test_area_filter_and_card_tags_show_the_name_in_the_page_language(client, two_areas, lang):
     page = client.get(f"/tourism/?lang={lang}").get_data(as_text=True)
     options = area_options(page)
     assert options == {"Dolsan": DOLSAN[lang], "Gukdong": {"ko": "국동", "en": "Gukdong", "zh": "菊洞"}[lang]}
@@ -41,14 +49,11 @@ def test_area_filter_and_card_tags_show_the_name_in_the_page_language(client, ma
 
 
 @pytest.mark.parametrize("lang", ["ko", "en", "zh"])
-def test_filtering_by_the_key_works_in_every_language(client, make_listing, lang):
-    make_listing(name={"ko": "야경 크루즈", "en": "Night Cruise", "zh": "夜景游船"})
-    make_listing(name={"ko": "해물한상", "en": "Seafood Table", "zh": "海鲜套餐"}, kind="restaurant",
-                 area="Gukdong")
+def test_filtering_by_the_key_works_in_every_language(client, two_areas, lang):
     page = client.get(f"/tourism/?area=Dolsan&lang={lang}").get_data(as_text=True)
     text = visible_text(page)
-    assert {"ko": "야경 크루즈", "en": "Night Cruise", "zh": "夜景游船"}[lang] in text
-    assert {"ko": "해물한상", "en": "Seafood Table", "zh": "海鲜套餐"}[lang] not in text
+    assert CRUISE[lang] in text
+    assert SEAFOOD[lang] not in text
     assert re.search(r'<option value="Dolsan"[^>]* selected>', page)
     items = client.get(f"/api/v1/tourism/listings?area=Dolsan&lang={lang}").get_json()["items"]
     assert [(i["area"], i["area_name"]) for i in items] == [("Dolsan", DOLSAN[lang])]
