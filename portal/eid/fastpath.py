@@ -2,9 +2,10 @@
 
 ``POST /api/v1/eid/verify`` is the one hot path of the e-ID service: every turnstile calls it
 for every person. Through Flask it costs ~2 ms of Python per call (the shell's request hooks,
-the session, SQLAlchemy); the work itself is a signature check, one Redis ``SET NX`` and one
-``INSERT``. ``VerifyFastPath`` wraps ``app.wsgi_app`` (installed by ``portal.eid.init_app``)
-and answers that one path itself when it can answer exactly as the Flask view would:
+the session, SQLAlchemy); the work itself is a signature check and one statement that uses up
+the token id and logs the decision. ``VerifyFastPath`` wraps ``app.wsgi_app`` (installed by
+``portal.eid.init_app``) and answers that one path itself when it can answer exactly as the
+Flask view would:
 
 - the gate key is in the per-process gate cache (``service._gate_cache``, filled by the Flask
   view), the public keys are fresh in ``keys._cache`` and hold the token's ``kid``;
@@ -13,13 +14,12 @@ and answers that one path itself when it can answer exactly as the Flask view wo
 
 Anything else (a wrong, missing or not yet cached gate key, an unknown ``kid``, a stale key
 cache, bad JSON, a big body, a cookie) falls through to Flask, which answers and fills the
-caches: 401s, 413s and 422s are Flask's own. The decision is ``service.check_token`` and
-``service.remember_and_log`` (the same functions and the same rules as the view); on PostgreSQL
-the statements run on a small per-process pool of autocommit psycopg connections, every commit
-durable, and the access-log rows of concurrent requests are group-committed (``_GroupCommit``:
-one ``INSERT`` and one commit for every row waiting, ``service.log_decisions_stmt``; each
-request is answered only after the commit that holds its row). Set ``EID_VERIFY_FAST_PATH`` to
-0 to switch it off.
+caches: 401s, 413s and 422s are Flask's own. The token is checked by ``service.check_token``,
+as in the view. On PostgreSQL the checks of concurrent requests are then decided and logged
+together (``_GroupCommit`` with ``service.log_decisions_stmt``: the view's rules, one
+statement and one durable commit for every check waiting; each request is answered only after
+the commit that holds its row); on other databases by the view's ``service.remember_and_log``.
+Set ``EID_VERIFY_FAST_PATH`` to 0 to switch it off.
 """
 
 from __future__ import annotations
@@ -29,69 +29,23 @@ import logging
 import os
 import threading
 import time
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from io import BytesIO
 
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_options_header
 
-from portal.eid import keys, service, verifier
+from portal.eid import keys, service
 from portal.i18n import LOCALES, normalise
 
 log = logging.getLogger(__name__)
 
 PATH = "/api/v1/eid/verify"
 MAX_BODY = 8 * 1024  # a real body is ~450 bytes; bigger ones go to Flask (413 over 1 MiB)
-POOL_SIZE = 10  # PostgreSQL connections per process at most
+CONNECT_TIMEOUT = 5  # seconds; a gate waiting longer is better told to try again
 
 
 class _FallThrough(Exception):
     """Flask answers this request."""
-
-
-class _PgPool:
-    """A few autocommit psycopg connections per process (fork-safe: a child opens its own)."""
-
-    def __init__(self, conninfo: str, size: int = POOL_SIZE):
-        self.conninfo = conninfo
-        self._slots = threading.BoundedSemaphore(size)
-        self._lock = threading.Lock()
-        self._idle: list = []
-        self._pid = os.getpid()
-
-    @contextmanager
-    def connection(self):
-        import psycopg
-
-        if not self._slots.acquire(timeout=30):
-            raise TimeoutError("no free e-ID database connection")
-        try:
-            conn = None
-            with self._lock:
-                if self._pid != os.getpid():  # forked: the parent's connections are not ours
-                    self._idle, self._pid = [], os.getpid()
-                while self._idle and conn is None:
-                    conn = self._idle.pop()
-                    if conn.closed or conn.broken:
-                        conn = None
-            if conn is None:
-                conn = psycopg.connect(self.conninfo, autocommit=True)
-            try:
-                yield conn
-            except BaseException:
-                conn.close()  # unknown state: never reuse it
-                raise
-            with self._lock:
-                self._idle.append(conn)
-        finally:
-            self._slots.release()
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
 
 
 class VerifyFastPath:
@@ -160,9 +114,8 @@ class VerifyFastPath:
         reason, claims, sub = service.check_token(
             gate, token, public, config.get("EID_ISSUER") or service.DEFAULT_ISSUER, now_s)
         try:
-            decision, reason, card_status = self._remember_and_log(
-                gate, reason, claims, sub, now_s, config.get("REDIS_URL"))
-        except service.ReplayStoreUnavailable as exc:
+            decision, reason, card_status = self._remember_and_log(gate, reason, claims, sub, now_s)
+        except service.VerifyUnavailable as exc:
             return "503 SERVICE UNAVAILABLE", self._error(exc.code, texts[exc.code]), lang, False
         except Exception:
             log.exception("e-ID verify failed at gate %s", gate.id)
@@ -228,8 +181,7 @@ class VerifyFastPath:
 
             with self.app.app_context(), force_locale(lang):
                 texts = {reason: str(text) for reason, text in service.REASON_MESSAGES.items()}
-                texts[service.ReplayStoreUnavailable.code] = str(
-                    service.ReplayStoreUnavailable.default_message)
+                texts[service.VerifyUnavailable.code] = str(service.VerifyUnavailable.default_message)
                 texts["internal_error"] = str(HTTP_MESSAGES[500][0])
             self._texts[lang] = texts
         return texts
@@ -251,9 +203,9 @@ class VerifyFastPath:
 
     # -- the database ----------------------------------------------------------------------
 
-    def _remember_and_log(self, gate, reason, claims, sub, now_s, redis_url):
+    def _remember_and_log(self, gate, reason, claims, sub, now_s):
         backend = self._backend or self._make_backend()
-        return backend(gate, reason, claims, sub, now_s, redis_url)
+        return backend(gate, reason, claims, sub, now_s)
 
     def _make_backend(self):
         with self._lock:
@@ -263,189 +215,178 @@ class VerifyFastPath:
 
                     engine = db.engine
                 if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
-                    self._backend = _PsycopgBackend(engine)
+                    self._backend = _PostgresBackend(engine)
                 else:
                     self._backend = _SqlAlchemyBackend(engine)
         return self._backend
 
 
 class _SqlAlchemyBackend:
-    """Any database: the view's own code on an autocommit connection of the app's engine."""
+    """Any database: the view's own code (``service.remember_and_log``), one commit each."""
 
     def __init__(self, engine):
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.engine = engine
 
-    def __call__(self, gate, reason, claims, sub, now_s, redis_url):
-        with self.engine.connect() as conn:
-            row = service.remember_and_log(conn, gate, reason, claims, sub, now_s, redis_url)
+    def __call__(self, gate, reason, claims, sub, now_s):
+        from sqlalchemy.orm import Session
+
+        with Session(self.engine) as session:
+            row = service.remember_and_log(session, gate, reason, claims, sub, now_s)
         return row.decision, row.reason, row.card_status
 
 
-class _PsycopgBackend:
-    """PostgreSQL: the view's statements, compiled once, on plain psycopg connections
-    (autocommit: each statement commits on its own, durably). The access-log rows of
-    concurrent requests are written by ``_GroupCommit``: one statement and one commit for all
-    the requests waiting at that moment, each answered once its row is committed."""
+class _PostgresBackend:
+    """PostgreSQL: the checks of concurrent requests are decided and logged together
+    (``_GroupCommit``) by ``service.log_decisions_stmt``, one statement and one durable
+    commit for every check waiting, on one plain psycopg connection per process (autocommit;
+    the statement is prepared once)."""
 
     def __init__(self, engine):
-        dialect = engine.dialect
-        conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.pool = _PgPool(conninfo)
-        dummy = {"at": None, "sub": None, "facility_id": None, "gate_id": None, "reason": None}
-        self.log = {}
-        for decides in (False, True):
-            compiled = service._log_decision_stmt(decides).compile(dialect=dialect)
-            self.log[decides] = (compiled.string, compiled.construct_params(dummy))
-        compiled = service.used_token_stmt("postgresql").compile(dialect=dialect)
-        self.used = (compiled.string,
-                     compiled.construct_params({"used_jti": None, "used_until": None}))
-        compiled = service.log_decisions_stmt().compile(dialect=dialect)
-        batch = (compiled.string, compiled.construct_params(
-            {name: [] for name in _GroupCommit.COLUMNS}))
-        self.writer = _GroupCommit(self.pool, batch, self._log_one)
+        self.conninfo = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        compiled = service.log_decisions_stmt().compile(dialect=engine.dialect)
+        self.sql = compiled.string
+        self.base = compiled.construct_params({"checks": None})
+        self.writer = _GroupCommit(self._commit)
+        self.commits = 0  # statements committed, and the checks they carried (tests read them)
+        self.rows = 0
+        self._conn = None
+        self._pid = None
 
-    def __call__(self, gate, reason, claims, sub, now_s, redis_url):
-        given = reason
-        if reason == "ok" and redis_url:
-            fresh = service.redis_replay_store(redis_url).remember(
-                claims["jti"], verifier.replay_ttl(claims, now_s))
-            given = "ok" if fresh else "replayed"
-        elif reason == "ok":
-            with self.pool.connection() as conn:
-                sql, base = self.used
-                params = service.used_token_params(claims["jti"],
-                                                   verifier.replay_ttl(claims, now_s))
-                if conn.execute(sql, {**base, **params}).fetchone() is None:
-                    given = "replayed"
-        params = service.log_params(gate, sub, given, now_s)
-        params["at"] = datetime.fromtimestamp(now_s, tz=UTC)
-        return self.writer.write(params)
+    def __call__(self, gate, reason, claims, sub, now_s):
+        return self.writer.write(service.batch_check(0, gate, reason, claims, sub, now_s))
 
-    def _log_one(self, conn, params):
-        """One row on its own (the single-row statement of the Flask view)."""
-        sql, base = self.log[service.status_decides(params["reason"])]
-        return conn.execute(sql, {**base, **params}).fetchone()
+    def _commit(self, batch: list[_Check]) -> None:
+        """Decide and log every check of ``batch`` (called by one leader at a time)."""
+        if len(batch) > 1:
+            try:
+                rows = self._execute([check.params for check in batch])
+            except Exception as exc:
+                if not _rejected_by_server(exc):
+                    raise  # committed or not, nobody knows (a lost connection): no retry
+                # PostgreSQL refused the statement, so nothing of it was written: one by one
+                # below, so that only a bad check fails its request.
+                log.warning("e-ID access log batch of %d failed; writing checks one by one",
+                            len(batch), exc_info=True)
+            else:
+                for check, row in zip(batch, rows, strict=True):
+                    check.row = row
+                return
+        for check in batch:
+            try:
+                check.row = self._execute([check.params])[0]
+            except Exception as exc:  # noqa: BLE001 - handed to the waiting request
+                check.error = exc
+
+    def _execute(self, checks: list[dict]) -> list[tuple]:
+        import psycopg
+
+        for i, check in enumerate(checks):
+            check["ord"] = i
+        conn = self._connection()
+        try:
+            result = conn.execute(self.sql, {**self.base, "checks": json.dumps(checks)}).fetchall()
+        except psycopg.OperationalError as exc:  # the server went away or refuses us now
+            self._close()
+            raise service.VerifyUnavailable() from exc
+        except BaseException:
+            if conn.broken or conn.closed:
+                self._close()
+            raise
+        self.commits += 1
+        self.rows += len(checks)
+        rows: list = [None] * len(checks)
+        for ord_, *row in result:
+            rows[ord_] = tuple(row)
+        if any(row is None for row in rows):
+            raise RuntimeError("the e-ID access log statement returned too few rows")
+        return rows
+
+    def _connection(self):
+        import psycopg
+
+        if self._pid != os.getpid():  # forked: the parent's connection is not ours
+            self._conn, self._pid = None, os.getpid()
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            try:
+                self._conn = psycopg.connect(self.conninfo, autocommit=True,
+                                             connect_timeout=CONNECT_TIMEOUT, prepare_threshold=0)
+            except psycopg.OperationalError as exc:
+                raise service.VerifyUnavailable() from exc
+        return self._conn
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
 
-class _Waiter:
-    __slots__ = ("params", "done", "row", "error")
+class _Check:
+    __slots__ = ("params", "event", "lead", "row", "error")
 
     def __init__(self, params):
         self.params = params
-        self.done = threading.Event()
+        self.event = threading.Event()
+        self.lead = False  # this request commits the next batch
         self.row = None
         self.error = None
 
 
 class _GroupCommit:
-    """Group commit of access-log rows, per process.
+    """Group commit, per process, without a thread of its own (leader and followers).
 
-    A request queues its row and waits. A writer thread takes every row queued at that
-    moment (up to ``MAX_BATCH``), writes them with one ``INSERT`` (autocommit: one durable
-    commit for all of them) and wakes each request with its own row only after that commit
-    returned: no request is answered before its decision is on disk. While one batch is
-    being committed the next one gathers, so under load a commit carries many rows and at
-    low load a row waits for nothing but its own commit. If a batch fails, its rows are
-    written one by one, so a bad row fails only its own request, as on the Flask path."""
+    A request queues its check. If no commit is under way it leads: it takes every check
+    queued at that moment (up to ``MAX_BATCH``, its own first), commits them with one
+    statement, then wakes each of their requests with its own row, and hands the lead to the
+    first check that queued meanwhile. Otherwise it waits to be woken, answered or made the
+    leader. No request is answered before the commit that holds its row; at low load a
+    request commits its own check at once, and under load a commit carries every check that
+    arrived while the previous one was being written."""
 
-    COLUMNS = ("ord", "at", "sub", "facility_id", "gate_id", "reason", "decides")
     MAX_BATCH = 256
-    TIMEOUT = 60.0
 
-    def __init__(self, pool: _PgPool, batch_sql, log_one):
-        self.pool = pool
-        self.batch_sql = batch_sql
-        self.log_one = log_one
-        self._cond = threading.Condition(threading.Lock())
-        self._queue: list[_Waiter] = []
-        self._thread = None
-        self._pid = None
-        self.batches = 0  # commits made (benches read it)
-        self.rows = 0
+    def __init__(self, commit):
+        self._commit = commit  # commit(list[_Check]): sets .row or .error on each
+        self._lock = threading.Lock()
+        self._queue: list[_Check] = []
+        self._leading = False
 
     def write(self, params: dict):
-        waiter = _Waiter(params)
-        with self._cond:
-            if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
-                self._start()
-            self._queue.append(waiter)
-            self._cond.notify()
-        if not waiter.done.wait(self.TIMEOUT):
-            raise TimeoutError("the e-ID access log writer did not answer")
-        if waiter.error is not None:
-            raise waiter.error
-        return waiter.row
+        check = _Check(params)
+        with self._lock:
+            self._queue.append(check)
+            check.lead = not self._leading
+            self._leading = True
+        if not check.lead:
+            check.event.wait()  # answered, or made the leader
+        if check.lead:
+            self._lead()
+        if check.error is not None:
+            raise check.error
+        return check.row
 
-    def _start(self) -> None:
-        if self._pid != os.getpid():  # forked: the parent's queue and thread are not ours
-            self._queue = []
-            self._pid = os.getpid()
-        self._thread = threading.Thread(target=self._run, name="eid-log-writer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue:
-                    self._cond.wait()
-                batch = self._queue[:self.MAX_BATCH]
-                del self._queue[:self.MAX_BATCH]
-            try:
-                self._write(batch)
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting requests
-                for waiter in batch:
-                    if waiter.row is None and waiter.error is None:
-                        waiter.error = exc
-            finally:
-                for waiter in batch:
-                    waiter.done.set()
-
-    def _write(self, batch: list[_Waiter]) -> None:
-        if len(batch) > 1:
-            try:
-                rows = self._write_batch(batch)
-            except Exception as exc:
-                if not _rejected_by_server(exc):
-                    raise  # committed or not, nobody knows (a lost connection): no retry
-                # PostgreSQL refused the statement, so nothing of it was written: one by one
-                # below, so that only a bad row fails its request.
-                log.warning("e-ID access log batch of %d failed; writing rows one by one",
-                            len(batch), exc_info=True)
-            else:
-                for waiter, row in zip(batch, rows, strict=True):
-                    waiter.row = row
-                return
-        for waiter in batch:
-            try:
-                with self.pool.connection() as conn:
-                    waiter.row = self.log_one(conn, waiter.params)
-            except Exception as exc:  # noqa: BLE001 - handed to the waiting request
-                waiter.error = exc
-        self.batches += len(batch)
-        self.rows += len(batch)
-
-    def _write_batch(self, batch: list[_Waiter]) -> list:
-        sql, base = self.batch_sql
-        arrays = {name: [] for name in self.COLUMNS}
-        for i, waiter in enumerate(batch):
-            p = waiter.params
-            arrays["ord"].append(i)
-            arrays["at"].append(p["at"])
-            arrays["sub"].append(p["sub"])
-            arrays["facility_id"].append(p["facility_id"])
-            arrays["gate_id"].append(p["gate_id"])
-            arrays["reason"].append(p["reason"])
-            arrays["decides"].append(service.status_decides(p["reason"]))
-        with self.pool.connection() as conn:
-            result = conn.execute(sql, {**base, **arrays}).fetchall()
-        self.batches += 1
-        self.rows += len(batch)
-        rows = [None] * len(batch)
-        for ord_, *row in result:
-            rows[ord_] = tuple(row)
-        if any(row is None for row in rows):
-            raise RuntimeError("the e-ID access log batch returned too few rows")
-        return rows
+    def _lead(self) -> None:
+        with self._lock:
+            batch = self._queue[:self.MAX_BATCH]
+            del self._queue[:self.MAX_BATCH]
+        try:
+            self._commit(batch)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting requests
+            for check in batch:
+                if check.row is None and check.error is None:
+                    check.error = exc
+        finally:
+            with self._lock:
+                successor = self._queue[0] if self._queue else None
+                if successor is None:
+                    self._leading = False
+                else:
+                    successor.lead = True
+            for check in batch:
+                check.lead = False
+                check.event.set()
+            if successor is not None:
+                successor.event.set()
 
 
 def _rejected_by_server(exc: BaseException) -> bool:

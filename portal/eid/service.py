@@ -14,16 +14,15 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import jwt
-import redis
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, String, bindparam, case, delete, insert, literal, select, update
 from sqlalchemy import column as db_column
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from portal.accounts.service import require_role, require_verified
@@ -577,42 +576,15 @@ def authenticate_gate(session: Session, api_key: str | None) -> GateInfo:
     return info
 
 
-# --- replay stores ------------------------------------------------------------------------
+# --- verify: the used token ids, the decision, the access log ------------------------------
 
 
-class ReplayStoreUnavailable(DomainError):
-    """The replay store cannot be reached: the gate is told to try again (it grants nothing)."""
+class VerifyUnavailable(DomainError):
+    """The database cannot be reached: the gate is told to try again (nothing is granted)."""
 
     status = 503
-    code = "replay_store_unavailable"
+    code = "verify_unavailable"
     default_message = _l("Card checks are unavailable for a moment. Please try again.")
-
-
-class RedisReplayStore:
-    """``SET eid:jti:<jti> 1 NX EX ttl``: atomic across every web process."""
-
-    def __init__(self, client: redis.Redis):
-        self.client = client
-
-    def remember(self, jti: str, ttl: int) -> bool:
-        try:
-            return bool(self.client.set("eid:jti:" + jti, b"1", nx=True, ex=max(int(ttl), 1)))
-        except redis.RedisError:
-            raise ReplayStoreUnavailable() from None
-
-
-class DatabaseReplayStore:
-    """``INSERT ... ON CONFLICT DO NOTHING`` on the primary key: the database decides. Give it
-    an autocommit connection (the row must be visible to every other gate at once) or a
-    session whose transaction the caller commits."""
-
-    def __init__(self, conn):
-        self.conn = conn
-
-    def remember(self, jti: str, ttl: int) -> bool:
-        bind = self.conn.get_bind() if isinstance(self.conn, Session) else self.conn
-        stmt = used_token_stmt(bind.dialect.name)
-        return self.conn.execute(stmt, used_token_params(jti, ttl)).first() is not None
 
 
 _used_token_stmts: dict = {}
@@ -620,7 +592,9 @@ _used_token_stmts: dict = {}
 
 def used_token_stmt(dialect_name: str):
     """``INSERT INTO eid_used_token ... ON CONFLICT (jti) DO NOTHING RETURNING jti``, built
-    once per dialect; parameters from ``used_token_params``."""
+    once per dialect; parameters from ``used_token_params``. A row back means the token id
+    was new; none means another check already used it (or is using it: PostgreSQL makes the
+    second insert wait for the first one's commit, then skips it)."""
     stmt = _used_token_stmts.get(dialect_name)
     if stmt is not None:
         return stmt
@@ -636,26 +610,13 @@ def used_token_stmt(dialect_name: str):
     return _used_token_stmts.setdefault(dialect_name, stmt)
 
 
-def used_token_params(jti: str, ttl: int) -> dict:
-    return {"used_jti": jti, "used_until": utcnow() + timedelta(seconds=max(int(ttl), 1))}
+def used_until(claims: dict, now_s: float) -> datetime:
+    """Until when a token id is remembered: until the token could not pass any more."""
+    return datetime.fromtimestamp(now_s + verifier.replay_ttl(claims, now_s), tz=UTC)
 
 
-_redis_clients: dict[str, redis.Redis] = {}
-
-
-def redis_replay_store(url: str) -> RedisReplayStore:
-    client = _redis_clients.get(url)
-    if client is None:
-        client = _redis_clients.setdefault(url, redis.Redis.from_url(url))
-    return RedisReplayStore(client)
-
-
-def replay_store(conn, url: str | None = None):
-    """Redis when ``url`` (default: config ``REDIS_URL``) is set, else the used-token table."""
-    url = url if url is not None else current_app.config.get("REDIS_URL")
-    if url:
-        return redis_replay_store(url)
-    return DatabaseReplayStore(conn)
+def used_token_params(jti: str, until: datetime) -> dict:
+    return {"used_jti": jti, "used_until": until}
 
 
 def purge_used_tokens(session: Session, now: datetime | None = None) -> int:
@@ -672,24 +633,10 @@ def expire_cards(session: Session, now: datetime | None = None) -> int:
     return n
 
 
-# --- verify -----------------------------------------------------------------------------
-
-
-def _autocommit_engine(session: Session):
-    """The session's engine in autocommit mode (same pool), built once per engine."""
-    engine = session.get_bind()
-    cached = _autocommit_engines.get(engine)
-    if cached is None:
-        cached = _autocommit_engines.setdefault(engine, engine.execution_options(
-            isolation_level="AUTOCOMMIT"))
-    return cached
-
-
-_autocommit_engines: dict = {}
-
-
 # Reasons the verifier decides from the token alone, before the card's status matters.
 TOKEN_REASONS = ("malformed", "bad_signature", "unknown_key", "expired", "not_yet_valid")
+# Reasons the card's status (read when the decision is logged) may still replace.
+STATUS_DECIDES = ("ok", "replayed", "policy")
 
 
 _log_stmts: dict = {}
@@ -723,13 +670,12 @@ def _decision_columns(card, at, given, status_decides):
 
 def _log_decision_stmt(status_decides: bool):
     """One ``INSERT ... SELECT ... RETURNING`` that reads the card's status and logs the
-    decision in the same statement (one round trip). Parameters: ``at``, ``sub``,
-    ``facility_id``, ``gate_id`` and ``reason``: the verifier's reason when the token was
-    denied on its own (``status_decides`` False), else the reason for an active, unexpired
-    card ("ok", "replayed" or "policy"), replaced by "revoked"/"suspended" per the card's
-    status (``_decision_columns``). Built once per shape (so SQLAlchemy's compiled cache
-    serves every call). Committed durably (autocommit, with the server's
-    ``synchronous_commit``): the answer waits for the WAL flush."""
+    decision in the same statement. Parameters: ``at``, ``sub``, ``facility_id``,
+    ``gate_id`` and ``reason``: the verifier's reason when the token was denied on its own
+    (``status_decides`` False), else the reason for an active, unexpired card ("ok",
+    "replayed" or "policy"), replaced by "revoked"/"suspended" per the card's status
+    (``_decision_columns``). Built once per shape (so SQLAlchemy's compiled cache serves
+    every call)."""
     key = status_decides
     stmt = _log_stmts.get(key)
     if stmt is not None:
@@ -750,38 +696,53 @@ def _log_decision_stmt(status_decides: bool):
 
 
 def log_decisions_stmt():
-    """PostgreSQL: the decisions of many gate checks logged in one statement (group commit,
-    ``portal.eid.fastpath``). Row for row the same as ``_log_decision_stmt``: the card's
-    status is read and the row written in the same statement, with the same rules
-    (``_decision_columns``). Parameters are arrays, one element per check: ``ord``, ``at``,
-    ``sub``, ``facility_id``, ``gate_id``, ``reason`` (as given), ``decides``
-    (``status_decides(reason)``). Returns (ord, decision, reason, card_status) per check."""
+    """PostgreSQL: many gate checks decided and logged in one statement and one commit (the
+    fast path's group commit, ``portal.eid.fastpath``). Row for row what ``remember_and_log``
+    does for one check:
+
+    1. each check that would pass (given "ok") uses up its ``jti``: ``INSERT INTO
+       eid_used_token ... ON CONFLICT DO NOTHING``; of several checks of one token id in the
+       batch only the first is inserted, and it is "ok" only if no earlier commit had it;
+       the others are "replayed";
+    2. the card's status is read and the decision logged with the same rules
+       (``_decision_columns``).
+
+    One parameter, ``checks``: a JSON array of ``batch_check`` objects. Returns (ord,
+    decision, reason, card_status) per check."""
     stmt = _log_stmts.get("batch")
     if stmt is not None:
         return stmt
-    from sqlalchemy import Boolean, func
-    from sqlalchemy.dialects.postgresql import ARRAY
+    from sqlalchemy import exists, func
+    from sqlalchemy.dialects.postgresql import JSON
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     card = Card.__table__
     log = AccessEntry.__table__
-    v = func.unnest(
-        bindparam("ord", type_=ARRAY(Integer())),
-        bindparam("at", type_=ARRAY(UTCDateTime())),
-        bindparam("sub", type_=ARRAY(String())),
-        bindparam("facility_id", type_=ARRAY(Integer())),
-        bindparam("gate_id", type_=ARRAY(Integer())),
-        bindparam("reason", type_=ARRAY(String())),
-        bindparam("decides", type_=ARRAY(Boolean())),
-    ).table_valued(
+    used_table = UsedToken.__table__
+    v = func.json_to_recordset(bindparam("checks", type_=JSON())).table_valued(
         db_column("ord", Integer()), db_column("at", UTCDateTime()), db_column("sub", String()),
         db_column("facility_id", Integer()), db_column("gate_id", Integer()),
-        db_column("given", String()), db_column("decides", Boolean()),
-    ).render_derived(name="v", with_types=False)
-    card_status, reason, decision = _decision_columns(card, v.c.at, v.c.given, v.c.decides)
-    decided = (select(v.c.ord, v.c.at, card.c.id.label("card_id"), v.c.facility_id, v.c.gate_id,
+        db_column("given", String()), db_column("jti", String()), db_column("until", UTCDateTime()),
+    ).render_derived(name="v", with_types=True)
+    checks = select(v, func.row_number().over(partition_by=v.c.jti, order_by=v.c.ord)
+                    .label("nth")).cte("checks")
+    used = (pg_insert(used_table)
+            .from_select(["jti", "expires_at"], select(checks.c.jti, checks.c.until)
+                         .where(checks.c.given == "ok", checks.c.nth == 1))
+            .on_conflict_do_nothing(index_elements=["jti"])
+            .returning(used_table.c.jti).cte("used"))
+    fresh = exists().where(used.c.jti == checks.c.jti)
+    given = case((checks.c.given != "ok", checks.c.given),
+                 ((checks.c.nth == 1) & fresh, "ok"), else_="replayed")
+    replay_checked = select(checks.c.ord, checks.c.at, checks.c.sub, checks.c.facility_id,
+                            checks.c.gate_id, given.label("given")).cte("replay_checked")
+    g = replay_checked.c
+    decides = g.given.in_([literal(r) for r in STATUS_DECIDES])  # not an expanding IN
+    card_status, reason, decision = _decision_columns(card, g.at, g.given, decides)
+    decided = (select(g.ord, g.at, card.c.id.label("card_id"), g.facility_id, g.gate_id,
                       decision.label("decision"), reason.label("reason"),
                       card_status.label("card_status"))
-               .select_from(v.outerjoin(card, card.c.public_id == v.c.sub))
+               .select_from(replay_checked.outerjoin(card, card.c.public_id == g.sub))
                .cte("decided"))
     written = insert(log).from_select(
         ["at", "card_id", "facility_id", "gate_id", "decision", "reason", "card_status"],
@@ -791,6 +752,16 @@ def log_decisions_stmt():
     stmt = (select(decided.c.ord, decided.c.decision, decided.c.reason, decided.c.card_status)
             .add_cte(written))
     return _log_stmts.setdefault("batch", stmt)
+
+
+def batch_check(ord_: int, gate: GateInfo, reason: str, claims: dict, sub: str | None,
+                now_s: float) -> dict:
+    """One element of ``log_decisions_stmt``'s ``checks``: JSON-ready (ISO 8601 times)."""
+    ok = reason == "ok"
+    return {"ord": ord_, "at": datetime.fromtimestamp(now_s, tz=UTC).isoformat(), "sub": sub,
+            "facility_id": gate.facility_id, "gate_id": gate.id, "given": reason,
+            "jti": claims["jti"] if ok else None,
+            "until": used_until(claims, now_s).isoformat() if ok else None}
 
 
 def token_kid(token) -> str | None:
@@ -815,7 +786,7 @@ def check_token(gate: GateInfo, token, public: dict, issuer_: str,
 
 def status_decides(given: str) -> bool:
     """Whether the card's status read by the log statement may still change the reason."""
-    return given in ("ok", "replayed", "policy")
+    return given in STATUS_DECIDES
 
 
 def log_params(gate: GateInfo, sub: str | None, given: str, now_s: float) -> dict:
@@ -823,18 +794,29 @@ def log_params(gate: GateInfo, sub: str | None, given: str, now_s: float) -> dic
             "facility_id": gate.facility_id, "gate_id": gate.id, "reason": given}
 
 
-def remember_and_log(conn, gate: GateInfo, reason: str, claims: dict, sub: str | None,
-                     now_s: float, redis_url: str | None):
-    """Steps 2-3 of a gate check on an autocommit connection: use up the ``jti`` of a token
-    that would pass, then log the decision (one statement, durable commit). Returns the log
-    row (decision, reason, card_status)."""
-    given = reason
-    if reason == "ok":
-        store = replay_store(conn, redis_url or "")
-        given = "ok" if store.remember(claims["jti"], verifier.replay_ttl(claims, now_s)) \
-            else "replayed"
-    return conn.execute(_log_decision_stmt(status_decides(given)),
-                        log_params(gate, sub, given, now_s)).first()
+def remember_and_log(session: Session, gate: GateInfo, reason: str, claims: dict,
+                     sub: str | None, now_s: float):
+    """Steps 2-3 of a gate check, committed together in the session's transaction: a token
+    that would pass uses up its ``jti`` (``used_token_stmt``: the database decides which of
+    two racing gates gets it), then one statement reads the card's status and logs the
+    decision. One commit for both, so a token is used up if and only if its decision is
+    logged, and the gate is answered only after that commit. Returns the log row
+    (decision, reason, card_status); ``VerifyUnavailable`` when the database cannot be
+    reached."""
+    try:
+        conn = session.connection()
+        given = reason
+        if reason == "ok":
+            fresh = conn.execute(used_token_stmt(conn.dialect.name), used_token_params(
+                claims["jti"], used_until(claims, now_s))).first()
+            given = "ok" if fresh is not None else "replayed"
+        row = conn.execute(_log_decision_stmt(status_decides(given)),
+                           log_params(gate, sub, given, now_s)).one()
+        session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        raise VerifyUnavailable() from exc
+    return row
 
 
 def gate_answer(gate: GateInfo, claims: dict, decision: str, reason: str,
@@ -858,19 +840,15 @@ def verify_at_gate(session: Session, gate: GateInfo, token, now: float | None = 
     decision, reason, message, facility, card_status, resident_discount (no personal data).
 
     1. the verifier checks the token alone against the cached keys and the facility policy;
-    2. a token that would pass uses up its ``jti`` in the replay store (Redis ``SET NX``, or an
-       ``INSERT ... ON CONFLICT DO NOTHING`` committed at once): two gates racing on one token
-       cannot both get a fresh answer;
-    3. one statement reads the card's status and writes the access log row with the final
-       decision (a revoked or suspended card is denied even if steps 1-2 passed).
-    Steps 2-3 run on an autocommit connection: two round trips, no BEGIN/COMMIT.
-    ``portal.eid.fastpath`` serves the same steps in front of Flask."""
+    2. a token that would pass uses up its ``jti`` in the used-token table, and
+    3. one statement reads the card's status and writes the access-log row with the final
+       decision (a revoked or suspended card is denied even if steps 1-2 passed);
+    2 and 3 commit together (``remember_and_log``). ``portal.eid.fastpath`` serves the same
+    steps in front of Flask, many checks to a commit."""
     public = keys.public_keys(session, token_kid(token))
     now_s = time.time() if now is None else now
     reason, claims, sub = check_token(gate, token, public, issuer(), now_s)
-    with _autocommit_engine(session).connect() as conn:
-        row = remember_and_log(conn, gate, reason, claims, sub, now_s,
-                               current_app.config.get("REDIS_URL"))
+    row = remember_and_log(session, gate, reason, claims, sub, now_s)
     return gate_answer(gate, claims, row.decision, row.reason, row.card_status,
                        str(REASON_MESSAGES[row.reason]))
 

@@ -1,4 +1,4 @@
-"""Races decided by the database and Redis, with real concurrent HTTP clients."""
+"""Races decided by the database, with real concurrent HTTP clients."""
 
 from __future__ import annotations
 
@@ -16,53 +16,68 @@ from tests.conftest import requires_postgres
 pytestmark = requires_postgres
 
 
-def _fifty_gates_one_token(app, live_server, resident, card_for, token_for, make_gate,
-                           monkeypatch):
-    """Through the fast path (portal/eid/fastpath.py): its caches are warmed first, as a
-    first verify answered by Flask leaves them, and kept warm for the race."""
+@pytest.fixture
+def warm(monkeypatch):
+    """warm(*gate_keys): the fast path's caches filled, as a first verify answered by Flask
+    leaves them, and kept warm for the race."""
     monkeypatch.setattr(service._GateCache, "TTL", 300.0)
     monkeypatch.setattr(keys._KeyCache, "TTL", 300.0)
+
+    def do(*gate_keys):
+        for gate_key in gate_keys:
+            service.authenticate_gate(db.session, gate_key)
+        keys.public_keys(db.session)
+        db.session.commit()
+
+    return do
+
+
+def _verify(url, gate_key, token):
+    response = requests.post(f"{url}/api/v1/eid/verify", json={"token": token},
+                             headers={"Authorization": f"Bearer {gate_key}"}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()["reason"]
+
+
+def _logged() -> Counter:
+    db.session.expire_all()
+    return Counter(db.session.scalars(db.select(AccessEntry.reason)))
+
+
+def test_fifty_gates_one_token_in_front_of_flask(app, live_server, resident, card_for, token_for,
+                                                 make_gate, warm):
+    """Through the fast path: the group commit decides, many checks to a commit."""
     card_for(resident)
     gates = [make_gate()[0] for _ in range(2)]
     token = token_for(resident)
-    for gate_key in gates:
-        service.authenticate_gate(db.session, gate_key)
-    keys.public_keys(db.session)
-    db.session.commit()
+    warm(*gates)
     fast = app.extensions["eid_fast_path"]
     served = fast.served
-    writer = fast._make_backend().writer
-    batches, rows = writer.batches, writer.rows
+    backend = fast._make_backend()
+    commits, rows = backend.commits, backend.rows
 
-    def call(i):
-        response = requests.post(f"{live_server.url}/api/v1/eid/verify", json={"token": token},
-                                 headers={"Authorization": f"Bearer {gates[i % 2]}"}, timeout=30)
-        assert response.status_code == 200, response.text
-        return response.json()["reason"]
-
-    results = race(50, call)
+    results = race(50, lambda i: _verify(live_server.url, gates[i % 2], token))
     assert Counter(results) == {"ok": 1, "replayed": 49}, results
     assert fast.served - served == 50  # every one answered in front of Flask
-    assert writer.rows - rows == 50
-    assert writer.batches - batches < 50  # concurrent decisions shared commits
-    db.session.expire_all()
-    logged = Counter(db.session.scalars(db.select(AccessEntry.reason)))
-    assert logged == {"ok": 1, "replayed": 49}
+    assert backend.rows - rows == 50
+    assert backend.commits - commits < 50  # concurrent decisions shared commits
+    assert _logged() == {"ok": 1, "replayed": 49}
 
 
-def test_fifty_concurrent_verifies_grant_once_with_redis(app, redis_url, live_server, resident,
-                                                         card_for, token_for, make_gate,
-                                                         monkeypatch):
-    if not redis_url:
-        pytest.skip("needs Redis (set REDIS_URL)")
-    _fifty_gates_one_token(app, live_server, resident, card_for, token_for, make_gate, monkeypatch)
+def test_fifty_gates_one_token_through_flask(app, live_server, resident, card_for, token_for,
+                                             make_gate):
+    """Through the Flask view (fast path off): one transaction per check; the used-token
+    table's primary key decides."""
+    app.config["EID_VERIFY_FAST_PATH"] = False
+    card_for(resident)
+    gates = [make_gate()[0] for _ in range(2)]
+    token = token_for(resident)
+    served = app.extensions["eid_fast_path"].served
 
-
-def test_fifty_concurrent_verifies_grant_once_with_the_database(app, live_server, resident,
-                                                                card_for, token_for, make_gate,
-                                                                monkeypatch):
-    app.config["REDIS_URL"] = None  # the replay store falls back to the used-token table
-    _fifty_gates_one_token(app, live_server, resident, card_for, token_for, make_gate, monkeypatch)
+    results = race(50, lambda i: _verify(live_server.url, gates[i % 2], token))
+    assert Counter(results) == {"ok": 1, "replayed": 49}, results
+    assert app.extensions["eid_fast_path"].served == served
+    assert _logged() == {"ok": 1, "replayed": 49}
 
 
 def test_concurrent_card_requests_issue_one_card(app, live_server, resident, bearer):

@@ -9,6 +9,7 @@ a gate must not be able to tell the two apart, and each decision is one access-l
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -17,8 +18,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask_babel import force_locale
 
-from portal.eid import keys, service
-from portal.eid.models import AccessEntry, Card
+from portal.eid import keys, service, verifier
+from portal.eid.models import AccessEntry, Card, UsedToken
 from portal.extensions import db
 from tests.conftest import requires_postgres
 
@@ -26,7 +27,6 @@ MODES = ("flask", "fast")
 # What a gate can see besides status and body.
 HEADERS = ("Content-Type", "Content-Language", "Cache-Control", "Vary", "X-Content-Type-Options",
            "X-Frame-Options", "Referrer-Policy")
-UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 @dataclass
@@ -366,33 +366,40 @@ def test_other_methods_and_paths_are_flasks(app, make_gate):
     assert fast.served == before
 
 
-# -- (c) the replay store is down ----------------------------------------------------------
+# -- (c) the database is down ----------------------------------------------------------------
 
-def test_unreachable_redis_is_503_and_grants_nothing(app, call, redis_url, resident, card_for,
-                                                     token_for, make_gate):
+UNREACHABLE_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:1/portal"  # nothing on port 1
+
+
+def test_unreachable_database_is_503_and_grants_nothing(app, make_app, call, resident, card_for,
+                                                        token_for, make_gate):
+    """The gate is told to try again; nothing is granted and no token is used up."""
     card_for(resident)
     key, _ = make_gate()
-    answers = {}
-    tokens = {}
-    try:
-        for mode in MODES:
-            tokens[mode] = token_for(resident)
-            app.config["REDIS_URL"] = UNREACHABLE_REDIS
-            last = last_log_id()
-            answers[mode] = answer = call(mode, key, tokens[mode])
-            assert answer.status == 503, mode
-            assert answer.body == {"error": {
-                "code": "replay_store_unavailable",
-                "message": str(service.ReplayStoreUnavailable.default_message)}}, mode
-            assert answer.headers["Cache-Control"] is None  # only decisions are no-store
-            assert answer.fast == (mode == "fast")
-            assert log_rows_after(last) == []
-    finally:
-        service._redis_clients.pop(UNREACHABLE_REDIS, None)
+    down = make_app(SQLALCHEMY_DATABASE_URI=UNREACHABLE_DATABASE, SQLALCHEMY_ENGINE_OPTIONS={})
+    tokens, answers = {}, {}
+    for mode in MODES:
+        tokens[mode] = token_for(resident)
+        warm_caches(key)  # the gate key and public keys are cached; the database is gone
+        down.config["EID_VERIFY_FAST_PATH"] = mode == "fast"
+        before = down.extensions["eid_fast_path"].served
+        last = last_log_id()
+        response = down.test_client().post("/api/v1/eid/verify", json={"token": tokens[mode]},
+                                           headers={"Authorization": f"Bearer {key}"})
+        answers[mode] = answer = Answer(response.status_code, response.get_json(),
+                                        {h: response.headers.get(h) for h in HEADERS},
+                                        down.extensions["eid_fast_path"].served - before == 1,
+                                        response.get_data())
+        assert answer.status == 503, mode
+        assert answer.body == {"error": {
+            "code": "verify_unavailable",
+            "message": str(service.VerifyUnavailable.default_message)}}, mode
+        assert answer.headers["Cache-Control"] is None  # only decisions are no-store
+        assert answer.fast == (mode == "fast")
+        assert log_rows_after(last) == []
     assert answers["fast"].same_for_the_gate() == answers["flask"].same_for_the_gate()
 
-    app.config["REDIS_URL"] = redis_url  # back up (or none: the used-token table)
-    for mode in MODES:  # nothing was used up while the store was down
+    for mode in MODES:  # the database is back: nothing was used up while it was down
         assert call(mode, key, tokens[mode]).body["reason"] == "ok"
 
 
@@ -453,17 +460,13 @@ def test_debug_mode_pretty_prints_like_flask(app, call, resident, card_for, make
     assert b'\n  "decision"' in raw["fast"]
 
 
-# -- group commit: the batched log statement decides row for row as the single one --------
+# -- group commit: the batched statement decides row for row as the single check ----------
 
-@requires_postgres
-def test_batched_log_statement_decides_as_the_single_row_one(app, make_user, staff, card_for,
-                                                              make_gate):
-    """``service.log_decisions_stmt`` (the fast path's group commit, PostgreSQL) against
-    ``service._log_decision_stmt`` (the Flask view): every card state x every given reason."""
+def _card_states(make_user, staff, card_for) -> dict:
+    """{state: sub} for cards active, suspended, revoked and past their validity, plus an
+    unknown sub and none."""
     from portal.types import utcnow
 
-    _key, facility = make_gate()
-    gate_id = db.session.scalar(db.select(service.Gate.id))
     subs = {}
     for state in ("active", "suspended", "revoked", "expired"):
         card = card_for(make_user())
@@ -478,29 +481,111 @@ def test_batched_log_statement_decides_as_the_single_row_one(app, make_user, sta
                                .values(expires_at=utcnow()))
     db.session.commit()
     subs["unknown"], subs["none"] = "no-such-card", None
-    given = ("ok", "replayed", "policy", "expired", "not_yet_valid", "bad_signature",
-             "malformed", "unknown_key")
-    cases = [(sub, reason) for sub in subs.values() for reason in given]
-    now_s = time.time() + 1
-    gate = service.GateInfo(id=gate_id, facility_id=facility.id, facility_code=facility.code,
+    return subs
+
+
+def _claims(now_s: float) -> dict:
+    return {"jti": uuid.uuid4().hex, "exp": int(now_s) + 60}
+
+
+def _gate_info(facility) -> service.GateInfo:
+    gate_id = db.session.scalar(db.select(service.Gate.id).where(
+        service.Gate.facility_id == facility.id))
+    return service.GateInfo(id=gate_id, facility_id=facility.id, facility_code=facility.code,
                             policy={})
 
-    single = []
+
+GIVEN = ("ok", "replayed", "policy", "expired", "not_yet_valid", "bad_signature", "malformed",
+         "unknown_key")
+
+
+@requires_postgres
+def test_batched_statement_decides_as_the_single_check(app, make_user, staff, card_for,
+                                                       make_gate):
+    """``service.log_decisions_stmt`` (the fast path's group commit, PostgreSQL) against
+    ``service.remember_and_log`` (the Flask view): every card state x every reason the token
+    check can give, then the replays only a batch has: one token twice in a batch, and a
+    token a single check used before."""
+    _key, facility = make_gate()
+    gate = _gate_info(facility)
+    subs = _card_states(make_user, staff, card_for)
+    cases = [(sub, reason) for sub in subs.values() for reason in GIVEN]
+    now_s = time.time() + 1
+
+    single, used_before = [], None
     for sub, reason in cases:
-        single.append(tuple(db.session.execute(
-            service._log_decision_stmt(service.status_decides(reason)),
-            service.log_params(gate, sub, reason, now_s)).one()))
-    params = [service.log_params(gate, sub, reason, now_s) for sub, reason in cases]
-    rows = db.session.execute(service.log_decisions_stmt(), {
-        "ord": list(range(len(cases))), "at": [p["at"] for p in params],
-        "sub": [p["sub"] for p in params], "facility_id": [p["facility_id"] for p in params],
-        "gate_id": [p["gate_id"] for p in params], "reason": [p["reason"] for p in params],
-        "decides": [service.status_decides(p["reason"]) for p in params]}).all()
-    batched = [tuple(row[1:]) for row in sorted(rows, key=lambda r: r[0])]
+        claims = _claims(now_s)
+        row = service.remember_and_log(db.session, gate, reason, claims, sub, now_s)
+        single.append(tuple(row))
+        if (sub, reason) == (subs["active"], "ok"):
+            used_before = claims
+
+    checks = [service.batch_check(i, gate, reason, _claims(now_s), sub, now_s)
+              for i, (sub, reason) in enumerate(cases)]
+    twice = _claims(now_s)
+    extra = [service.batch_check(0, gate, "ok", claims, subs["active"], now_s)
+             for claims in (twice, twice, used_before)]
+    for i, check in enumerate(extra, start=len(checks)):
+        check["ord"] = i
+    rows = db.session.execute(service.log_decisions_stmt(), {"checks": checks + extra}).all()
     db.session.commit()
-    assert batched == single
-    assert ("denied", "suspended", "suspended") in batched  # the cases are not all alike
-    assert ("denied", "revoked", "expired") in batched and ("granted", "ok", "active") in batched
+    batched = [tuple(row[1:]) for row in sorted(rows, key=lambda r: r[0])]
+
+    assert batched[:len(cases)] == single
+    assert batched[len(cases):] == [("granted", "ok", "active"), ("denied", "replayed", "active"),
+                                    ("denied", "replayed", "active")]
+    assert ("denied", "suspended", "suspended") in single  # the cases are not all alike
+    assert ("denied", "revoked", "expired") in single and ("granted", "ok", "active") in single
     logged = db.session.execute(db.select(AccessEntry.decision, AccessEntry.reason,
                                           AccessEntry.card_status).order_by(AccessEntry.id)).all()
     assert [tuple(r) for r in logged] == single + batched
+    used = set(db.session.scalars(db.select(UsedToken.jti)))
+    passed = [c["jti"] for c in checks + extra if c["given"] == "ok"]
+    assert set(passed) <= used  # every token that passed its check is used up, even if denied
+    assert not any(c["jti"] for c in checks if c["given"] != "ok")
+
+
+def test_a_check_that_cannot_be_logged_uses_up_nothing(app, resident, card_for, token_for,
+                                                       make_gate, verify):
+    """The token id and the log row commit together: a decision that could not be written
+    (here: a log row without its facility) leaves its token as good as new."""
+    from sqlalchemy.exc import IntegrityError
+
+    card = card_for(resident)
+    key, facility = make_gate()
+    token = token_for(resident)
+    claims = verifier.parse_unverified(token)[1]
+    broken = service.GateInfo(id=_gate_info(facility).id, facility_id=None,
+                              facility_code=facility.code, policy={})
+    with pytest.raises(IntegrityError):
+        service.remember_and_log(db.session, broken, "ok", claims, card["card_id"], time.time())
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count()).select_from(UsedToken)) == 0
+    assert db.session.scalar(db.select(db.func.count()).select_from(AccessEntry)) == 0
+    assert verify(key, token).get_json()["reason"] == "ok"
+
+
+@requires_postgres
+def test_a_batch_with_a_check_that_cannot_be_logged(app, fast_path, resident, make_user,
+                                                     card_for, token_for, make_gate):
+    """PostgreSQL refuses the whole statement (here: a gate deleted under a cached key); the
+    group commit then writes the checks one by one, so only the bad check fails, its token
+    is not used up, and the others are decided as usual."""
+    from portal.eid.fastpath import _Check
+
+    card = card_for(resident)
+    _key, facility = make_gate()
+    gate = _gate_info(facility)
+    gone = service.GateInfo(id=10_000, facility_id=facility.id, facility_code=facility.code,
+                            policy={})
+    now_s = time.time()
+    tokens = [token_for(resident) for _ in range(3)]
+    claims = [verifier.parse_unverified(t)[1] for t in tokens]
+    batch = [_Check(service.batch_check(0, g, "ok", c, card["card_id"], now_s))
+             for g, c in zip((gate, gone, gate), claims, strict=True)]
+    backend = fast_path._make_backend()
+    backend._commit(batch)
+    assert [c.row for c in batch] == [("granted", "ok", "active"), None, ("granted", "ok", "active")]
+    assert batch[1].error is not None and getattr(batch[1].error, "sqlstate", None) == "23503"
+    used = set(db.session.scalars(db.select(UsedToken.jti)))
+    assert used == {claims[0]["jti"], claims[2]["jti"]}
