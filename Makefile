@@ -5,8 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+GATE_PORT ?= 5001
 
-.PHONY: run test install lint i18n browser serve worker beat
+.PHONY: run test install lint i18n browser serve gates worker beat
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,8 @@ i18n: install
 # Real deployment processes (see README): web, worker and beat share the same settings.
 serve: install
 	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) 'portal:create_app()'
+gates: install
+	$(BIN)/gunicorn --worker-class gevent --workers 2 --bind $(HOST):$(GATE_PORT) 'portal:create_app()'
 worker: install
 	$(BIN)/celery -A portal.tasks worker --loglevel INFO
 beat: install

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from portal.eid import keys, service
-from portal.eid.models import AccessEntry, Card
+from portal.eid.models import AccessEntry, Card, UsedToken
 from portal.extensions import db
 from tests.concurrency import race
 from tests.conftest import requires_postgres
@@ -78,6 +78,40 @@ def test_fifty_gates_one_token_through_flask(app, live_server, resident, card_fo
     assert Counter(results) == {"ok": 1, "replayed": 49}, results
     assert app.extensions["eid_fast_path"].served == served
     assert _logged() == {"ok": 1, "replayed": 49}
+
+
+def test_the_gate_pool_as_deployed(gunicorn_server, make_user, card_for, make_gate):
+    """gunicorn with gevent workers, as the README deploys the gates: two processes, each
+    with its own group commit. One token raced by 50 gates is granted once; 200 distinct
+    tokens from 20 gates at once are each granted once; every check is one log row and every
+    granted token id is used up; the checks that met shared commits (rows written by one
+    transaction share its xmin)."""
+    users = [make_user() for _ in range(20)]
+    for user in users:
+        card_for(user)
+    gates = [make_gate()[0] for _ in range(4)]
+    cards = {c.user_id: c for c in db.session.scalars(db.select(Card))}
+
+    def token(user):
+        return service.sign_token(db.session, cards[user.id], user)[0]
+
+    server = gunicorn_server("gevent", workers=2)
+    for gate_key in gates:  # the first check at each gate is Flask's; it fills the caches
+        assert _verify(server.url, gate_key, "not-a-token") == "malformed"
+
+    one = token(users[0])
+    results = race(50, lambda i: _verify(server.url, gates[i % 4], one))
+    assert Counter(results) == {"ok": 1, "replayed": 49}, results
+
+    tokens = [token(users[i % 20]) for i in range(200)]
+    results = race(20, lambda i: [_verify(server.url, gates[i % 4], t) for t in tokens[i::20]])
+    assert Counter(r for batch in results for r in batch) == {"ok": 200}, results
+
+    assert _logged() == {"malformed": 4, "ok": 201, "replayed": 49}
+    used = set(db.session.scalars(db.select(UsedToken.jti)))
+    assert {service.verifier.parse_unverified(t)[1]["jti"] for t in [one, *tokens]} <= used
+    commits = db.session.scalar(db.text("SELECT count(DISTINCT xmin::text) FROM eid_access_log"))
+    assert commits < 254 - 20, commits
 
 
 def test_concurrent_card_requests_issue_one_card(app, live_server, resident, bearer):
