@@ -110,6 +110,14 @@ def base_config(database_url: str, redis_url: str | None) -> dict:
     }
 
 
+def _use_celery_of(app) -> None:
+    """Tasks (shared_task) run in ``app``'s Celery app and so in its app context. Creating
+    another app makes its Celery app the current one, which outranks the default."""
+    celery = app.extensions["celery"]
+    celery.set_current()
+    celery.set_default()
+
+
 @pytest.fixture(scope="session")
 def _session_app(database_url, redis_url):
     app = create_app(base_config(database_url, redis_url))
@@ -137,7 +145,7 @@ def _empty_all_tables(app) -> None:
 def app(_session_app):
     """The app with an app context pushed; config changes and rows are undone after the test."""
     saved = dict(_session_app.config)
-    _session_app.extensions["celery"].set_default()
+    _use_celery_of(_session_app)
     ctx = _session_app.app_context()
     ctx.push()
     try:
@@ -147,7 +155,7 @@ def app(_session_app):
         ctx.pop()
         _session_app.config.clear()
         _session_app.config.update(saved)
-        _session_app.extensions["celery"].set_default()
+        _use_celery_of(_session_app)
         _empty_all_tables(_session_app)
 
 
@@ -177,7 +185,7 @@ def make_app(_session_app, database_url, redis_url):
         with new.app_context():
             db.session.remove()
             db.engine.dispose()
-    _session_app.extensions["celery"].set_default()
+    _use_celery_of(_session_app)
 
 
 # -- people -------------------------------------------------------------------------------
