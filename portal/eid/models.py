@@ -153,7 +153,9 @@ class AccessEntry(db.Model):
 
 
 class UsedToken(db.Model):
-    """Replay store without Redis: a token id is inserted once; a second insert is a replay."""
+    """Token ids used at a gate: a token id is inserted once, in the same commit as its
+    decision's log row; a second insert is a replay. Rows past ``expires_at`` (the token can
+    no longer pass) are purged by ``eid.purge_used_tokens``."""
 
     __tablename__ = "eid_used_token"
 
