@@ -276,7 +276,10 @@ class _PostgresBackend:
             try:
                 check.row = self._execute([check.params])[0]
             except Exception as exc:  # noqa: BLE001 - handed to the waiting request
-                check.error = exc
+                # A transaction PostgreSQL rolled back to resolve a conflict (a deadlock or a
+                # serialisation failure) wrote nothing: the gate may simply try again.
+                retry = getattr(exc, "sqlstate", None) or ""
+                check.error = service.VerifyUnavailable() if retry.startswith("40") else exc
 
     def _execute(self, checks: list[dict]) -> list[tuple]:
         import psycopg
@@ -286,12 +289,11 @@ class _PostgresBackend:
         conn = self._connection()
         try:
             result = conn.execute(self.sql, {**self.base, "checks": json.dumps(checks)}).fetchall()
-        except psycopg.OperationalError as exc:  # the server went away or refuses us now
-            self._close()
-            raise service.VerifyUnavailable() from exc
-        except BaseException:
+        except BaseException as exc:
             if conn.broken or conn.closed:
                 self._close()
+            if isinstance(exc, psycopg.Error) and not _rejected_by_server(exc):
+                raise service.VerifyUnavailable() from exc  # the server went away
             raise
         self.commits += 1
         self.rows += len(checks)

@@ -728,7 +728,10 @@ def log_decisions_stmt():
                     .label("nth")).cte("checks")
     used = (pg_insert(used_table)
             .from_select(["jti", "expires_at"], select(checks.c.jti, checks.c.until)
-                         .where(checks.c.given == "ok", checks.c.nth == 1))
+                         .where(checks.c.given == "ok", checks.c.nth == 1)
+                         # every batch takes the ids in one order: two batches racing on
+                         # the same tokens wait for each other, never deadlock
+                         .order_by(checks.c.jti))
             .on_conflict_do_nothing(index_elements=["jti"])
             .returning(used_table.c.jti).cte("used"))
     fresh = exists().where(used.c.jti == checks.c.jti)

@@ -8,8 +8,10 @@ a gate must not be able to tell the two apart, and each decision is one access-l
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -589,3 +591,72 @@ def test_a_batch_with_a_check_that_cannot_be_logged(app, fast_path, resident, ma
     assert batch[1].error is not None and getattr(batch[1].error, "sqlstate", None) == "23503"
     used = set(db.session.scalars(db.select(UsedToken.jti)))
     assert used == {claims[0]["jti"], claims[2]["jti"]}
+
+
+@requires_postgres
+def test_batches_racing_on_the_same_tokens_wait_and_never_deadlock(app, fast_path, resident,
+                                                                    card_for, make_gate):
+    """Two processes' batches carry two tokens in opposite orders, behind a third transaction
+    that holds one of them: they wait for each other, each token is granted once, and neither
+    is rolled back as a deadlock. (Were the ids inserted in the order the checks came, the
+    batch that takes the released id first would wait for the other's second id while the
+    other waits for it.)"""
+    card = card_for(resident)
+    _key, facility = make_gate()
+    gate = _gate_info(facility)
+    backend = fast_path._make_backend()
+    db.session.commit()
+    for _round in range(4):
+        now_s = time.time()
+        first, second = sorted((_claims(now_s), _claims(now_s)), key=lambda c: c["jti"])
+        orders = {"a": [first, second], "b": [second, first]}  # started in this order
+        checks = {name: json.dumps([service.batch_check(i, gate, "ok", c, card["card_id"], now_s)
+                                    for i, c in enumerate(order)])
+                  for name, order in orders.items()}
+        results = _race_behind_a_held_id(backend, first["jti"], checks)
+        reasons = Counter((orders[name][ord_]["jti"], reason)
+                          for name, rows in results.items() for ord_, _d, reason, _s in rows)
+        assert reasons == {(first["jti"], "ok"): 1, (first["jti"], "replayed"): 1,
+                           (second["jti"], "ok"): 1, (second["jti"], "replayed"): 1}
+
+
+def _race_behind_a_held_id(backend, held_jti: str, checks: dict[str, str]) -> dict:
+    """Insert ``held_jti`` in a transaction left open; start each batch of ``checks`` on a
+    connection of its own and wait until it waits for a lock; roll the holder back; return
+    each batch's rows (an error in a batch fails the test)."""
+    import threading
+
+    import psycopg
+
+    results: dict = {}
+    errors: list = []
+
+    def run(conn, name):
+        try:
+            with conn:
+                results[name] = conn.execute(backend.sql, {**backend.base,
+                                                           "checks": checks[name]}).fetchall()
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = []
+    with psycopg.connect(backend.conninfo) as holder:
+        holder.execute("INSERT INTO eid_used_token (jti, expires_at) VALUES (%s, now())",
+                       (held_jti,))
+        for name in checks:
+            conn = psycopg.connect(backend.conninfo, autocommit=True)
+            threads.append(threading.Thread(target=run, args=(conn, name)))
+            threads[-1].start()
+            deadline = time.monotonic() + 10
+            while True:
+                holder.execute("SELECT pg_stat_clear_snapshot()")  # else one view a transaction
+                if holder.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity "
+                                  "WHERE pid = %s", (conn.info.backend_pid,)).fetchone()[0]:
+                    break
+                assert time.monotonic() < deadline, "the batch did not wait for the lock"
+                time.sleep(0.02)
+        holder.rollback()  # the id is free again: both batches go for it
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    return results
