@@ -13,7 +13,7 @@ GET    /api/v1/eid/status                -> {revoked, suspended} with ETag; If-N
 Gates (Authorization: Bearer <gate key>; no cookies, no CSRF):
 POST   /api/v1/eid/verify                {token} -> 200 {decision, reason, ...}; 401 bad gate key
                                          (usually answered before Flask by portal/eid/fastpath.py,
-                                         with the same service functions; this view fills its caches)
+                                         with the same rules; this view fills its caches)
 """
 
 from __future__ import annotations
