@@ -254,7 +254,7 @@ class _PostgresBackend:
         self._pid = None
 
     def __call__(self, gate, reason, claims, sub, now_s):
-        return self.writer.write(service.batch_check(0, gate, reason, claims, sub, now_s))
+        return self.writer.write(service.batch_check(gate, reason, claims, sub, now_s))
 
     def _commit(self, batch: list[_Check]) -> None:
         """Decide and log every check of ``batch`` (called by one leader at a time)."""
@@ -284,11 +284,10 @@ class _PostgresBackend:
     def _execute(self, checks: list[dict]) -> list[tuple]:
         import psycopg
 
-        for i, check in enumerate(checks):
-            check["ord"] = i
         conn = self._connection()
         try:
-            result = conn.execute(self.sql, {**self.base, "checks": json.dumps(checks)}).fetchall()
+            result = conn.execute(self.sql, {**self.base, "checks": json.dumps(
+                service.batch_checks(checks))}).fetchall()
         except BaseException as exc:
             if conn.broken or conn.closed:
                 self._close()
@@ -385,7 +384,6 @@ class _GroupCommit:
                 else:
                     successor.lead = True
             for check in batch:
-                check.lead = False
                 check.event.set()
             if successor is not None:
                 successor.event.set()

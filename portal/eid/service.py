@@ -707,7 +707,7 @@ def log_decisions_stmt():
     2. the card's status is read and the decision logged with the same rules
        (``_decision_columns``).
 
-    One parameter, ``checks``: a JSON array of ``batch_check`` objects. Returns (ord,
+    One parameter, ``checks``: a JSON array from ``batch_checks``. Returns (ord,
     decision, reason, card_status) per check."""
     stmt = _log_stmts.get("batch")
     if stmt is not None:
@@ -757,14 +757,21 @@ def log_decisions_stmt():
     return _log_stmts.setdefault("batch", stmt)
 
 
-def batch_check(ord_: int, gate: GateInfo, reason: str, claims: dict, sub: str | None,
+def batch_check(gate: GateInfo, reason: str, claims: dict, sub: str | None,
                 now_s: float) -> dict:
-    """One element of ``log_decisions_stmt``'s ``checks``: JSON-ready (ISO 8601 times)."""
+    """One check for ``log_decisions_stmt``: JSON-ready (ISO 8601 times); ``batch_checks``
+    numbers it in its batch."""
     ok = reason == "ok"
-    return {"ord": ord_, "at": datetime.fromtimestamp(now_s, tz=UTC).isoformat(), "sub": sub,
+    return {"at": datetime.fromtimestamp(now_s, tz=UTC).isoformat(), "sub": sub,
             "facility_id": gate.facility_id, "gate_id": gate.id, "given": reason,
             "jti": claims["jti"] if ok else None,
             "until": used_until(claims, now_s).isoformat() if ok else None}
+
+
+def batch_checks(checks: list[dict]) -> list[dict]:
+    """``log_decisions_stmt``'s ``checks``: each ``batch_check`` with its place in the batch
+    (``ord``), by which the statement orders the log rows and answers."""
+    return [{**check, "ord": i} for i, check in enumerate(checks)]
 
 
 def token_kid(token) -> str | None:

@@ -522,14 +522,13 @@ def test_batched_statement_decides_as_the_single_check(app, make_user, staff, ca
         if (sub, reason) == (subs["active"], "ok"):
             used_before = claims
 
-    checks = [service.batch_check(i, gate, reason, _claims(now_s), sub, now_s)
-              for i, (sub, reason) in enumerate(cases)]
+    checks = [service.batch_check(gate, reason, _claims(now_s), sub, now_s)
+              for sub, reason in cases]
     twice = _claims(now_s)
-    extra = [service.batch_check(0, gate, "ok", claims, subs["active"], now_s)
+    extra = [service.batch_check(gate, "ok", claims, subs["active"], now_s)
              for claims in (twice, twice, used_before)]
-    for i, check in enumerate(extra, start=len(checks)):
-        check["ord"] = i
-    rows = db.session.execute(service.log_decisions_stmt(), {"checks": checks + extra}).all()
+    rows = db.session.execute(service.log_decisions_stmt(),
+                              {"checks": service.batch_checks(checks + extra)}).all()
     db.session.commit()
     batched = [tuple(row[1:]) for row in sorted(rows, key=lambda r: r[0])]
 
@@ -583,7 +582,7 @@ def test_a_batch_with_a_check_that_cannot_be_logged(app, fast_path, resident, ma
     now_s = time.time()
     tokens = [token_for(resident) for _ in range(3)]
     claims = [verifier.parse_unverified(t)[1] for t in tokens]
-    batch = [_Check(service.batch_check(0, g, "ok", c, card["card_id"], now_s))
+    batch = [_Check(service.batch_check(g, "ok", c, card["card_id"], now_s))
              for g, c in zip((gate, gone, gate), claims, strict=True)]
     backend = fast_path._make_backend()
     backend._commit(batch)
@@ -610,8 +609,8 @@ def test_batches_racing_on_the_same_tokens_wait_and_never_deadlock(app, fast_pat
         now_s = time.time()
         first, second = sorted((_claims(now_s), _claims(now_s)), key=lambda c: c["jti"])
         orders = {"a": [first, second], "b": [second, first]}  # started in this order
-        checks = {name: json.dumps([service.batch_check(i, gate, "ok", c, card["card_id"], now_s)
-                                    for i, c in enumerate(order)])
+        checks = {name: json.dumps(service.batch_checks(
+                      [service.batch_check(gate, "ok", c, card["card_id"], now_s) for c in order]))
                   for name, order in orders.items()}
         results = _race_behind_a_held_id(backend, first["jti"], checks)
         reasons = Counter((orders[name][ord_]["jti"], reason)
