@@ -5,16 +5,11 @@ real browser.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 
@@ -263,58 +258,22 @@ def live_server(app):
     server.stop()
 
 
-class GunicornServer:
-    """``gunicorn 'portal:create_app()'`` in a process of its own, on the test database: the
-    way the README deploys it (real workers, real forks), for the claims that depend on it."""
-
-    def __init__(self, database_url: str, redis_url: str | None, worker_class: str, workers: int):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
-               "PORTAL_ENV": "development"}
-        env.pop("REDIS_URL", None)
-        if redis_url:
-            env["REDIS_URL"] = redis_url
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
-             str(workers), "--worker-class", worker_class, "--log-level", "warning",
-             "portal:create_app()"], env=env, cwd=ROOT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2):
-                    break
-            except (OSError, urllib.error.URLError):
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.2)
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
 @pytest.fixture
-def gunicorn_server(app, database_url, redis_url):
-    """gunicorn_server(worker_class="gevent", workers=2) -> a GunicornServer (``.url``)."""
-    started = []
+def gunicorn_server(app, database_url):
+    """gunicorn_server(worker_class="gevent", workers=2) -> the base URL of ``gunicorn
+    'portal:create_app()'`` in a process of its own, on the test database: the way the README
+    deploys it (real workers, real forks), for the claims that depend on it."""
+    from bench.common import gunicorn
 
-    def start(worker_class: str = "gevent", workers: int = 2) -> GunicornServer:
-        db.session.commit()  # the server's workers see what the test wrote so far
-        server = GunicornServer(database_url, redis_url, worker_class, workers)
-        started.append(server)
-        return server
+    with contextlib.ExitStack() as servers:
+        def start(worker_class: str = "gevent", workers: int = 2) -> str:
+            db.session.commit()  # the server's workers see what the test wrote so far
+            env = {"DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
+                   "PORTAL_ENV": "development"}
+            return servers.enter_context(gunicorn(env=env, workers=workers,
+                                                  worker_class=worker_class))
 
-    yield start
-    for server in started:
-        server.stop()
+        yield start
 
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

@@ -95,16 +95,16 @@ def test_the_gate_pool_as_deployed(gunicorn_server, make_user, card_for, make_ga
     def token(user):
         return service.sign_token(db.session, cards[user.id], user)[0]
 
-    server = gunicorn_server("gevent", workers=2)
+    server_url = gunicorn_server("gevent", workers=2)
     for gate_key in gates:  # the first check at each gate is Flask's; it fills the caches
-        assert _verify(server.url, gate_key, "not-a-token") == "malformed"
+        assert _verify(server_url, gate_key, "not-a-token") == "malformed"
 
     one = token(users[0])
-    results = race(50, lambda i: _verify(server.url, gates[i % 4], one))
+    results = race(50, lambda i: _verify(server_url, gates[i % 4], one))
     assert Counter(results) == {"ok": 1, "replayed": 49}, results
 
     tokens = [token(users[i % 20]) for i in range(200)]
-    results = race(20, lambda i: [_verify(server.url, gates[i % 4], t) for t in tokens[i::20]])
+    results = race(20, lambda i: [_verify(server_url, gates[i % 4], t) for t in tokens[i::20]])
     assert Counter(r for batch in results for r in batch) == {"ok": 200}, results
 
     assert _logged() == {"malformed": 4, "ok": 201, "replayed": 49}
