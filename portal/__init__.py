@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 
 from portal import config as config_mod
-from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+from portal import extensions
+from portal.extensions import babel, csrf, limiter, login_manager, migrate
 
 # Every service package; each may define init_app, models, tasks, demo, openapi (HACKING.md).
 SERVICES = (
@@ -47,8 +48,10 @@ def create_app(config: dict | None = None) -> Flask:
             app.config["CELERY"] = {**app.config["CELERY"], **celery_over}
     config_mod.check(app.config)
 
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(config_mod.ROOT / "migrations"),
+    # `extensions.db`, not a bare `db`: the submodule portal.db (shared statements) is
+    # `portal.db` once imported, and would shadow a name imported into this package.
+    extensions.db.init_app(app)
+    migrate.init_app(app, extensions.db, directory=str(config_mod.ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -78,7 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _load_user(user_id: str):
     from portal.accounts.models import User
     try:
-        return db.session.get(User, int(user_id))
+        return extensions.db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
 

@@ -12,7 +12,7 @@ from typing import TypeVar
 from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
 
@@ -25,15 +25,27 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 
+class Body(BaseModel):
+    """Base of every API request body: an unknown field is a 422 (``Unknown field.``), in
+    every service alike, so a client's typo is never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 def is_api_request() -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def json_error(code: str, message, status: int, fields: dict | None = None):
+def error_body(code: str, message, fields: dict | None = None) -> dict:
+    """The house error shape: ``{"error": {"code", "message", "fields"?}}``."""
     body = {"error": {"code": code, "message": str(message)}}
     if fields:
         body["error"]["fields"] = {k: str(v) for k, v in fields.items()}
-    return jsonify(body), status
+    return body
+
+
+def json_error(code: str, message, status: int, fields: dict | None = None):
+    return jsonify(error_body(code, message, fields)), status
 
 
 def api_login_required(view):

@@ -31,7 +31,39 @@ def select_locale() -> str:
     lang = normalise(session.get("lang"))
     if lang:
         return lang
-    return request.accept_languages.best_match(LOCALES, default="ko") or "ko"
+    return best_accepted(request.accept_languages)
+
+
+def best_accepted(accept) -> str:
+    """The locale an Accept-Language header (parsed) prefers among ours; ko when none."""
+    return accept.best_match(LOCALES, default="ko") or "ko"
+
+
+_accept_cache: dict[str, str] = {}
+
+
+def anonymous_locale(query_string: str, accept_language: str) -> str:
+    """``select_locale`` for a raw WSGI request with no user and no session (the gate fast
+    path): ?lang=, then Accept-Language. Parsed headers are remembered (a gate sends the same
+    one every time)."""
+    if query_string:
+        from urllib.parse import parse_qsl
+
+        for name, value in parse_qsl(query_string, keep_blank_values=True):
+            if name == "lang":
+                lang = normalise(value)
+                if lang:
+                    return lang
+                break
+    lang = _accept_cache.get(accept_language)
+    if lang is None:
+        from werkzeug.datastructures import LanguageAccept
+        from werkzeug.http import parse_accept_header
+
+        lang = best_accepted(parse_accept_header(accept_language, LanguageAccept))
+        if len(_accept_cache) < 256:
+            _accept_cache[accept_language] = lang
+    return lang
 
 
 def current_locale() -> str:

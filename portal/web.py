@@ -16,6 +16,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from portal import nav
+from portal.accounts import roles
 from portal.api import is_api_request, json_error
 from portal.errors import DomainError
 from portal.extensions import csrf, db
@@ -37,16 +38,12 @@ HTTP_MESSAGES = {
 }
 
 
-ROLE_LABELS = {
-    "resident": _l("Resident"),
-    "staff": _l("City staff"),
-    "welfare_officer": _l("Welfare officer"),
-    "admin": _l("Administrator"),
-}
-
-
-def role_label(role: str) -> str:
-    return str(ROLE_LABELS.get(role, role))
+# Sent with every answer (the e-ID gate fast path, which answers in front of Flask, sends them too).
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+)
 
 
 def _bearer_token() -> str | None:
@@ -182,7 +179,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         format_date=format_date, format_datetime=format_datetime, format_time=format_time,
-        format_currency=format_currency, format_decimal=format_decimal, role_label=role_label)
+        format_currency=format_currency, format_decimal=format_decimal, role_label=roles.label)
 
     @app.context_processor
     def _globals():
@@ -196,9 +193,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        for name, value in SECURITY_HEADERS:
+            response.headers.setdefault(name, value)
         if request.path.startswith("/api/"):
             response.headers.setdefault("Content-Language", current_locale())
         else:

@@ -1,0 +1,63 @@
+"""Statements every service shares, written once for both databases the portal runs on.
+
+- ``insert_ignoring(bind, table)``: the dialect's ``INSERT ... ON CONFLICT DO NOTHING``
+  (PostgreSQL and SQLite), to which callers add ``.values``, ``.from_select`` or ``.returning``.
+  "Insert unless it is there" is how the house writes a row that must exist once (an
+  endorsement, a notice, a used token id): the database decides, never a read before the write.
+- ``insert_ignore(session, model, values | select_from=...)``: run it; returns rows inserted.
+
+Transactions: a use case commits once, in its top-level service function; the steps it calls
+only flush. A read never writes (HACKING.md).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Table, true
+from sqlalchemy.orm import Session
+
+
+def dialect_name(bind) -> str:
+    """The dialect of a Session, Connection, Engine or Dialect (or a dialect name)."""
+    if isinstance(bind, str):
+        return bind
+    if isinstance(bind, Session):
+        bind = bind.get_bind()
+    dialect = getattr(bind, "dialect", bind)
+    return dialect.name
+
+
+def insert(bind, table):
+    """The dialect's own INSERT for `table` (a model or a Table), for ON CONFLICT clauses."""
+    name = dialect_name(bind)
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - the portal runs on PostgreSQL or SQLite only
+        raise RuntimeError(f"unsupported database {name}")
+    return dialect_insert(table)
+
+
+def insert_ignoring(bind, table, *, index_elements=None):
+    """``INSERT INTO table ... ON CONFLICT [(index_elements)] DO NOTHING`` for the bind's dialect."""
+    return insert(bind, table).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def _table(model) -> Table:
+    return model if isinstance(model, Table) else model.__table__
+
+
+def insert_ignore(session: Session, model, values: dict | None = None, *, select_from=None,
+                  columns=None, index_elements=None) -> int:
+    """Insert one row (`values`) or the rows of a SELECT (`select_from` into `columns`),
+    skipping any that conflict with a unique constraint. Returns how many rows went in."""
+    table = _table(model)
+    stmt = insert_ignoring(session.get_bind(), table, index_elements=index_elements)
+    if select_from is not None:
+        if select_from.whereclause is None:
+            # SQLite cannot parse INSERT ... SELECT ... ON CONFLICT without a WHERE.
+            select_from = select_from.where(true())
+        return session.execute(stmt.from_select(columns, select_from)).rowcount
+    # RETURNING tells for sure whether the row went in (rowcount is not reliable with it).
+    pk = table.primary_key.columns.values()[0]
+    return len(session.execute(stmt.values(**values).returning(pk)).all())
