@@ -57,7 +57,8 @@ def insert_ignore(session: Session, model, values: dict | None = None, *, select
         if select_from.whereclause is None:
             # SQLite cannot parse INSERT ... SELECT ... ON CONFLICT without a WHERE.
             select_from = select_from.where(true())
-        return session.execute(stmt.from_select(columns, select_from)).rowcount
+        stmt = stmt.from_select(columns, select_from).execution_options(preserve_rowcount=True)
+        return session.execute(stmt).rowcount
     # RETURNING tells for sure whether the row went in (rowcount is not reliable with it).
     pk = table.primary_key.columns.values()[0]
     return len(session.execute(stmt.values(**values).returning(pk)).all())
