@@ -5,7 +5,10 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app):
     from portal import nav
-    from portal.accounts import models  # noqa: F401  (tables)
+    from portal.accounts import (
+        models,  # noqa: F401  (tables)
+        roles,
+    )
     from portal.accounts.api import bp as api_bp
     from portal.accounts.cli import register_cli, users_cli
     from portal.accounts.views import bp
@@ -14,4 +17,4 @@ def init_app(app):
     app.register_blueprint(api_bp, url_prefix="/api/v1/accounts")
     app.cli.add_command(users_cli)
     app.cli.add_command(register_cli)
-    nav.add(app, "accounts.staff_users", _l("Residents"), roles=("staff",), order=90)
+    nav.add(app, "accounts.staff_users", _l("Residents"), roles=(roles.STAFF,), order=90)

@@ -7,6 +7,7 @@ import csv
 import click
 from flask.cli import AppGroup
 
+from portal.accounts import roles as roles_
 from portal.accounts import service
 from portal.accounts.models import ROLES, UserRole
 from portal.errors import DomainError
@@ -38,7 +39,7 @@ def create(email, password, name, roles, birth_date, district, verified, locale)
     try:
         if existing is None:
             user = service.create_user(db.session, email, password, name=name,
-                                       roles=roles or ("resident",), birth_date=born,
+                                       roles=roles or (roles_.RESIDENT,), birth_date=born,
                                        district=district, verified=verified, locale=locale)
         else:
             user = existing

@@ -8,10 +8,11 @@ from flask_login import UserMixin
 from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.accounts import roles as roles_
 from portal.extensions import db
 from portal.types import UTCDateTime, utcnow
 
-ROLES = ("resident", "staff", "welfare_officer", "admin")
+ROLES = roles_.ALL
 
 
 class User(UserMixin, db.Model):
@@ -39,7 +40,7 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *roles: str) -> bool:
         mine = self.roles
-        return "admin" in mine or any(r in mine for r in roles)
+        return roles_.ADMIN in mine or any(r in mine for r in roles)
 
     @property
     def is_verified(self) -> bool:

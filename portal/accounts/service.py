@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal import audit
+from portal.accounts import roles as roles_
 from portal.accounts.models import ROLES, ApiToken, ResidentRecord, User, UserRole
 from portal.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from portal.i18n import LOCALES
@@ -96,7 +97,7 @@ def find_by_email(session: Session, email: str) -> User | None:
 
 
 def create_user(session: Session, email: str, password: str | None, *, name: str = "",
-                roles: Iterable[str] = ("resident",), birth_date: date | None = None,
+                roles: Iterable[str] = (roles_.RESIDENT,), birth_date: date | None = None,
                 district: str | None = None, verified: bool = False, locale: str = "ko",
                 phone: str | None = None, password_hash: str | None = None) -> User:
     email = normalise_email(email)
@@ -128,7 +129,7 @@ def create_user(session: Session, email: str, password: str | None, *, name: str
 
 def register(session: Session, email: str, password: str, name: str, locale: str = "ko") -> User:
     """Self-registration: a resident account, not verified until matched to the register."""
-    user = create_user(session, email, password, name=name, roles=("resident",), locale=locale)
+    user = create_user(session, email, password, name=name, roles=(roles_.RESIDENT,), locale=locale)
     session.commit()
     return user
 
@@ -178,7 +179,7 @@ def update_profile(session: Session, user: User, *, name: str, phone: str | None
 
 
 def grant_roles(session: Session, actor: User, target: User, roles: Iterable[str]) -> None:
-    require_role(actor, "admin")
+    require_role(actor, roles_.ADMIN)
     for role in roles:
         if role not in ROLES:
             raise Invalid(fields={"roles": _("Unknown role: %(role)s", role=role)})
@@ -293,8 +294,8 @@ def verify_against_register(session: Session, user: User, *, name: str, birth_da
         raise Invalid(_("These details do not match the resident register."), code="no_register_match")
     user.verified_at, user.verified_by = utcnow(), "register"
     user.birth_date, user.district = rec.birth_date, rec.district
-    if "resident" not in user.roles:
-        user.role_rows.append(UserRole(role="resident"))
+    if roles_.RESIDENT not in user.roles:
+        user.role_rows.append(UserRole(role=roles_.RESIDENT))
     audit.record(session, user, "user.verify", "user", user.id, method="register")
     session.commit()
     return user
@@ -303,7 +304,7 @@ def verify_against_register(session: Session, user: User, *, name: str, birth_da
 def verify_manually(session: Session, actor: User, target_id: int, *, reason: str,
                     birth_date: date | None = None, district: str | None = None) -> User:
     """Staff verify a resident by hand (e.g. at a counter); recorded in the audit log."""
-    require_role(actor, "staff")
+    require_role(actor, roles_.STAFF)
     target = session.get(User, target_id)
     if target is None:
         raise NotFound()
@@ -317,15 +318,15 @@ def verify_manually(session: Session, actor: User, target_id: int, *, reason: st
         target.birth_date = birth_date
     if district:
         target.district = district.strip()
-    if "resident" not in target.roles:
-        target.role_rows.append(UserRole(role="resident"))
+    if roles_.RESIDENT not in target.roles:
+        target.role_rows.append(UserRole(role=roles_.RESIDENT))
     audit.record(session, actor, "user.verify", "user", target.id, method="staff", reason=reason[:200])
     session.commit()
     return target
 
 
 def search_users(session: Session, actor: User, q: str = "", limit: int = 50) -> list[User]:
-    require_role(actor, "staff")
+    require_role(actor, roles_.STAFF)
     stmt = select(User).order_by(User.id.desc()).limit(limit)
     q = (q or "").strip()
     if q:

@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal.accounts import service
+from portal.accounts import roles, service
 from portal.accounts.forms import (
     LanguageForm,
     LoginForm,
@@ -192,7 +192,7 @@ def staff_verify(user_id: int):
 @bp.route("/staff/register", methods=["GET", "POST"])
 @login_required
 def staff_register():
-    service.require_role(current_user, "staff")
+    service.require_role(current_user, roles.STAFF)
     form = RegisterImportForm()
     if form.validate_on_submit():
         try:
