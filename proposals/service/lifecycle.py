@@ -31,7 +31,7 @@ from portal.errors import Conflict, Forbidden, Invalid, NotFound
 from portal.i18n import LOCALES, current_locale, pick
 from portal.types import utcnow
 
-from .models import (
+from ..models import (
     CATEGORIES,
     CHOICES,
     STATUSES,
