@@ -54,9 +54,9 @@ from portal.extensions import db
 from portal.i18n import LOCALES, current_locale
 from portal.types import UTCDateTime, utcnow
 
-from . import ratelimit
-from .channels import DeliveryError, Envelope, PermanentFailure, TemporaryFailure, get_channel, setting
-from .models import CHANNELS, OPTIONAL_CHANNELS, STATUSES, Message, Preference
+from .. import ratelimit
+from ..channels import DeliveryError, Envelope, PermanentFailure, TemporaryFailure, get_channel, setting
+from ..models import CHANNELS, OPTIONAL_CHANNELS, STATUSES, Message, Preference
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ def enqueue(pairs: list[tuple[int, str]]) -> int:
     Never raises: if the broker cannot be reached the rows stay ``queued`` and the sweep picks
     them up.  Returns how many tasks were queued.
     """
-    from . import tasks  # the tasks module imports this one
+    from .. import tasks  # the tasks module imports this one
 
     by_channel: dict[str, list[int]] = defaultdict(list)
     for message_id, channel in pairs:
