@@ -131,7 +131,7 @@ def messages(template, email=None):
 
 def signed_callback(payment, status="paid", amount=None, secret=None):
     """The body and signature the sandbox gateway would send."""
-    from tourism.payments import SandboxProvider
+    from tourism.service.gateways import SandboxProvider
 
     body = json.dumps({"payment_id": payment.public_id, "status": status,
                        "amount": payment.amount if amount is None else amount,

@@ -26,8 +26,8 @@ from portal.errors import Conflict, Invalid, NotFound
 from portal.i18n import LOCALES, missing_locales, normalise, pick
 from portal.types import utcnow
 
-from .models import KINDS, TEXT_FIELDS, Booking, Listing, Payment, Slot, WaitlistEntry
-from .payments import SandboxProvider, get_provider
+from ..models import KINDS, TEXT_FIELDS, Booking, Listing, Payment, Slot, WaitlistEntry
+from .gateways import SandboxProvider, get_provider
 
 SEOUL = ZoneInfo("Asia/Seoul")
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
