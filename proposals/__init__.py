@@ -1,8 +1,6 @@
 """Citizen policy proposals: submit, endorse, vote, staff triage (issue 4).
 
-Settings (app.config): PROPOSAL_ENDORSEMENT_DAYS (30), PROPOSAL_ENDORSEMENT_THRESHOLD (50),
-PROPOSAL_LIST_CACHE_SECONDS (3; 0 under TESTING): how stale the anonymous list page may be.
-CLI: `flask --app portal proposals close-expired`.
+Settings: `proposals/settings.py`. CLI: `flask --app portal proposals close-expired`.
 """
 
 from __future__ import annotations
@@ -27,13 +25,12 @@ def close_expired_command():
 
 def init_app(app: Flask) -> None:
     from portal import nav
+    from portal.accounts.roles import STAFF
 
     from . import api, models, views  # noqa: F401  (models: tables for create_all / Alembic)
 
-    # Anonymous visitors may see the public list a few seconds late (see views.index).
-    app.config.setdefault("PROPOSAL_LIST_CACHE_SECONDS", 0 if app.testing else 3)
     app.register_blueprint(views.bp, url_prefix="/proposals")
     app.register_blueprint(api.bp, url_prefix="/api/v1/proposals")
     app.cli.add_command(cli)
     nav.add(app, "proposals.index", _l("Proposals"), order=20)
-    nav.add(app, "proposals.triage", _l("Proposal triage"), roles=("staff",), order=60)
+    nav.add(app, "proposals.triage", _l("Proposal triage"), roles=(STAFF,), order=60)

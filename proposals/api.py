@@ -31,8 +31,10 @@ from portal.api import api_login_required, iso, parse_body, parse_limit
 from portal.extensions import db
 from portal.i18n import current_locale
 
-from . import service
+from . import service, settings
+from .limits import COMMENTS_PAGE_SIZE
 from .schemas import BallotIn, CommentIn, FlagIn, MergeIn, ProposalIn, TransitionIn
+from .vocabulary import CATEGORY_LABELS, STATUS_LABELS
 
 bp = Blueprint("proposals_api", __name__)
 
@@ -49,10 +51,10 @@ def proposal_json(p, *, flags: int | None = None) -> dict:
         "id": p.id,
         "title": p.title,
         "category": p.category,
-        "category_label": str(service.CATEGORY_LABELS.get(p.category, p.category)),
+        "category_label": str(CATEGORY_LABELS.get(p.category, p.category)),
         "district": p.district,
         "status": p.status,
-        "status_label": str(service.STATUS_LABELS.get(p.status, p.status)),
+        "status_label": str(STATUS_LABELS.get(p.status, p.status)),
         "endorsement_count": p.endorsement_count,
         "endorse_until": iso(p.endorse_until),
         "vote_ends_at": iso(p.vote_ends_at),
@@ -77,7 +79,7 @@ def proposal_detail_json(p) -> dict:
         "answer_lang": answer_lang,
         "hidden_reason": p.hidden_reason if p.status == "hidden" else None,
         "tally": service.tally(session, p),
-        "endorsement_threshold": service.endorsement_threshold(),
+        "endorsement_threshold": settings.ENDORSEMENT_THRESHOLD(),
         "history": [
             {"from": t.from_status, "to": t.to_status, "at": iso(t.created_at), "note": t.note}
             for t in service.history(session, p.id)
@@ -104,7 +106,7 @@ def list_proposals():
 
 @bp.get("/similar")
 def similar():
-    rows = service.similar(db.session, request.args.get("title", "")[:200])
+    rows = service.similar(db.session, request.args.get("title", ""))
     return jsonify({"items": [proposal_json(p) for p in rows]})
 
 
@@ -190,7 +192,7 @@ def transition(proposal_id: int):
 def comments(proposal_id: int):
     p = service.get_proposal(db.session, current_user, proposal_id)
     rows, next_cursor = service.comments_page(db.session, p.id, request.args.get("cursor") or None,
-                                              parse_limit(50))
+                                              parse_limit(COMMENTS_PAGE_SIZE))
     return jsonify({"items": [_comment_json(c) for c in rows], "next_cursor": next_cursor})
 
 

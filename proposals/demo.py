@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.accounts import service as accounts
+from portal.accounts.roles import RESIDENT
 from portal.types import utcnow
 
 from .models import BallotParticipation, BallotTally, Endorsement, Follow, Proposal, ProposalTransition
@@ -67,7 +68,7 @@ def _supporters(session: Session) -> list[int]:
 
                 digest = accounts.hash_password(DEMO_PASSWORD)
             user = accounts.create_user(session, email, None, password_hash=digest, name=f"주민{i:02d}",
-                                        roles=("resident",), district="성동구", verified=True)
+                                        roles=(RESIDENT,), district="성동구", verified=True)
         ids.append(user.id)
     return ids
 

@@ -8,25 +8,31 @@ from wtforms import DateTimeLocalField, IntegerField, RadioField, SelectField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from .models import CATEGORIES
-
-
-def _category_choices():
-    from .service import CATEGORY_LABELS
-
-    return [SelectChoice(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
+from .limits import (
+    ANSWER_MAX,
+    BODY_MAX,
+    BODY_MIN,
+    COMMENT_MAX,
+    DEPARTMENT_MAX,
+    DISTRICT_MAX,
+    LOCATION_MAX,
+    REASON_MAX,
+    TITLE_MAX,
+    TITLE_MIN,
+)
+from .vocabulary import CATEGORY_LABELS, CHOICE_LABELS
 
 
 class ProposalForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(min=5, max=200)])
-    body = TextAreaField(_l("Your proposal"), validators=[DataRequired(), Length(min=20, max=20_000)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(min=TITLE_MIN, max=TITLE_MAX)])
+    body = TextAreaField(_l("Your proposal"), validators=[DataRequired(), Length(min=BODY_MIN, max=BODY_MAX)])
     category = SelectField(_l("Category"), validators=[DataRequired()])
-    district = StringField(_l("District (optional)"), validators=[Optional(), Length(max=100)])
-    location = StringField(_l("Where (optional, text only)"), validators=[Optional(), Length(max=300)])
+    district = StringField(_l("District (optional)"), validators=[Optional(), Length(max=DISTRICT_MAX)])
+    location = StringField(_l("Where (optional, text only)"), validators=[Optional(), Length(max=LOCATION_MAX)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.category.choices = _category_choices()
+        self.category.choices = [SelectChoice(c, label) for c, label in CATEGORY_LABELS.items()]
 
 
 class ActionForm(FlaskForm):
@@ -34,11 +40,11 @@ class ActionForm(FlaskForm):
 
 
 class CommentForm(FlaskForm):
-    body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=5_000)])
+    body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=COMMENT_MAX)])
 
 
 class FlagForm(FlaskForm):
-    reason = StringField(_l("What is wrong with it?"), validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("What is wrong with it?"), validators=[DataRequired(), Length(max=REASON_MAX)])
 
 
 class BallotForm(FlaskForm):
@@ -46,23 +52,21 @@ class BallotForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from .service import CHOICE_LABELS
-
         self.choice.choices = [SelectChoice(k, v) for k, v in CHOICE_LABELS.items()]
 
 
 class TransitionForm(FlaskForm):
     to = SelectField(_l("New status"), validators=[DataRequired()])
     answer = TextAreaField(_l("Official answer (required to accept or reject)"),
-                           validators=[Optional(), Length(max=20_000)])
-    department = StringField(_l("Department"), validators=[Optional(), Length(max=200)])
+                           validators=[Optional(), Length(max=ANSWER_MAX)])
+    department = StringField(_l("Department"), validators=[Optional(), Length(max=DEPARTMENT_MAX)])
     vote_ends_at = DateTimeLocalField(_l("Vote ends (Seoul time)"), format="%Y-%m-%dT%H:%M",
                                       validators=[Optional()])
-    reason = StringField(_l("Reason for hiding"), validators=[Optional(), Length(max=500)])
+    reason = StringField(_l("Reason for hiding"), validators=[Optional(), Length(max=REASON_MAX)])
 
 
 class DepartmentForm(FlaskForm):
-    department = StringField(_l("Department"), validators=[DataRequired(), Length(max=200)])
+    department = StringField(_l("Department"), validators=[DataRequired(), Length(max=DEPARTMENT_MAX)])
 
 
 class MergeForm(FlaskForm):

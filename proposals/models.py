@@ -2,7 +2,7 @@
 
 * one endorsement per (proposal, resident): UNIQUE(proposal_id, user_id);
 * ``proposals.endorsement_count`` is changed only by a conditional UPDATE in the same
-  transaction as the endorsement row (service.py);
+  transaction as the endorsement row (service/endorsements.py);
 * the secret ballot keeps *who voted* (``proposal_ballot_participation``, no choice, no time)
   apart from *what was voted* (``proposal_ballot_tally``: one counter row per choice, no user,
   no time), so no row links a resident to a choice.
@@ -26,34 +26,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.types import JSONType, UTCDateTime, utcnow
 
+from .limits import DEPARTMENT_MAX, DISTRICT_MAX, LOCATION_MAX, REASON_MAX, TITLE_MAX
+from .vocabulary import CATEGORIES, CHOICES, STATUSES  # noqa: F401  (the words these tables hold)
+
 USER_FK = "user.id"
-
-CATEGORIES = (
-    "safety",
-    "transport",
-    "environment",
-    "welfare",
-    "culture",
-    "education",
-    "administration",
-    "other",
-)
-
-# open -> under_review -> voting -> accepted -> implemented, plus the side exits.
-STATUSES = (
-    "open",
-    "under_review",
-    "voting",
-    "accepted",
-    "rejected",
-    "implemented",
-    "withdrawn",
-    "closed",
-    "hidden",
-    "merged",
-)
-
-CHOICES = ("for", "against")
 
 
 class Proposal(db.Model):
@@ -71,18 +47,18 @@ class Proposal(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     author_id: Mapped[int] = mapped_column(ForeignKey(USER_FK, ondelete="RESTRICT"), index=True)
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
     body: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(32), index=True)
-    district: Mapped[str | None] = mapped_column(String(100), index=True)
-    location: Mapped[str | None] = mapped_column(String(300))
+    district: Mapped[str | None] = mapped_column(String(DISTRICT_MAX), index=True)
+    location: Mapped[str | None] = mapped_column(String(LOCATION_MAX))
     status: Mapped[str] = mapped_column(String(20), default="open")
     status_before_hidden: Mapped[str | None] = mapped_column(String(20))
     hidden_reason: Mapped[str | None] = mapped_column(Text)
     endorsement_count: Mapped[int] = mapped_column(Integer, default=0)
     endorse_until: Mapped[datetime] = mapped_column(UTCDateTime())
     vote_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    department: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(DEPARTMENT_MAX))
     # Official public answer written by staff, per locale: {"ko": "...", "en": "..."}.
     answer: Mapped[dict | None] = mapped_column(JSONType())
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id", ondelete="SET NULL"))
@@ -165,7 +141,7 @@ class Flag(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey(USER_FK, ondelete="CASCADE"))
-    reason: Mapped[str] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(String(REASON_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

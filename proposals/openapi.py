@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from .limits import BODY_MAX, BODY_MIN, COMMENT_MAX, REASON_MAX, TITLE_MAX, TITLE_MIN
+from .vocabulary import CATEGORIES, CHOICES, SORTS, STATUSES
+
 _ID = {"name": "proposal_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _ERR = {"description": 'Error: {"error": {"code", "message", "fields"?}}'}
 
@@ -10,11 +13,9 @@ _PROPOSAL = {
     "properties": {
         "id": {"type": "integer"},
         "title": {"type": "string"},
-        "category": {"type": "string", "enum": ["safety", "transport", "environment", "welfare", "culture",
-                                                 "education", "administration", "other"]},
+        "category": {"type": "string", "enum": list(CATEGORIES)},
         "district": {"type": ["string", "null"]},
-        "status": {"type": "string", "enum": ["open", "under_review", "voting", "accepted", "rejected",
-                                               "implemented", "withdrawn", "closed", "hidden", "merged"]},
+        "status": {"type": "string", "enum": list(STATUSES)},
         "endorsement_count": {"type": "integer"},
         "endorse_until": {"type": "string", "format": "date-time"},
         "vote_ends_at": {"type": ["string", "null"], "format": "date-time"},
@@ -57,7 +58,7 @@ PATHS = {
                 {"name": n, "in": "query", "schema": {"type": "string"}}
                 for n in ("status", "category", "district", "q", "cursor")
             ] + [
-                {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["popular", "newest", "ending"]}},
+                {"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(SORTS)}},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
             ],
             "responses": {"200": _ok("A page of proposals", _LIST), "422": _ERR},
@@ -66,8 +67,8 @@ PATHS = {
             "summary": "Submit a proposal (verified residents)",
             "tags": ["proposals"],
             "requestBody": _json({"type": "object", "required": ["title", "body", "category"], "properties": {
-                "title": {"type": "string", "minLength": 5, "maxLength": 200},
-                "body": {"type": "string", "minLength": 20, "maxLength": 20000},
+                "title": {"type": "string", "minLength": TITLE_MIN, "maxLength": TITLE_MAX},
+                "body": {"type": "string", "minLength": BODY_MIN, "maxLength": BODY_MAX},
                 "category": _PROPOSAL["properties"]["category"],
                 "district": {"type": "string"}, "location": {"type": "string"}}}),
             "responses": {"201": _ok("Created", _DETAIL), **_errors},
@@ -101,7 +102,7 @@ PATHS = {
     "/api/v1/proposals/{proposal_id}/ballot": {
         "post": {"summary": "Cast a secret ballot", "tags": ["proposals"], "parameters": [_ID],
                  "requestBody": _json({"type": "object", "required": ["choice"],
-                                       "properties": {"choice": {"type": "string", "enum": ["for", "against"]}}}),
+                                       "properties": {"choice": {"type": "string", "enum": list(CHOICES)}}}),
                  "responses": {"201": {"description": "Counted"}, **_errors}},
     },
     "/api/v1/proposals/{proposal_id}/transitions": {
@@ -120,13 +121,13 @@ PATHS = {
                 "responses": {"200": _ok("Comments"), "404": _ERR}},
         "post": {"summary": "Comment (verified residents)", "tags": ["proposals"], "parameters": [_ID],
                  "requestBody": _json({"type": "object", "required": ["body"],
-                                       "properties": {"body": {"type": "string", "maxLength": 5000}}}),
+                                       "properties": {"body": {"type": "string", "maxLength": COMMENT_MAX}}}),
                  "responses": {"201": _ok("Created"), **_errors}},
     },
     "/api/v1/proposals/{proposal_id}/flags": {
         "post": {"summary": "Report abuse", "tags": ["proposals"], "parameters": [_ID],
                  "requestBody": _json({"type": "object", "required": ["reason"],
-                                       "properties": {"reason": {"type": "string", "maxLength": 500}}}),
+                                       "properties": {"reason": {"type": "string", "maxLength": REASON_MAX}}}),
                  "responses": {"201": _ok("Reported"), "200": _ok("Already reported"), **_errors}},
     },
     "/api/v1/proposals/{proposal_id}/follow": {

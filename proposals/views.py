@@ -1,17 +1,4 @@
-"""Proposal pages.
-
-Pages:  /proposals/                      list: search, filters, sorting, pages   (proposals.index)
-        /proposals/new                   submit a proposal (with similar-title suggestions)
-        /proposals/<id>                  detail: endorse, comment, flag, follow, vote, history
-        /proposals/<id>/endorse          POST: endorse            /proposals/<id>/unendorse  POST: withdraw
-        /proposals/<id>/follow           POST: follow             /proposals/<id>/unfollow   POST
-        /proposals/<id>/comments         POST: comment            /proposals/<id>/flag       POST: report
-        /proposals/<id>/ballot           POST: vote
-        /proposals/<id>/transition       POST: change status (staff; the author may withdraw)
-Staff:  /proposals/staff/triage          under_review, oldest first; flagged proposals
-        /proposals/<id>/department       POST: assign a department
-        /proposals/<id>/merge            POST: merge this duplicate into another proposal
-"""
+"""The proposal pages, under /proposals (`flask --app portal routes` lists them)."""
 
 from __future__ import annotations
 
@@ -29,7 +16,7 @@ from portal.errors import Invalid
 from portal.extensions import db
 from portal.i18n import current_locale
 
-from . import service
+from . import limits, service, settings
 from .forms import (
     ActionForm,
     BallotForm,
@@ -40,7 +27,15 @@ from .forms import (
     ProposalForm,
     TransitionForm,
 )
-from .models import CATEGORIES
+from .vocabulary import (
+    CATEGORIES,
+    CATEGORY_LABELS,
+    CHOICE_LABELS,
+    PUBLIC_STATUSES,
+    SORTS,
+    STATUS_LABELS,
+    STATUSES,
+)
 
 bp = Blueprint("proposals", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -61,14 +56,14 @@ def _to_detail(proposal_id: int):
 def _seoul_to_utc(value):
     if value is None:
         return None
-    tz = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Seoul"))
+    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
     return value.replace(tzinfo=tz).astimezone(UTC)
 
 
 # -- pages ---------------------------------------------------------------------------------
 
 # A per-process micro-cache of the rendered listing for anonymous visitors: the public list may
-# lag a few seconds (PROPOSAL_LIST_CACHE_SECONDS, 0 = off; off by default under TESTING).
+# lag a few seconds (settings.LIST_CACHE_SECONDS, 0 = off; the tests turn it off).
 # Signed-in residents, the API and every detail page always read the database.
 _listing_cache: dict[tuple, tuple[float, Markup]] = {}
 _LISTING_CACHE_MAX = 1024
@@ -77,22 +72,22 @@ _LISTING_CACHE_MAX = 1024
 def _listing_html() -> Markup:
     query = service.parse_list_query(request.args)
     cursor = request.args.get("cursor") or None
-    rows, next_cursor = service.list_proposals(db.session, current_user, query, cursor, 20)
+    rows, next_cursor = service.list_proposals(db.session, current_user, query, cursor, limits.PAGE_SIZE)
     next_url = None
     if next_cursor:
         args = {k: v for k, v in request.args.items() if k != "cursor" and v}
         next_url = url_for("proposals.index", cursor=next_cursor, **args)
     # labels turned to text once per page, not once per row
     return Markup(render_template(  # noqa: S704 - autoescaped template output
-        "proposals/_listing.html", proposals=rows, query=query, next_url=next_url,
-        categories=CATEGORIES, statuses=service.PUBLIC_STATUSES, sorts=service.SORTS,
-        category_labels={k: str(v) for k, v in service.CATEGORY_LABELS.items()},
-        status_labels={k: str(v) for k, v in service.STATUS_LABELS.items()}))
+        "proposals/_listing.html", proposals=rows, query=query, next_url=next_url, limits=limits,
+        categories=CATEGORIES, statuses=PUBLIC_STATUSES, sorts=SORTS,
+        category_labels={k: str(v) for k, v in CATEGORY_LABELS.items()},
+        status_labels={k: str(v) for k, v in STATUS_LABELS.items()}))
 
 
 @bp.get("/")
 def index():
-    ttl = float(current_app.config.get("PROPOSAL_LIST_CACHE_SECONDS", 0) or 0)
+    ttl = settings.LIST_CACHE_SECONDS()
     if ttl <= 0 or current_user.is_authenticated:
         listing = _listing_html()
     else:
@@ -126,10 +121,14 @@ def new():
                 field = getattr(form, name, None)
                 if field is not None:
                     field.errors = [*field.errors, str(message)]
-            return render_template("proposals/new.html", form=form), 422
+            return _new_page(form), 422
         flash(_("Your proposal is published. Residents can now endorse it."), "success")
         return _to_detail(proposal.id)
-    return render_template("proposals/new.html", form=form), 422 if form.errors else 200
+    return _new_page(form), 422 if form.errors else 200
+
+
+def _new_page(form: ProposalForm) -> str:
+    return render_template("proposals/new.html", form=form, endorsement_days=settings.ENDORSEMENT_DAYS())
 
 
 @bp.get("/<int:proposal_id>")
@@ -140,7 +139,7 @@ def detail(proposal_id: int):
     answer, answer_lang = service.public_answer(p, current_locale())
     moves = service.allowed_moves(session, current_user, p) if current_user.is_authenticated else []
     form = TransitionForm()
-    form.to.choices = [SelectChoice(m, service.STATUS_LABELS[m]) for m in moves]
+    form.to.choices = [SelectChoice(m, STATUS_LABELS[m]) for m in moves]
     return render_template(
         "proposals/detail.html", p=p, answer=answer, answer_lang=answer_lang,
         tally=service.tally(session, p), history=service.history(session, p.id),
@@ -150,13 +149,13 @@ def detail(proposal_id: int):
         endorsed=service.has_endorsed(session, current_user, p.id),
         following=service.is_following(session, current_user, p.id),
         voted=service.has_voted(session, current_user, p.id),
-        vote_ended=service.vote_ended(p), threshold=service.endorsement_threshold(),
+        vote_ended=service.vote_ended(p), threshold=settings.ENDORSEMENT_THRESHOLD(),
         is_author=current_user.is_authenticated and current_user.id == p.author_id,
-        is_staff=current_user.is_authenticated and current_user.has_role("staff"),
+        is_staff=service.is_staff(current_user),
         action_form=ActionForm(), comment_form=CommentForm(), flag_form=FlagForm(),
         ballot_form=BallotForm(), transition_form=form, department_form=DepartmentForm(obj=p),
-        merge_form=MergeForm(), category_labels=service.CATEGORY_LABELS,
-        status_labels=service.STATUS_LABELS, choice_labels=service.CHOICE_LABELS)
+        merge_form=MergeForm(), category_labels=CATEGORY_LABELS,
+        status_labels=STATUS_LABELS, choice_labels=CHOICE_LABELS)
 
 
 # -- resident actions ----------------------------------------------------------------------
@@ -231,7 +230,7 @@ def ballot(proposal_id: int):
 @bp.post("/<int:proposal_id>/transition")
 def transition(proposal_id: int):
     form = TransitionForm()
-    form.to.choices = [SelectChoice(s) for s in service.STATUSES]
+    form.to.choices = [SelectChoice(s) for s in STATUSES]
     try:
         service.transition(db.session, current_user, proposal_id, form.to.data,
                            answer=form.answer.data or None, department=form.department.data or None,
@@ -271,4 +270,4 @@ def triage():
     queue = service.triage_queue(db.session, current_user)
     flagged = service.flagged(db.session, current_user)
     return render_template("proposals/triage.html", queue=queue, flagged=flagged,
-                           category_labels=service.CATEGORY_LABELS, status_labels=service.STATUS_LABELS)
+                           category_labels=CATEGORY_LABELS, status_labels=STATUS_LABELS)

@@ -11,6 +11,13 @@ from proposals.models import Proposal
 from tests.proposals.helpers import BODY
 
 
+@pytest.fixture(autouse=True)
+def _fresh_list_page(app):
+    """Every page reads the database: the anonymous list's micro-cache is off unless a test
+    turns it on (settings.LIST_CACHE_SECONDS; production keeps its default)."""
+    app.config["PROPOSAL_LIST_CACHE_SECONDS"] = 0
+
+
 @pytest.fixture
 def resident(make_user):
     return make_user(name="김민지")

@@ -1,0 +1,74 @@
+"""The errors proposals raise, by name. Codes and messages are what clients and tests see."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from portal.errors import Conflict, Forbidden, NotFound
+
+from .vocabulary import STATUS_LABELS
+
+
+class NoSuchProposal(NotFound):
+    """Also for a hidden proposal asked for by anyone but staff: it does not exist for them."""
+
+    default_message = _l("No such proposal.")
+
+
+class OwnProposal(Forbidden):
+    code = "own_proposal"
+    default_message = _l("You cannot endorse your own proposal.")
+
+
+class NotAuthor(Forbidden):
+    code = "not_author"
+    default_message = _l("Only the author can withdraw a proposal.")
+
+
+class NotOpen(Conflict):
+    code = "not_open"
+    default_message = _l("This proposal is not open for endorsement.")
+
+
+class NotVoting(Conflict):
+    code = "not_voting"
+    default_message = _l("This proposal is not being voted on.")
+
+
+class AlreadyVoted(Conflict):
+    code = "already_voted"
+    default_message = _l("You have already voted on this proposal.")
+
+
+class VoteNotEnded(Conflict):
+    code = "vote_not_ended"
+    default_message = _l("The vote has not ended yet.")
+
+
+class Merged(Conflict):
+    code = "merged"
+    default_message = _l("This proposal was merged into another one.")
+
+
+class InvalidTransition(Conflict):
+    """The status graph does not allow this move: one code, three ways of saying why."""
+
+    code = "invalid_transition"
+
+
+class CannotMove(InvalidTransition):
+    """No edge of the graph leads from `frm` to `to`."""
+
+    def __init__(self, frm: str, to: str):
+        super().__init__(_l("A proposal cannot move from “%(frm)s” to “%(to)s”.",
+                            frm=STATUS_LABELS.get(frm, frm), to=STATUS_LABELS.get(to, to)))
+
+
+class CannotMerge(InvalidTransition):
+    default_message = _l("These proposals cannot be merged.")
+
+
+class ChangedMeanwhile(InvalidTransition):
+    """The status moved between our read and our conditional UPDATE."""
+
+    default_message = _l("The proposal changed meanwhile. Please reload.")

@@ -1,0 +1,111 @@
+"""What every concern of proposals uses: who is acting, finding a proposal (404 for a hidden
+one unless staff), checking a text field, and recording a change of status (history row,
+audit, notices to followers)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal import audit
+from portal.accounts.roles import STAFF
+from portal.types import utcnow
+
+from ..errors import NoSuchProposal
+from ..models import Follow, Proposal, ProposalTransition
+from ..vocabulary import STATUS_LABELS
+
+
+def uid(user) -> int | None:
+    return user.id if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def is_staff(user) -> bool:
+    """Who may triage, answer, hide, merge and see hidden proposals."""
+    return bool(uid(user)) and user.has_role(STAFF)
+
+
+def aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def clean_text(value, field: str, lo: int, hi: int, errors: dict, required: bool = True) -> str | None:
+    """`value` stripped; a message in `errors[field]` when it is missing, not text, or its
+    length is outside lo..hi."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors[field] = _l("This field is required.")
+        return None
+    if not isinstance(value, str):
+        errors[field] = _l("Wrong type or format.")
+        return None
+    value = value.strip()
+    if len(value) < lo:
+        errors[field] = _l("Too short: at least %(n)s characters.", n=lo)
+    elif len(value) > hi:
+        errors[field] = _l("Too long: at most %(n)s characters.", n=hi)
+    return value
+
+
+def find(session: Session, user, proposal_id, *, lock: bool = False) -> Proposal:
+    """The proposal, or 404; hidden ones exist only for staff."""
+    try:
+        pid = int(proposal_id)
+    except (TypeError, ValueError):
+        raise NoSuchProposal() from None
+    stmt = select(Proposal).where(Proposal.id == pid)
+    if lock:
+        stmt = stmt.with_for_update()
+    proposal = session.scalars(stmt).first()
+    if proposal is None or (proposal.status == "hidden" and not is_staff(user)):
+        raise NoSuchProposal()
+    return proposal
+
+
+def get_proposal(session: Session, user, proposal_id) -> Proposal:
+    """A read: the proposal as this user may see it."""
+    return find(session, user, proposal_id)
+
+
+def notify_many(session: Session, template: str, user_ids, context: dict, key: str) -> None:
+    """Queue one notice per user through the notify outbox (idempotent per key and user)."""
+    user_ids = sorted({u for u in user_ids if u is not None})
+    if not user_ids:
+        return
+    from portal.notify import service as notify
+
+    notify.send_many(session, [
+        {"template": template, "context": context, "idempotency_key": f"{key}:{user_id}",
+         "user_id": user_id}
+        for user_id in user_ids
+    ])
+
+
+def followers(session: Session, proposal_id: int) -> list[int]:
+    return list(session.scalars(select(Follow.user_id).where(Follow.proposal_id == proposal_id)))
+
+
+def msgid(lazy) -> str:
+    """The English msgid behind a lazy string, so a notice can translate it per recipient."""
+    return getattr(lazy, "_args", (str(lazy),))[0]
+
+
+def record_transition(session: Session, proposal: Proposal, frm: str, to: str, actor,
+                      note: str | None = None) -> ProposalTransition:
+    """The history row, its audit entry and the followers' notices of one change of status.
+    Flushes; the caller commits."""
+    row = ProposalTransition(proposal_id=proposal.id, from_status=frm, to_status=to,
+                             actor_id=uid(actor), note=note, created_at=utcnow())
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "proposals.transition", "proposal", proposal.id,
+                 from_status=frm, to_status=to, transition_id=row.id)
+    notify_many(session, "proposals.status_changed", followers(session, proposal.id),
+                {"proposal_id": proposal.id, "title": proposal.title, "from_status": frm,
+                 "to_status": to, "from_label": msgid(STATUS_LABELS[frm]),
+                 "to_label": msgid(STATUS_LABELS[to])},
+                f"proposals.transition:{row.id}")
+    return row

@@ -1,0 +1,109 @@
+"""Endorsing: once per verified resident, withdrawn while open; the threshold sends a
+proposal to staff review exactly once."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.orm import Session
+
+from portal.accounts import service as accounts
+from portal.db import insert_ignore
+from portal.types import utcnow
+
+from .. import settings
+from ..errors import NotOpen, OwnProposal
+from ..models import Endorsement, Proposal
+from .common import aware, find, notify_many, record_transition, uid
+
+
+def _can_endorse(user, proposal: Proposal) -> None:
+    accounts.require_login(user)
+    accounts.require_verified(user)
+    if proposal.author_id == user.id:
+        raise OwnProposal()
+    if proposal.status != "open" or aware(proposal.endorse_until) <= utcnow():
+        raise NotOpen()
+
+
+def endorse(session: Session, user, proposal_id) -> tuple[Proposal, bool]:
+    """Endorse once. Returns (proposal, created); created is False if already endorsed."""
+    proposal = find(session, user, proposal_id)
+    _can_endorse(user, proposal)
+    # Once per resident: UNIQUE(proposal_id, user_id) decides, ON CONFLICT DO NOTHING.
+    inserted = insert_ignore(session, Endorsement, {
+        "proposal_id": proposal.id, "user_id": user.id, "created_at": utcnow()})
+    if not inserted:
+        session.rollback()
+        return find(session, user, proposal_id), False
+    # The count moves in the same transaction as the row, and only while the proposal is open:
+    # the row lock this UPDATE takes serialises the endorsers of one proposal until commit,
+    # so the count is exact.
+    count = session.execute(
+        update(Proposal)
+        .where(Proposal.id == proposal.id, Proposal.status == "open", Proposal.endorse_until > utcnow())
+        .values(endorsement_count=Proposal.endorsement_count + 1)
+        .returning(Proposal.endorsement_count)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if count is None:  # closed or moved on between our read and our write
+        session.rollback()
+        raise NotOpen()
+    if count >= settings.ENDORSEMENT_THRESHOLD():
+        reach_threshold(session, proposal)
+    session.commit()
+    session.refresh(proposal)
+    return proposal, True
+
+
+def reach_threshold(session: Session, proposal: Proposal) -> bool:
+    """open -> under_review, and the author and endorsers told. Flushes; the caller commits."""
+    threshold = settings.ENDORSEMENT_THRESHOLD()
+    # Exactly once: of the transactions that pass the threshold, only one UPDATE finds the
+    # row still `open`; its rowcount says who won.
+    won = session.execute(
+        update(Proposal)
+        .where(Proposal.id == proposal.id, Proposal.status == "open",
+               Proposal.endorsement_count >= threshold)
+        .values(status="under_review", status_changed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if not won:
+        return False
+    record_transition(session, proposal, "open", "under_review", None)
+    endorsers = session.scalars(select(Endorsement.user_id).where(Endorsement.proposal_id == proposal.id))
+    notify_many(session, "proposals.threshold_reached", [proposal.author_id, *endorsers],
+                {"proposal_id": proposal.id, "title": proposal.title, "threshold": threshold},
+                f"proposals.threshold_reached:{proposal.id}")
+    return True
+
+
+def withdraw_endorsement(session: Session, user, proposal_id) -> Proposal:
+    """Take an endorsement back while the proposal is open. Idempotent."""
+    proposal = find(session, user, proposal_id)
+    accounts.require_login(user)
+    if proposal.status != "open":
+        raise NotOpen()
+    deleted = session.execute(
+        delete(Endorsement).where(Endorsement.proposal_id == proposal.id, Endorsement.user_id == user.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if deleted:
+        # Only the transaction that deleted the row takes one off, and only while open.
+        changed = session.execute(
+            update(Proposal)
+            .where(Proposal.id == proposal.id, Proposal.status == "open")
+            .values(endorsement_count=Proposal.endorsement_count - 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not changed:
+            session.rollback()
+            raise NotOpen()
+    session.commit()
+    session.refresh(proposal)
+    return proposal
+
+
+def has_endorsed(session: Session, user, proposal_id: int) -> bool:
+    user_id = uid(user)
+    return bool(user_id) and session.scalar(select(exists().where(
+        Endorsement.proposal_id == proposal_id, Endorsement.user_id == user_id)))
