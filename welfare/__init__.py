@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app):
     from portal import nav
+    from portal.accounts.roles import WELFARE_OFFICER
     from welfare import models  # noqa: F401  (tables)
     from welfare.api import bp as api_bp
     from welfare.cli import welfare_cli
@@ -15,4 +16,4 @@ def init_app(app):
     app.register_blueprint(api_bp, url_prefix="/api/v1/welfare")
     app.cli.add_command(welfare_cli)
     nav.add(app, "welfare.index", _l("Welfare"), order=30)
-    nav.add(app, "welfare.officer_programmes", _l("Welfare programmes"), roles=("welfare_officer",), order=80)
+    nav.add(app, "welfare.officer_programmes", _l("Welfare programmes"), roles=(WELFARE_OFFICER,), order=80)

@@ -17,9 +17,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional
 
+from welfare import limits
 from welfare.models import CHANNELS
 
-GRADES = [SelectChoice("", _l("None")), *[SelectChoice(str(i), str(i)) for i in range(1, 7)]]
+GRADES = [SelectChoice("", _l("None")),
+          *[SelectChoice(str(i), str(i)) for i in range(limits.DISABILITY_GRADE[0], limits.DISABILITY_GRADE[1] + 1)]]
 CHANNEL_LABELS = {"app": _l("Portal inbox"), "email": _l("Email"), "sms": _l("Text message"),
                   "voice": _l("Voice call")}
 
@@ -27,9 +29,9 @@ CHANNEL_LABELS = {"app": _l("Portal inbox"), "email": _l("Email"), "sms": _l("Te
 class _HouseholdForm(FlaskForm):
     """The household facts the rules test: a resident's profile and the anonymous screener."""
     income_percentile = IntegerField(_l("Household income, as a percentile of the median (0-100)"),
-                                     validators=[Optional(), NumberRange(0, 100)])
+                                     validators=[Optional(), NumberRange(*limits.INCOME_PERCENTILE)])
     household_size = IntegerField(_l("People in the household"), default=1,
-                                  validators=[Optional(), NumberRange(1, 30)])
+                                  validators=[Optional(), NumberRange(*limits.HOUSEHOLD_SIZE)])
     lives_alone = BooleanField(_l("I live alone"))
     disability_grade = SelectField(_l("Registered disability grade"), choices=GRADES, default="")
 
@@ -49,9 +51,9 @@ class WithdrawForm(FlaskForm):
 
 
 class ScreenerForm(_HouseholdForm):
-    age = IntegerField(_l("Age"), validators=[Optional(), NumberRange(0, 130)])
+    age = IntegerField(_l("Age"), validators=[Optional(), NumberRange(*limits.AGE)])
     youngest_child_age = IntegerField(_l("Age of the youngest child"),
-                                      validators=[Optional(), NumberRange(0, 30)])
+                                      validators=[Optional(), NumberRange(*limits.YOUNGEST_CHILD_AGE)])
     district = StringField(_l("District"), validators=[Optional()])
 
 

@@ -1,5 +1,7 @@
 """OpenAPI paths of the welfare API (merged into /api/v1/openapi.json)."""
 
+from welfare import limits
+
 _err = {"$ref": "#/components/responses/Error"}
 _tags = ["welfare"]
 _code = [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}]
@@ -23,7 +25,7 @@ _programme = {"type": "object", "properties": {
     "translations": {"type": "object", "properties": {"name": _translations, "description": _translations,
                                                       "how_to_apply": _translations}}}}
 _programme_in = {"type": "object", "required": ["code", "name", "rules"], "properties": {
-    "code": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{1,63}$"},
+    "code": {"type": "string", "pattern": limits.PROGRAMME_CODE_PATTERN},
     "name": _translations, "description": _translations, "how_to_apply": _translations,
     "active_from": {"type": ["string", "null"], "format": "date"},
     "active_until": {"type": ["string", "null"], "format": "date"},
@@ -32,9 +34,11 @@ _programme_in = {"type": "object", "required": ["code", "name", "rules"], "prope
     "callback_phone": {"type": ["string", "null"]}, "rules": _rule}}
 _profile = {"type": "object", "properties": {
     "user_id": {"type": "integer"}, "birth_date": {"type": ["string", "null"], "format": "date"},
-    "income_percentile": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
-    "household_size": {"type": "integer", "minimum": 1}, "lives_alone": {"type": "boolean"},
-    "disability_grade": {"type": ["integer", "null"], "minimum": 1, "maximum": 6},
+    "income_percentile": {"type": ["integer", "null"], "minimum": limits.INCOME_PERCENTILE[0],
+                          "maximum": limits.INCOME_PERCENTILE[1]},
+    "household_size": {"type": "integer", "minimum": limits.HOUSEHOLD_SIZE[0]}, "lives_alone": {"type": "boolean"},
+    "disability_grade": {"type": ["integer", "null"], "minimum": limits.DISABILITY_GRADE[0],
+                         "maximum": limits.DISABILITY_GRADE[1]},
     "youngest_child_birth_date": {"type": ["string", "null"], "format": "date"},
     "district": {"type": ["string", "null"]}, "notices_opt_out": {"type": "boolean"},
     "consent_at": {"type": ["string", "null"], "format": "date-time"},

@@ -28,12 +28,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.errors import Invalid
+from welfare import limits
 
-RANGES = {  # field -> (lowest, highest) allowed bound
-    "age": (0, 130),
-    "income_percentile": (0, 100),
-    "household_size": (1, 30),
-    "disability_grade": (1, 6),
+RANGES = {  # field -> (lowest, highest) allowed bound: the values a profile may hold
+    "age": limits.AGE,
+    "income_percentile": limits.INCOME_PERCENTILE,
+    "household_size": limits.HOUSEHOLD_SIZE,
+    "disability_grade": limits.DISABILITY_GRADE,
 }
 MAX_DEPTH = 8
 MAX_NODES = 200

@@ -1,0 +1,25 @@
+"""The welfare service's input limits, each written once: the service checks them (welfare.service
+.values, .programmes), the forms and the API schemas declare them, the rule compiler bounds its
+conditions by them (welfare.rules.RANGES).
+
+A range is (lowest, highest), both allowed.
+"""
+
+from __future__ import annotations
+
+# -- a resident's situation (profile, CSV import, screener answers, rule bounds) -------------
+AGE = (0, 130)  # years
+INCOME_PERCENTILE = (0, 100)  # household income as a percentile of the median
+HOUSEHOLD_SIZE = (1, 30)  # people
+DISABILITY_GRADE = (1, 6)  # 1 is the most severe
+YOUNGEST_CHILD_AGE = (0, 30)  # years (the screener asks an age, the profile a birth date)
+EARLIEST_BIRTH_YEAR = 1890  # an earlier date is a typing error (the message says "after 1890")
+DISTRICT_MAX = 64  # characters (welfare_profile.district is VARCHAR(64))
+
+# -- a programme ------------------------------------------------------------------------------
+PROGRAMME_CODE_MIN, PROGRAMME_CODE_MAX = 2, 64  # characters (welfare_programme.code is VARCHAR(64))
+# A lower-case letter or digit, then lower-case letters, digits, "-" or "_".
+PROGRAMME_CODE_PATTERN = rf"^[a-z0-9][a-z0-9_-]{{{PROGRAMME_CODE_MIN - 1},{PROGRAMME_CODE_MAX - 1}}}$"
+CALLBACK_PHONE_MAX = 32  # characters (welfare_programme.callback_phone is VARCHAR(32))
+# An optional "+", a digit, then digits, spaces or "-": 3 to CALLBACK_PHONE_MAX characters.
+CALLBACK_PHONE_PATTERN = rf"^\+?[0-9][0-9 -]{{2,{CALLBACK_PHONE_MAX - 2}}}$"
