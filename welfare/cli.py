@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from portal.extensions import db
 from welfare import service
+from welfare.limits import DISABILITY_GRADE, HOUSEHOLD_SIZE, INCOME_PERCENTILE
 
 welfare_cli = AppGroup("welfare", help="Welfare programmes: profile import and eligibility scan.")
 
@@ -21,10 +22,10 @@ welfare_cli = AppGroup("welfare", help="Welfare programmes: profile import and e
 Columns (only email is required; a blank cell means unknown):
   email                      the resident's account email (how rows are matched)
   birth_date                 YYYY-MM-DD
-  income_percentile          0-100, household income as a percentile of the median
-  household_size             1-30 (default 1)
+  income_percentile          {INCOME_PERCENTILE[0]}-{INCOME_PERCENTILE[1]}, household income as a percentile of the median
+  household_size             {HOUSEHOLD_SIZE[0]}-{HOUSEHOLD_SIZE[1]} (default 1)
   lives_alone                true/false (also 1/0, yes/no, y/n)
-  disability_grade           1 (most severe) to 6, blank for none
+  disability_grade           {DISABILITY_GRADE[0]} (most severe) to {DISABILITY_GRADE[1]}, blank for none
   youngest_child_birth_date  YYYY-MM-DD, blank for no child
   district                   e.g. 성동구
 
@@ -49,7 +50,7 @@ def import_command(file):
 
 
 @welfare_cli.command("scan", help="Queue one notice per resident newly eligible for an active programme.")
-@click.option("--batch-size", default=20000, show_default=True, help="User ids per batch.")
+@click.option("--batch-size", default=service.BATCH_SIZE, show_default=True, help="User ids per batch.")
 @click.option("--date", "on_date", default=None, help="Evaluate ages on this date (YYYY-MM-DD); default today in Seoul.")
 def scan_command(batch_size, on_date):
     today = date.fromisoformat(on_date) if on_date else None

@@ -1,31 +1,17 @@
-"""Welfare pages, under /welfare.
-
-Residents and visitors:
-GET        /welfare/                          welfare.index: benefits you may receive
-GET, POST  /welfare/profile                   my welfare profile, saved only with consent
-POST       /welfare/profile/withdraw          withdraw consent: delete the profile I gave
-GET, POST  /welfare/screener                  anonymous self-check (stores nothing)
-Welfare officers:
-GET        /welfare/officer/                  programmes
-GET, POST  /welfare/officer/programmes/new    create a programme
-GET, POST  /welfare/officer/programmes/<code> edit a programme (rule errors shown per path)
-GET        /welfare/officer/reach             notices queued / delivered per programme, scan button
-POST       /welfare/officer/scan              run the scan now
-GET        /welfare/officer/profiles?email=   look at a resident's profile (audited)
-"""
+"""Welfare pages, under /welfare: residents and visitors, then welfare officers."""
 
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.errors import Invalid
 from portal.extensions import db, limiter
 from portal.i18n import pick
-from welfare import forms, rules, service
+from welfare import forms, rules, service, settings
 
 bp = Blueprint("welfare", __name__, template_folder="templates")
 
@@ -94,8 +80,7 @@ def withdraw():
 
 
 @bp.route("/screener", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config.get("WELFARE_SCREENER_RATE_LIMIT", "60 per minute"),
-               methods=["POST"])
+@limiter.limit(settings.SCREENER_RATE_LIMIT, methods=["POST"])
 def screener():
     """Self-check without an account: evaluates the rules on the answers, writes nothing."""
     form = forms.ScreenerForm()

@@ -1,0 +1,130 @@
+"""Profile values: one normaliser for CSV rows, the API and the resident's form (and the
+screener's answers), so a value means the same wherever it comes in.
+
+Each function takes strings (a CSV cell, a form field) or typed values (JSON) and returns the
+clean values and a dict of errors, one translated message per field.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_babel import gettext as _
+
+from welfare import limits
+from welfare.service.common import seoul_today
+
+PROFILE_FIELDS = ("birth_date", "income_percentile", "household_size", "lives_alone",
+                  "disability_grade", "youngest_child_birth_date", "district")
+
+TRUE = {"1", "true", "yes", "y", "t", "on", "예"}
+FALSE = {"0", "false", "no", "n", "f", "off", "", "아니오"}
+
+
+def as_int(value, bounds: tuple[int, int], errors: dict, name: str, *, required=False, default=None):
+    low, high = bounds
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors[name] = _("This field is required.")
+        return default
+    if isinstance(value, bool):
+        errors[name] = _("Must be a whole number.")
+        return None
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            errors[name] = _("Must be a whole number.")
+            return None
+    if not isinstance(value, int):
+        errors[name] = _("Must be a whole number.")
+        return None
+    if not low <= value <= high:
+        errors[name] = _("Must be between %(low)d and %(high)d.", low=low, high=high)
+        return None
+    return value
+
+
+def as_date(value, errors: dict, name: str, today: date):
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            errors[name] = _("Must be a date written YYYY-MM-DD.")
+            return None
+    if isinstance(value, datetime) or not isinstance(value, date):
+        errors[name] = _("Must be a date written YYYY-MM-DD.")
+        return None
+    if value > today:
+        errors[name] = _("Must not be in the future.")
+        return None
+    if value.year < limits.EARLIEST_BIRTH_YEAR:
+        errors[name] = _("Must be after 1890.")
+        return None
+    return value
+
+
+def as_bool(value, errors: dict, name: str):
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    text = str(value).strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    errors[name] = _("Must be true or false.")
+    return None
+
+
+def _household(data: dict, errors: dict) -> dict:
+    """The household facts a profile and the screener's answers share (the forms' _HouseholdForm)."""
+    return {
+        "income_percentile": as_int(data.get("income_percentile"), limits.INCOME_PERCENTILE, errors,
+                                    "income_percentile"),
+        "household_size": as_int(data.get("household_size"), limits.HOUSEHOLD_SIZE, errors,
+                                 "household_size", default=1),
+        "lives_alone": as_bool(data.get("lives_alone"), errors, "lives_alone"),  # None when invalid
+        "disability_grade": as_int(data.get("disability_grade"), limits.DISABILITY_GRADE, errors,
+                                   "disability_grade"),
+    }
+
+
+def normalise_profile(data: dict, today: date | None = None) -> tuple[dict, dict]:
+    """(values, errors) for the profile fields of `data` (strings or typed values)."""
+    today = today or seoul_today()
+    errors: dict[str, str] = {}
+    values = {
+        "birth_date": as_date(data.get("birth_date"), errors, "birth_date", today),
+        **_household(data, errors),
+        "youngest_child_birth_date": as_date(data.get("youngest_child_birth_date"), errors,
+                                             "youngest_child_birth_date", today),
+        "district": None,
+    }
+    district = data.get("district")
+    if district is not None and not isinstance(district, str):
+        errors["district"] = _("Must be text.")
+    elif district and district.strip():
+        if len(district.strip()) > limits.DISTRICT_MAX:
+            errors["district"] = _("Too long: at most %(n)s characters.", n=limits.DISTRICT_MAX)
+        values["district"] = district.strip()
+    if values["lives_alone"] and (values["household_size"] or 1) > 1 and "household_size" not in errors:
+        errors["household_size"] = _("A person who lives alone has a household of 1.")
+    return values, errors
+
+
+def normalise_answers(data: dict) -> tuple[dict, dict]:
+    """(facts, errors) for the screener's answers: the keyword arguments of ``rules.Facts``
+    (usable when there are no errors). The screener asks ages, not dates."""
+    errors: dict[str, str] = {}
+    facts = {
+        "age": as_int(data.get("age"), limits.AGE, errors, "age"),
+        **_household(data, errors),
+        "youngest_child_age": as_int(data.get("youngest_child_age"), limits.YOUNGEST_CHILD_AGE, errors,
+                                     "youngest_child_age"),
+        "district": (str(data.get("district") or "").strip() or None),
+    }
+    return facts, errors
