@@ -197,3 +197,15 @@ def test_concurrent_scans_over_http(app, town, live_server, officer, bearer):
     db.session.expire_all()
     assert len(notices()) == 4
     assert len(welfare_messages()) == 4
+
+
+def test_reach_counts_notices_per_programme(app, make_programme, make_user, make_profile, officer, bearer):
+    make_programme("elderly")
+    make_programme("nobody", rules={"age": {"max": 1}})
+    make_profile(make_user())
+    make_profile(make_user())
+    service.scan(db.session, today=TODAY)
+    items = app.test_client().get("/api/v1/welfare/reach", headers=bearer(officer)).get_json()["items"]
+    counts = {i["programme"]: (i["notices"], i["delivered"]) for i in items}
+    # tests deliver eagerly: both inbox notices are delivered by the time the scan returns
+    assert counts == {"elderly": (2, 2), "nobody": (0, 0)}
