@@ -1,30 +1,11 @@
-"""Proposals API, under /api/v1/proposals.
-
-GET    /api/v1/proposals?status=&category=&district=&q=&sort=popular|newest|ending&cursor=&limit=
-POST   /api/v1/proposals                        {title, body, category, district?, location?} -> 201
-GET    /api/v1/proposals/similar?title=          up to five similar proposals (while typing)
-GET    /api/v1/proposals/export.csv              open data: public fields of public proposals
-GET    /api/v1/proposals/<id>                    detail, history, "tally" (null until the vote ends)
-POST   /api/v1/proposals/<id>/endorsement        -> 201, or 200 if already endorsed
-DELETE /api/v1/proposals/<id>/endorsement        -> 204
-POST   /api/v1/proposals/<id>/ballot             {choice: "for"|"against"} -> 201; again -> 409
-POST   /api/v1/proposals/<id>/transitions        {to, answer?, department?, vote_ends_at?, reason?}
-GET    /api/v1/proposals/<id>/comments?cursor=
-POST   /api/v1/proposals/<id>/comments           {body} -> 201
-POST   /api/v1/proposals/<id>/flags              {reason} -> 201, or 200 if already flagged
-PUT    /api/v1/proposals/<id>/follow             -> 201, or 200 if already following
-DELETE /api/v1/proposals/<id>/follow             -> 204
-Staff:
-GET    /api/v1/proposals/triage                  under_review, oldest first
-POST   /api/v1/proposals/<id>/merge              {into} -> 200 (the target proposal)
-"""
+"""The proposals JSON API, under /api/v1/proposals (`flask --app portal routes` lists it)."""
 
 from __future__ import annotations
 
 import csv
 import io
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
+from flask import Blueprint, Response, jsonify, request, stream_with_context
 from flask_login import current_user
 
 from portal.api import api_login_required, iso, parse_body, parse_limit
@@ -33,8 +14,18 @@ from portal.i18n import current_locale
 
 from . import service, settings
 from .limits import COMMENTS_PAGE_SIZE
-from .schemas import BallotIn, CommentIn, FlagIn, MergeIn, ProposalIn, TransitionIn
-from .vocabulary import CATEGORY_LABELS, STATUS_LABELS
+from .schemas import (
+    BallotIn,
+    CommentIn,
+    FlagIn,
+    MergeIn,
+    ProposalIn,
+    TransitionIn,
+    comment_json,
+    endorsed_json,
+    proposal_detail_json,
+    proposal_json,
+)
 
 bp = Blueprint("proposals_api", __name__)
 
@@ -46,52 +37,19 @@ def _resolve_locale_early():
     current_locale()
 
 
-def proposal_json(p, *, flags: int | None = None) -> dict:
-    out = {
-        "id": p.id,
-        "title": p.title,
-        "category": p.category,
-        "category_label": str(CATEGORY_LABELS.get(p.category, p.category)),
-        "district": p.district,
-        "status": p.status,
-        "status_label": str(STATUS_LABELS.get(p.status, p.status)),
-        "endorsement_count": p.endorsement_count,
-        "endorse_until": iso(p.endorse_until),
-        "vote_ends_at": iso(p.vote_ends_at),
-        "created_at": iso(p.created_at),
-        "department": p.department,
-        "merged_into": p.merged_into_id,
-        "url": url_for("proposals.detail", proposal_id=p.id, _external=False),
-    }
-    if flags is not None:
-        out["flags"] = flags
-    return out
-
-
-def proposal_detail_json(p) -> dict:
+def _detail(p) -> dict:
+    """ProposalDetailOut of `p`, as the signed-in reader sees it."""
     session = db.session
     answer, answer_lang = service.public_answer(p, current_locale())
-    out = proposal_json(p)
-    out.update({
-        "body": p.body,
-        "location": p.location,
-        "answer": answer or None,
-        "answer_lang": answer_lang,
-        "hidden_reason": p.hidden_reason if p.status == "hidden" else None,
-        "tally": service.tally(session, p),
-        "endorsement_threshold": settings.ENDORSEMENT_THRESHOLD(),
-        "history": [
-            {"from": t.from_status, "to": t.to_status, "at": iso(t.created_at), "note": t.note}
-            for t in service.history(session, p.id)
-        ],
-        "viewer": {
+    return proposal_detail_json(
+        p, answer=answer, answer_lang=answer_lang, tally=service.tally(session, p),
+        threshold=settings.ENDORSEMENT_THRESHOLD(), history=service.history(session, p.id),
+        viewer={
             "is_author": current_user.is_authenticated and current_user.id == p.author_id,
             "endorsed": service.has_endorsed(session, current_user, p.id),
             "following": service.is_following(session, current_user, p.id),
             "voted": service.has_voted(session, current_user, p.id),
-        },
-    })
-    return out
+        })
 
 
 # -- listing, search, open data ------------------------------------------------------------
@@ -149,19 +107,19 @@ def _cell(text: str) -> str:
 def create():
     body = parse_body(ProposalIn)
     p = service.create_proposal(db.session, current_user, body.model_dump())
-    return jsonify(proposal_detail_json(p)), 201
+    return jsonify(_detail(p)), 201
 
 
 @bp.get("/<int:proposal_id>")
 def detail(proposal_id: int):
-    return jsonify(proposal_detail_json(service.get_proposal(db.session, current_user, proposal_id)))
+    return jsonify(_detail(service.get_proposal(db.session, current_user, proposal_id)))
 
 
 @bp.post("/<int:proposal_id>/endorsement")
 @api_login_required
 def endorse(proposal_id: int):
     p, created = service.endorse(db.session, current_user, proposal_id)
-    return jsonify({**proposal_json(p), "endorsed": True}), 201 if created else 200
+    return jsonify(endorsed_json(p)), 201 if created else 200
 
 
 @bp.delete("/<int:proposal_id>/endorsement")
@@ -185,7 +143,7 @@ def transition(proposal_id: int):
     body = parse_body(TransitionIn)
     p = service.transition(db.session, current_user, proposal_id, body.to, answer=body.answer,
                            department=body.department, vote_ends_at=body.vote_ends_at, reason=body.reason)
-    return jsonify(proposal_detail_json(p))
+    return jsonify(_detail(p))
 
 
 @bp.get("/<int:proposal_id>/comments")
@@ -193,11 +151,7 @@ def comments(proposal_id: int):
     p = service.get_proposal(db.session, current_user, proposal_id)
     rows, next_cursor = service.comments_page(db.session, p.id, request.args.get("cursor") or None,
                                               parse_limit(COMMENTS_PAGE_SIZE))
-    return jsonify({"items": [_comment_json(c) for c in rows], "next_cursor": next_cursor})
-
-
-def _comment_json(c) -> dict:
-    return {"id": c.id, "body": c.body, "created_at": iso(c.created_at)}
+    return jsonify({"items": [comment_json(c) for c in rows], "next_cursor": next_cursor})
 
 
 @bp.post("/<int:proposal_id>/comments")
@@ -205,7 +159,7 @@ def _comment_json(c) -> dict:
 def add_comment(proposal_id: int):
     body = parse_body(CommentIn)
     c = service.add_comment(db.session, current_user, proposal_id, body.body)
-    return jsonify(_comment_json(c)), 201
+    return jsonify(comment_json(c)), 201
 
 
 @bp.post("/<int:proposal_id>/flags")
@@ -244,4 +198,4 @@ def triage():
 def merge(proposal_id: int):
     body = parse_body(MergeIn)
     target = service.merge(db.session, current_user, proposal_id, body.into)
-    return jsonify(proposal_detail_json(target))
+    return jsonify(_detail(target))

@@ -1,41 +1,223 @@
-"""API request bodies. Types only: the service holds the rules and the field messages."""
+"""The API's bodies: what a request may hold (``...In``: types only, unknown fields are 422;
+the service holds the rules and the field messages) and what each answer holds (``...Out``),
+each beside the one function that builds that answer as a plain dict."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from datetime import datetime
+from typing import Literal
 
+from flask import url_for
+from pydantic import BaseModel, ConfigDict, Field
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+from portal.api import Body, iso
 
+from .limits import (
+    BODY_MAX,
+    BODY_MIN,
+    COMMENT_MAX,
+    DEPARTMENT_MAX,
+    DISTRICT_MAX,
+    LOCATION_MAX,
+    REASON_MAX,
+    TITLE_MAX,
+    TITLE_MIN,
+)
+from .vocabulary import CATEGORIES, CATEGORY_LABELS, STATUS_LABELS, STATUSES
 
-class ProposalIn(_In):
-    title: str | None = None
-    body: str | None = None
+# -- requests ------------------------------------------------------------------------------
+# Length limits are documented here (json_schema_extra) but checked by the service, after
+# trimming and with every bad field reported at once, so no pydantic constraint answers first.
+
+class ProposalIn(Body):
+    title: str | None = Field(None, json_schema_extra={"minLength": TITLE_MIN, "maxLength": TITLE_MAX})
+    body: str | None = Field(None, json_schema_extra={"minLength": BODY_MIN, "maxLength": BODY_MAX})
     category: str | None = None
-    district: str | None = None
-    location: str | None = None
+    district: str | None = Field(None, json_schema_extra={"maxLength": DISTRICT_MAX})
+    location: str | None = Field(None, json_schema_extra={"maxLength": LOCATION_MAX})
 
 
-class TransitionIn(_In):
+class TransitionIn(Body):
     to: str
     answer: str | dict[str, str] | None = None
-    department: str | None = None
+    department: str | None = Field(None, json_schema_extra={"maxLength": DEPARTMENT_MAX})
     vote_ends_at: str | None = None
-    reason: str | None = None
+    reason: str | None = Field(None, json_schema_extra={"maxLength": REASON_MAX})
 
 
-class BallotIn(_In):
+class BallotIn(Body):
     choice: str
 
 
-class CommentIn(_In):
-    body: str | None = None
+class CommentIn(Body):
+    body: str | None = Field(None, json_schema_extra={"maxLength": COMMENT_MAX})
 
 
-class FlagIn(_In):
-    reason: str | None = None
+class FlagIn(Body):
+    reason: str | None = Field(None, json_schema_extra={"maxLength": REASON_MAX})
 
 
-class MergeIn(_In):
+class MergeIn(Body):
     into: int
+
+
+# -- answers -------------------------------------------------------------------------------
+
+class Out(BaseModel):
+    """An answer's shape: exactly these fields, of exactly these JSON types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ProposalOut(Out):
+    """A proposal in a list (and the fields every proposal answer starts with)."""
+
+    id: int
+    title: str
+    category: Literal[CATEGORIES]
+    category_label: str
+    district: str | None
+    status: Literal[STATUSES]
+    status_label: str
+    endorsement_count: int
+    endorse_until: datetime
+    vote_ends_at: datetime | None
+    created_at: datetime
+    department: str | None
+    merged_into: int | None
+    url: str
+
+
+class TriageItemOut(ProposalOut):
+    flags: int
+
+
+class EndorsedOut(ProposalOut):
+    endorsed: Literal[True]
+
+
+def proposal_json(p, *, flags: int | None = None) -> dict:
+    """ProposalOut, or TriageItemOut with `flags`."""
+    out = {
+        "id": p.id,
+        "title": p.title,
+        "category": p.category,
+        "category_label": str(CATEGORY_LABELS.get(p.category, p.category)),
+        "district": p.district,
+        "status": p.status,
+        "status_label": str(STATUS_LABELS.get(p.status, p.status)),
+        "endorsement_count": p.endorsement_count,
+        "endorse_until": iso(p.endorse_until),
+        "vote_ends_at": iso(p.vote_ends_at),
+        "created_at": iso(p.created_at),
+        "department": p.department,
+        "merged_into": p.merged_into_id,
+        "url": url_for("proposals.detail", proposal_id=p.id, _external=False),
+    }
+    if flags is not None:
+        out["flags"] = flags
+    return out
+
+
+def endorsed_json(p) -> dict:
+    """EndorsedOut."""
+    return {**proposal_json(p), "endorsed": True}
+
+
+class TallyOut(Out):
+    """The result of a vote (null until it ends)."""
+
+    for_: int = Field(alias="for")
+    against: int
+
+
+class HistoryItemOut(Out):
+    from_: str = Field(alias="from")
+    to: str
+    at: datetime
+    note: str | None
+
+
+class ViewerOut(Out):
+    """What the signed-in reader has done (all false when anonymous)."""
+
+    is_author: bool
+    endorsed: bool
+    following: bool
+    voted: bool
+
+
+class ProposalDetailOut(ProposalOut):
+    body: str
+    location: str | None
+    answer: str | None
+    answer_lang: str | None
+    hidden_reason: str | None
+    tally: TallyOut | None
+    endorsement_threshold: int
+    history: list[HistoryItemOut]
+    viewer: ViewerOut
+
+
+def proposal_detail_json(p, *, answer: str | None, answer_lang: str | None, tally: dict | None,
+                         threshold: int, history, viewer: dict) -> dict:
+    """ProposalDetailOut: `tally` as `service.tally` gives it, `history` the transition rows,
+    `viewer` a ViewerOut dict."""
+    out = proposal_json(p)
+    out.update({
+        "body": p.body,
+        "location": p.location,
+        "answer": answer or None,
+        "answer_lang": answer_lang,
+        "hidden_reason": p.hidden_reason if p.status == "hidden" else None,
+        "tally": tally,
+        "endorsement_threshold": threshold,
+        "history": [
+            {"from": t.from_status, "to": t.to_status, "at": iso(t.created_at), "note": t.note}
+            for t in history
+        ],
+        "viewer": viewer,
+    })
+    return out
+
+
+class ProposalListOut(Out):
+    items: list[ProposalOut]
+    next_cursor: str | None
+
+
+class SimilarOut(Out):
+    items: list[ProposalOut]
+
+
+class TriageOut(Out):
+    items: list[TriageItemOut]
+    next_cursor: None
+
+
+class CommentOut(Out):
+    id: int
+    body: str
+    created_at: datetime
+
+
+class CommentListOut(Out):
+    items: list[CommentOut]
+    next_cursor: str | None
+
+
+def comment_json(c) -> dict:
+    """CommentOut."""
+    return {"id": c.id, "body": c.body, "created_at": iso(c.created_at)}
+
+
+class VotedOut(Out):
+    voted: Literal[True]
+
+
+class FlaggedOut(Out):
+    flagged: Literal[True]
+
+
+class FollowingOut(Out):
+    following: Literal[True]
