@@ -1,19 +1,7 @@
-"""e-ID API.
+"""The e-ID JSON API: a resident's card and token, public facilities, keys and status, gates.
 
-Residents (session cookie with CSRF, or a personal bearer token):
-POST   /api/v1/eid/cards                 -> 201 {card_id, status, expires_at}; 403 not_verified; 409 card_exists
-GET    /api/v1/eid/cards/me              -> the card (live one, else the latest)
-POST   /api/v1/eid/cards/me/token        -> {token, expires_in}
-POST   /api/v1/eid/cards/me/revoke       -> the card, status "revoked"
-GET    /api/v1/eid/access-log            -> {items, next_cursor}: where and when my card was used
-Public:
-GET    /api/v1/eid/facilities?lang=      -> {items: [{code, name, kind, policy, ...}], next_cursor}
-GET    /api/v1/eid/keys                  -> JWKS (cacheable)
-GET    /api/v1/eid/status                -> {revoked, suspended} with ETag; If-None-Match -> 304
-Gates (Authorization: Bearer <gate key>; no cookies, no CSRF):
-POST   /api/v1/eid/verify                {token} -> 200 {decision, reason, ...}; 401 bad gate key
-                                         (usually answered before Flask by portal/eid/fastpath.py,
-                                         with the same rules; this view fills its caches)
+``POST /verify`` is usually answered in front of Flask by ``portal.eid.verify.wsgi`` with the
+same rules; this view answers what the fast path leaves to Flask, and fills its caches.
 """
 
 from __future__ import annotations
@@ -24,6 +12,7 @@ from flask_login import current_user
 from portal.api import api_login_required, paginate, parse_body, parse_limit
 from portal.eid import schemas, service
 from portal.eid.models import Facility
+from portal.eid.verify import authenticate_gate, verify_at_gate
 from portal.extensions import csrf, db, limiter
 
 bp = Blueprint("eid_api", __name__)
@@ -45,8 +34,7 @@ def my_card():
 @bp.post("/cards/me/token")
 @api_login_required
 def my_token():
-    token, expires_in = service.card_token(db.session, current_user)
-    response = jsonify({"token": token, "expires_in": expires_in})
+    response = jsonify(schemas.token_json(*service.card_token(db.session, current_user)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -60,20 +48,17 @@ def revoke_my_card():
 @bp.get("/access-log")
 @api_login_required
 def access_log():
-    lang = request.args.get("lang")
     rows, next_cursor = paginate(db.session, service.access_log_stmt(current_user),
                                  list(service.ACCESS_LOG_ORDER), request.args.get("cursor"),
                                  parse_limit())
-    return jsonify({"items": [schemas.access_json(r, lang) for r in rows], "next_cursor": next_cursor})
+    return jsonify(schemas.access_log_json(rows, next_cursor, request.args.get("lang")))
 
 
 @bp.get("/facilities")
 def facilities():
-    lang = request.args.get("lang")
     rows, next_cursor = paginate(db.session, service.facilities_stmt(), [(Facility.code, "asc")],
                                  request.args.get("cursor"), parse_limit())
-    return jsonify({"items": [schemas.facility_json(f, lang) for f in rows],
-                    "next_cursor": next_cursor})
+    return jsonify(schemas.facilities_json(rows, next_cursor, request.args.get("lang")))
 
 
 @bp.get("/keys")
@@ -101,8 +86,8 @@ def status():
 def verify():
     header = request.headers.get("Authorization", "")
     api_key = header[7:].strip() if header[:7].lower() == "bearer " else None
-    gate = service.authenticate_gate(db.session, api_key)
+    gate = authenticate_gate(db.session, api_key)
     body = parse_body(schemas.VerifyBody)
-    response = jsonify(service.verify_at_gate(db.session, gate, body.token))
+    response = jsonify(verify_at_gate(db.session, gate, body.token))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -8,7 +8,19 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from portal.eid.limits import (
+    AGE_MAX,
+    DISCOUNT_MAX,
+    DISTRICTS_MAX,
+    FACILITY_CODE_MAX,
+    FACILITY_CODE_MIN,
+    FACILITY_NAME_MAX,
+    GATE_NAME_MAX,
+    OPENING_HOURS_MAX,
+    STATUS_REASON_MAX,
+)
 from portal.eid.models import FACILITY_KINDS
+from portal.eid.service.facilities import KIND_LABELS
 
 
 class ActionForm(FlaskForm):
@@ -16,28 +28,27 @@ class ActionForm(FlaskForm):
 
 
 def kind_choices():
-    from portal.eid.service import KIND_LABELS
-
     return [SelectChoice(k, KIND_LABELS[k]) for k in FACILITY_KINDS]
 
 
 class FacilityForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(min=2, max=40)],
+    code = StringField(_l("Code"), validators=[
+                           DataRequired(), Length(min=FACILITY_CODE_MIN, max=FACILITY_CODE_MAX)],
                        description=_l("Lower-case letters, digits, - or _; cannot be changed later."))
-    name_ko = StringField(_l("Name (Korean)"), validators=[DataRequired(), Length(max=200)])
-    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
-    name_zh = StringField(_l("Name (Chinese)"), validators=[Optional(), Length(max=200)])
+    name_ko = StringField(_l("Name (Korean)"), validators=[DataRequired(), Length(max=FACILITY_NAME_MAX)])
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=FACILITY_NAME_MAX)])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[Optional(), Length(max=FACILITY_NAME_MAX)])
     kind = SelectField(_l("Kind"), choices=[])
     opening_hours = TextAreaField(
-        _l("Opening hours"), validators=[Optional(), Length(max=500)],
+        _l("Opening hours"), validators=[Optional(), Length(max=OPENING_HOURS_MAX)],
         description=_l('For example "mon-fri 09:00-18:00; sat 10:00-13:00". Other days are closed.'))
     residents_only = BooleanField(_l("Residents only"))
-    districts = StringField(_l("Districts"), validators=[Optional(), Length(max=500)],
+    districts = StringField(_l("Districts"), validators=[Optional(), Length(max=DISTRICTS_MAX)],
                             description=_l("Comma-separated; empty means every district."))
-    min_age = IntegerField(_l("Minimum age"), validators=[Optional(), NumberRange(min=0, max=150)])
-    max_age = IntegerField(_l("Maximum age"), validators=[Optional(), NumberRange(min=0, max=150)])
+    min_age = IntegerField(_l("Minimum age"), validators=[Optional(), NumberRange(min=0, max=AGE_MAX)])
+    max_age = IntegerField(_l("Maximum age"), validators=[Optional(), NumberRange(min=0, max=AGE_MAX)])
     resident_discount = IntegerField(_l("Resident discount (%)"), default=0,
-                                     validators=[Optional(), NumberRange(min=0, max=100)])
+                                     validators=[Optional(), NumberRange(min=0, max=DISCOUNT_MAX)])
     active = BooleanField(_l("Open for card access"), default=True)
 
     def __init__(self, *args, **kwargs):
@@ -46,8 +57,8 @@ class FacilityForm(FlaskForm):
 
 
 class GateForm(FlaskForm):
-    name = StringField(_l("Gate name"), validators=[Optional(), Length(max=100)])
+    name = StringField(_l("Gate name"), validators=[Optional(), Length(max=GATE_NAME_MAX)])
 
 
 class CardStatusForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=STATUS_REASON_MAX)])

@@ -23,6 +23,8 @@ CARD_STATUSES = ("active", "suspended", "revoked", "expired")
 # A user holds at most one "live" card: active or suspended (a suspended card blocks
 # issuing a new one, so suspension cannot be side-stepped by reissuing).
 LIVE_STATUSES = ("active", "suspended")
+# Opening hours are stored by day index ("0" = Monday); the API and the forms write the codes.
+DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FACILITY_KINDS = ("library", "sports_centre", "community_centre", "senior_centre", "parking",
                   "culture_centre", "other")
 BigId = BigInteger().with_variant(Integer(), "sqlite")

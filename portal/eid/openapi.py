@@ -94,7 +94,7 @@ PATHS = {
         "post": {"summary": "A gate checks a presented token (Authorization: Bearer <gate key>)",
                  "tags": ["eid"], "security": [{"bearer": []}],
                  "requestBody": {"required": True, "content": {_json: {"schema": {
-                     "type": "object", "required": ["token"],
+                     "type": "object", "required": ["token"], "additionalProperties": False,
                      "properties": {"token": {"type": "string", "maxLength": 2048}}}}}},
                  "responses": {
                      "200": {"description": "Decision (every decision is logged)", "content": {_json: {"schema": {

@@ -1,19 +1,45 @@
-"""API request bodies and response shapes for the e-ID API."""
+"""The e-ID API's request bodies and answers.
+
+Each answer has a response model (``XOut``: its shape, for the API document and for the test
+that checks real answers against it) and beside it the one function that builds it as a plain
+dict (``x_json``), which is what the API sends: no pydantic while answering. The gate answer
+is also built by the fast path (``portal.eid.verify.wsgi``), once per request.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Literal
 
-from portal.api import iso
-from portal.eid import service
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from portal.api import Body, iso
+from portal.eid.models import CARD_STATUSES, DAY_CODES
+from portal.eid.verifier import REASONS
 from portal.i18n import pick
 
+Reason = Literal[REASONS]
+CardStatus = Literal[CARD_STATUSES]
 
-class VerifyBody(BaseModel):
+
+class VerifyBody(Body):
     # The token is checked by the verifier itself (any string; too long or not a JWS is
     # "malformed", answered 200 like every other decision).
-    model_config = ConfigDict(extra="ignore")
     token: object = None
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- cards -------------------------------------------------------------------------------
+
+
+class CardOut(_Out):
+    card_id: str
+    status: CardStatus
+    number: str
+    issued_at: AwareDatetime
+    expires_at: AwareDatetime
 
 
 def card_json(card) -> dict:
@@ -26,6 +52,69 @@ def card_json(card) -> dict:
     }
 
 
+class TokenOut(_Out):
+    token: str
+    expires_in: int
+
+
+def token_json(token: str, expires_in: int) -> dict:
+    return {"token": token, "expires_in": expires_in}
+
+
+# -- the gate's answer -------------------------------------------------------------------
+
+
+class GateAnswerOut(_Out):
+    decision: Literal["granted", "denied"]
+    reason: Reason
+    message: str
+    facility: str
+    card_status: CardStatus | None
+    resident_discount: int
+
+
+def gate_answer(gate, claims: dict, decision: str, reason: str, card_status: str | None,
+                message: str) -> dict:
+    """The gate's answer (no personal data)."""
+    discount = 0
+    if reason == "ok" and claims.get("resident"):
+        discount = gate.policy.get("resident_discount", 0)
+    return {
+        "decision": decision,
+        "reason": reason,
+        "message": message,
+        "facility": gate.facility_code,
+        "card_status": card_status,
+        "resident_discount": discount,
+    }
+
+
+# -- facilities --------------------------------------------------------------------------
+
+
+class PolicyOut(_Out):
+    residents_only: bool
+    districts: list[str]
+    min_age: int | None
+    max_age: int | None
+    resident_discount: int
+
+
+class FacilityOut(_Out):
+    code: str
+    name: str
+    lang: Literal["ko", "en", "zh"] | None
+    names: dict[str, str]
+    kind: str
+    opening_hours: dict[Literal[DAY_CODES], str]
+    policy: PolicyOut
+
+
+class FacilitiesOut(_Out):
+    items: list[FacilityOut]
+    next_cursor: str | None
+
+
 def facility_json(facility, lang: str | None = None) -> dict:
     name, served = pick(facility.names, lang)
     return {
@@ -34,10 +123,30 @@ def facility_json(facility, lang: str | None = None) -> dict:
         "lang": served,
         "names": dict(facility.names or {}),
         "kind": facility.kind,
-        "opening_hours": {service.DAY_CODES[int(d)]: span
+        "opening_hours": {DAY_CODES[int(d)]: span
                           for d, span in sorted((facility.opening_hours or {}).items())},
         "policy": facility.policy,
     }
+
+
+def facilities_json(facilities, next_cursor: str | None, lang: str | None = None) -> dict:
+    return {"items": [facility_json(f, lang) for f in facilities], "next_cursor": next_cursor}
+
+
+# -- the access log ----------------------------------------------------------------------
+
+
+class AccessEntryOut(_Out):
+    at: AwareDatetime
+    facility: str
+    facility_name: str
+    decision: Literal["granted", "denied"]
+    reason: Reason
+
+
+class AccessLogOut(_Out):
+    items: list[AccessEntryOut]
+    next_cursor: str | None
 
 
 def access_json(entry, lang: str | None = None) -> dict:
@@ -48,3 +157,28 @@ def access_json(entry, lang: str | None = None) -> dict:
         "decision": entry.decision,
         "reason": entry.reason,
     }
+
+
+def access_log_json(entries, next_cursor: str | None, lang: str | None = None) -> dict:
+    return {"items": [access_json(e, lang) for e in entries], "next_cursor": next_cursor}
+
+
+# -- what offline gates download (built by ``keys.jwks`` and ``service.status_document``) --
+
+
+class JwkOut(_Out):
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str
+    kid: str
+    alg: Literal["EdDSA"]
+    use: Literal["sig"]
+
+
+class JwksOut(_Out):
+    keys: list[JwkOut]
+
+
+class StatusOut(_Out):
+    revoked: list[str]
+    suspended: list[str]

@@ -15,10 +15,10 @@ def expire_cards() -> int:
 
 @shared_task(name="eid.purge_used_tokens")
 def purge_used_tokens() -> int:
-    from portal.eid import service
+    from portal.eid import verify
     from portal.extensions import db
 
-    return service.purge_used_tokens(db.session)
+    return verify.purge_used_tokens(db.session)
 
 
 BEAT_SCHEDULE = {

@@ -1,12 +1,4 @@
-"""e-ID pages.
-
-Pages:  /eid/ (the card: QR of a short-lived token)   /eid/issue (POST)   /eid/report-lost (POST)
-        /eid/qr (POST, JSON: a fresh QR for the card page's script)   /eid/access-log
-Staff:  /eid/staff/facilities (list, create)   /eid/staff/facilities/<code> (edit, gates)
-        /eid/staff/facilities/<code>/gates (POST: new gate, key shown once)
-        /eid/staff/gates/<id>/deactivate (POST)
-        /eid/staff/cards?q= (search)   /eid/staff/cards/<card_id>/suspend|resume (POST)
-"""
+"""e-ID pages: the resident's card and access log, and the staff desk (facilities, gates, cards)."""
 
 from __future__ import annotations
 
@@ -18,10 +10,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from portal.accounts.service import require_role
-from portal.api import paginate
-from portal.eid import service
+from portal.api import json_error, paginate
+from portal.eid import service, settings
 from portal.eid.forms import ActionForm, CardStatusForm, FacilityForm, GateForm
+from portal.eid.models import Facility, Gate
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.i18n import pick
@@ -44,8 +36,8 @@ def _helpers():
             "eid_hours": opening_hours_lines,
             "eid_date": lambda dt: format_date(dt, "medium"),
             "eid_datetime": lambda dt: format_datetime(dt, "medium"),
-            "age_thresholds": service.age_thresholds(),
-            "max_ages": [t - 1 for t in service.age_thresholds()]}
+            "age_thresholds": settings.AGE_THRESHOLDS(),
+            "max_ages": [t - 1 for t in settings.AGE_THRESHOLDS()]}
 
 
 def opening_hours_lines(hours: dict | None) -> list[str]:
@@ -125,7 +117,7 @@ def qr():
     try:
         token, expires_in = service.card_token(db.session, current_user)
     except DomainError as exc:
-        return jsonify({"error": {"code": exc.code, "message": str(exc.message)}}), exc.status
+        return json_error(exc.code, exc.message, exc.status)
     response = jsonify({"svg": str(qr_svg(token)), "expires_in": expires_in})
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -156,7 +148,7 @@ def _facility_input(form: FacilityForm, code: str | None = None) -> service.Faci
 @bp.route("/staff/facilities", methods=["GET", "POST"])
 @login_required
 def staff_facilities():
-    require_role(current_user, *service.STAFF_ROLES)
+    service.require_staff(current_user)
     form = FacilityForm()
     status = 200
     if form.validate_on_submit():
@@ -170,7 +162,7 @@ def staff_facilities():
     elif form.errors:
         status = 422
     facilities = list(db.session.scalars(
-        service.facilities_stmt(include_inactive=True).order_by(service.Facility.code)))
+        service.facilities_stmt(include_inactive=True).order_by(Facility.code)))
     return render_template("eid/staff_facilities.html", form=form, facilities=facilities), status
 
 
@@ -191,8 +183,8 @@ def _form_for(facility) -> FacilityForm:
 
 
 def _facility_page(facility, form, new_key=None, status=200):
-    gates = list(db.session.scalars(db.select(service.Gate).where(
-        service.Gate.facility_id == facility.id).order_by(service.Gate.id)))
+    gates = list(db.session.scalars(db.select(Gate).where(
+        Gate.facility_id == facility.id).order_by(Gate.id)))
     return render_template("eid/staff_facility.html", facility=facility, form=form, gates=gates,
                            gate_form=GateForm(formdata=None), action_form=ActionForm(),
                            new_key=new_key), status, {"Cache-Control": "no-store"}
@@ -201,7 +193,7 @@ def _facility_page(facility, form, new_key=None, status=200):
 @bp.route("/staff/facilities/<code>", methods=["GET", "POST"])
 @login_required
 def staff_facility(code):
-    require_role(current_user, *service.STAFF_ROLES)
+    service.require_staff(current_user)
     facility = service.get_facility(db.session, code)
     if request.method == "GET":
         return _facility_page(facility, _form_for(facility))
@@ -223,7 +215,7 @@ def staff_facility(code):
 @login_required
 def staff_gate_create(code):
     """Register a gate; the page shows its key this once (only a hash is stored)."""
-    require_role(current_user, *service.STAFF_ROLES)
+    service.require_staff(current_user)
     facility = service.get_facility(db.session, code)
     gate_form = GateForm()
     if not gate_form.validate_on_submit():
@@ -237,7 +229,7 @@ def staff_gate_create(code):
 @login_required
 def staff_gate_deactivate(gate_id):
     form = ActionForm()
-    require_role(current_user, *service.STAFF_ROLES)
+    service.require_staff(current_user)
     if form.validate_on_submit():
         gate = service.deactivate_gate(db.session, current_user, gate_id)
         flash(_("The gate is switched off; its key no longer works."), "success")
@@ -248,7 +240,7 @@ def staff_gate_deactivate(gate_id):
 @bp.get("/staff/cards")
 @login_required
 def staff_cards():
-    require_role(current_user, *service.STAFF_ROLES)
+    service.require_staff(current_user)
     query = request.args.get("q", "")
     cards = service.find_cards(db.session, current_user, query)
     return render_template("eid/staff_cards.html", cards=cards, query=query,
@@ -256,7 +248,7 @@ def staff_cards():
 
 
 def _staff_card_action(card_id: str, action):
-    require_role(current_user, *service.STAFF_ROLES)
+    service.require_staff(current_user)
     form = CardStatusForm()
     query = request.form.get("q", "")
     if form.validate_on_submit():

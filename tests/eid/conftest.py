@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from portal.eid import keys, service
+from portal.eid.verify import gates
 from portal.extensions import db
 
 
@@ -16,10 +17,10 @@ from portal.extensions import db
 def _fresh_eid_caches(app):
     """Per-process caches (public keys, gate keys) must not outlive the rows of one test."""
     keys.clear_cache()
-    service._gate_cache.clear()
+    gates.forget_gates()
     yield
     keys.clear_cache()
-    service._gate_cache.clear()
+    gates.forget_gates()
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from collections import Counter
 import pytest
 import requests
 
-from portal.eid import keys, service
+from portal.eid import keys, service, verifier
 from portal.eid.models import AccessEntry, Card, UsedToken
+from portal.eid.verify import gates
 from portal.extensions import db
 from tests.concurrency import race
 from tests.conftest import requires_postgres
@@ -20,7 +21,7 @@ pytestmark = requires_postgres
 def warm(monkeypatch):
     """warm(*gate_keys): the fast path's caches filled, as a first verify answered by Flask
     leaves them, and kept warm for the race."""
-    monkeypatch.setattr(service._GateCache, "TTL", 300.0)
+    monkeypatch.setattr(gates.GateCache, "TTL", 300.0)
     monkeypatch.setattr(keys._KeyCache, "TTL", 300.0)
 
     def do(*gate_keys):
@@ -109,7 +110,7 @@ def test_the_gate_pool_as_deployed(gunicorn_server, make_user, card_for, make_ga
 
     assert _logged() == {"malformed": 4, "ok": 201, "replayed": 49}
     used = set(db.session.scalars(db.select(UsedToken.jti)))
-    assert {service.verifier.parse_unverified(t)[1]["jti"] for t in [one, *tokens]} <= used
+    assert {verifier.parse_unverified(t)[1]["jti"] for t in [one, *tokens]} <= used
     commits = db.session.scalar(db.text("SELECT count(DISTINCT xmin::text) FROM eid_access_log"))
     assert commits < 254 - 20, commits
 

@@ -1,4 +1,4 @@
-"""POST /api/v1/eid/verify in front of Flask (portal/eid/fastpath.py), through the real WSGI
+"""POST /api/v1/eid/verify in front of Flask (portal/eid/verify/wsgi.py), through the real WSGI
 stack: the test client calls ``app.wsgi_app``, which is the fast path's wrapper.
 
 Every case is answered twice, once with ``EID_VERIFY_FAST_PATH`` off (Flask's view answers)
@@ -22,6 +22,8 @@ from flask_babel import force_locale
 
 from portal.eid import keys, service, verifier
 from portal.eid.models import AccessEntry, Card, UsedToken
+from portal.eid.verify import store
+from portal.errors import Unauthorized
 from portal.extensions import db
 from tests.conftest import requires_postgres
 
@@ -78,7 +80,7 @@ def warm_caches(gate_key):
     """What a first Flask-answered verify leaves behind: the gate key and the public keys."""
     try:
         service.authenticate_gate(db.session, gate_key)
-    except service.Unauthorized:
+    except Unauthorized:
         pass
     keys.public_keys(db.session)
     db.session.commit()
@@ -278,6 +280,7 @@ BAD_BODIES = {
     "text_plain": {"data": '{"token": "x"}', "content_type": "text/plain"},
     "form": {"data": {"token": "x"}},
     "empty": {"data": "", "content_type": "application/json"},
+    "unknown_field": {"data": '{"token": "x", "gate": "north"}', "content_type": "application/json"},
 }
 
 
@@ -504,8 +507,8 @@ GIVEN = ("ok", "replayed", "policy", "expired", "not_yet_valid", "bad_signature"
 @requires_postgres
 def test_batched_statement_decides_as_the_single_check(app, make_user, staff, card_for,
                                                        make_gate):
-    """``service.log_decisions_stmt`` (the fast path's group commit, PostgreSQL) against
-    ``service.remember_and_log`` (the Flask view): every card state x every reason the token
+    """``store.log_decisions_stmt`` (the fast path's group commit, PostgreSQL) against
+    ``store.remember_and_log`` (the Flask view): every card state x every reason the token
     check can give, then the replays only a batch has: one token twice in a batch, and a
     token a single check used before."""
     _key, facility = make_gate()
@@ -517,18 +520,18 @@ def test_batched_statement_decides_as_the_single_check(app, make_user, staff, ca
     single, used_before = [], None
     for sub, reason in cases:
         claims = _claims(now_s)
-        row = service.remember_and_log(db.session, gate, reason, claims, sub, now_s)
+        row = store.remember_and_log(db.session, gate, reason, claims, sub, now_s)
         single.append(tuple(row))
         if (sub, reason) == (subs["active"], "ok"):
             used_before = claims
 
-    checks = [service.batch_check(gate, reason, _claims(now_s), sub, now_s)
+    checks = [store.batch_check(gate, reason, _claims(now_s), sub, now_s)
               for sub, reason in cases]
     twice = _claims(now_s)
-    extra = [service.batch_check(gate, "ok", claims, subs["active"], now_s)
+    extra = [store.batch_check(gate, "ok", claims, subs["active"], now_s)
              for claims in (twice, twice, used_before)]
-    rows = db.session.execute(service.log_decisions_stmt(),
-                              {"checks": service.batch_checks(checks + extra)}).all()
+    rows = db.session.execute(store.log_decisions_stmt(),
+                              {"checks": store.batch_checks(checks + extra)}).all()
     db.session.commit()
     batched = [tuple(row[1:]) for row in sorted(rows, key=lambda r: r[0])]
 
@@ -559,7 +562,7 @@ def test_a_check_that_cannot_be_logged_uses_up_nothing(app, resident, card_for, 
     broken = service.GateInfo(id=_gate_info(facility).id, facility_id=None,
                               facility_code=facility.code, policy={})
     with pytest.raises(IntegrityError):
-        service.remember_and_log(db.session, broken, "ok", claims, card["card_id"], time.time())
+        store.remember_and_log(db.session, broken, "ok", claims, card["card_id"], time.time())
     db.session.rollback()
     assert db.session.scalar(db.select(db.func.count()).select_from(UsedToken)) == 0
     assert db.session.scalar(db.select(db.func.count()).select_from(AccessEntry)) == 0
@@ -572,7 +575,7 @@ def test_a_batch_with_a_check_that_cannot_be_logged(app, fast_path, resident, ma
     """PostgreSQL refuses the whole statement (here: a gate deleted under a cached key); the
     group commit then writes the checks one by one, so only the bad check fails, its token
     is not used up, and the others are decided as usual."""
-    from portal.eid.fastpath import _Check
+    from portal.eid.verify.group_commit import Check
 
     card = card_for(resident)
     _key, facility = make_gate()
@@ -582,7 +585,7 @@ def test_a_batch_with_a_check_that_cannot_be_logged(app, fast_path, resident, ma
     now_s = time.time()
     tokens = [token_for(resident) for _ in range(3)]
     claims = [verifier.parse_unverified(t)[1] for t in tokens]
-    batch = [_Check(service.batch_check(g, "ok", c, card["card_id"], now_s))
+    batch = [Check(store.batch_check(g, "ok", c, card["card_id"], now_s))
              for g, c in zip((gate, gone, gate), claims, strict=True)]
     backend = fast_path._make_backend()
     backend._commit(batch)
@@ -609,8 +612,8 @@ def test_batches_racing_on_the_same_tokens_wait_and_never_deadlock(app, fast_pat
         now_s = time.time()
         first, second = sorted((_claims(now_s), _claims(now_s)), key=lambda c: c["jti"])
         orders = {"a": [first, second], "b": [second, first]}  # started in this order
-        checks = {name: json.dumps(service.batch_checks(
-                      [service.batch_check(gate, "ok", c, card["card_id"], now_s) for c in order]))
+        checks = {name: json.dumps(store.batch_checks(
+                      [store.batch_check(gate, "ok", c, card["card_id"], now_s) for c in order]))
                   for name, order in orders.items()}
         results = _race_behind_a_held_id(backend, first["jti"], checks)
         reasons = Counter((orders[name][ord_]["jti"], reason)

@@ -1,0 +1,101 @@
+"""The e-ID rules, by concern. Views, the API, tasks, the CLI, bench/ and tests call these.
+
+Every use case takes the session (and the acting user where a person acts), checks what
+that user may do, and either commits one unit of work in the function named here (the steps
+it calls only flush) or raises a domain error (``portal.eid.errors``; nothing committed).
+Reads never write.
+
+- cards: a resident's card, its status, the signed token for the QR, expiry;
+- staff_cards: the desk finds, suspends and resumes cards;
+- status: the status document, the published keys, key rotation;
+- facilities: facilities, opening hours and access policy;
+- gates: registering and switching off gates;
+- access_log: where a resident's card was used;
+- common: who runs the desk, "now".
+
+Gate checks are ``portal.eid.verify``; its public names are re-exported here too.
+"""
+
+from portal.eid.models import Facility, Gate
+from portal.eid.verify import (
+    REASON_MESSAGES,
+    GateInfo,
+    VerifyUnavailable,
+    authenticate_gate,
+    purge_used_tokens,
+    verify_at_gate,
+)
+
+from .access_log import ACCESS_LOG_ORDER, DECISION_LABELS, access_log_stmt
+from .cards import (
+    STATUS_LABELS,
+    ages_met,
+    card_token,
+    expire_cards,
+    issue_card,
+    live_card,
+    my_card,
+    report_lost,
+    revoke_my_card,
+    shown_status,
+    sign_token,
+    token_claims,
+)
+from .common import require_staff
+from .facilities import (
+    KIND_LABELS,
+    FacilityInput,
+    create_facility,
+    facilities_stmt,
+    format_opening_hours,
+    get_facility,
+    parse_opening_hours,
+    update_facility,
+)
+from .gates import create_gate, deactivate_gate
+from .staff_cards import find_cards, resume_card, suspend_card
+from .status import fernet, jwks, rotate_key, status_document
+
+__all__ = [
+    "ACCESS_LOG_ORDER",
+    "DECISION_LABELS",
+    "KIND_LABELS",
+    "REASON_MESSAGES",
+    "STATUS_LABELS",
+    "Facility",
+    "FacilityInput",
+    "Gate",
+    "GateInfo",
+    "VerifyUnavailable",
+    "access_log_stmt",
+    "ages_met",
+    "authenticate_gate",
+    "card_token",
+    "create_facility",
+    "create_gate",
+    "deactivate_gate",
+    "expire_cards",
+    "facilities_stmt",
+    "fernet",
+    "find_cards",
+    "format_opening_hours",
+    "get_facility",
+    "issue_card",
+    "jwks",
+    "live_card",
+    "my_card",
+    "parse_opening_hours",
+    "purge_used_tokens",
+    "report_lost",
+    "require_staff",
+    "resume_card",
+    "revoke_my_card",
+    "rotate_key",
+    "shown_status",
+    "sign_token",
+    "status_document",
+    "suspend_card",
+    "token_claims",
+    "update_facility",
+    "verify_at_gate",
+]

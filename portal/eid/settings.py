@@ -1,0 +1,47 @@
+"""The e-ID settings: each read here, each with its only default (``portal.settings``)."""
+
+from __future__ import annotations
+
+import re
+
+from portal.eid import verifier
+from portal.settings import Setting
+
+
+def _ages(raw) -> tuple[int, ...]:
+    """``"14,19,65"`` (or ``"14 19 65"``, or a list) -> ``(14, 19, 65)``, sorted, no repeats."""
+    if isinstance(raw, str):
+        raw = [p for p in re.split(r"[,\s]+", raw) if p]
+    ages = tuple(sorted({int(v) for v in raw}))
+    if not ages:
+        raise ValueError("no age thresholds")
+    return ages
+
+
+def _switch(raw) -> bool:
+    """On unless it says off: ``0``, ``false``, ``no`` or ``off`` (any case) switch it off."""
+    if isinstance(raw, str):
+        return raw.strip().lower() not in {"0", "false", "no", "off", ""}
+    return bool(raw)
+
+
+# The ``iss`` claim of card tokens (and the issuer a gate check expects).
+ISSUER = Setting("EID_ISSUER", "https://portal.example.kr", str)
+# Token lifetime in seconds: never more than the verifier accepts.
+TOKEN_SECONDS = Setting("EID_TOKEN_SECONDS", verifier.MAX_LIFETIME, int,
+                        minimum=5, maximum=verifier.MAX_LIFETIME)
+CARD_VALID_DAYS = Setting("EID_CARD_VALID_DAYS", 5 * 365, int, minimum=1)
+# The ages a token can attest ("age_over") and facility age rules may use.
+AGE_THRESHOLDS = Setting("EID_AGE_THRESHOLDS", (14, 19, 65), _ages)
+# Encrypts the signing keys at rest; empty means SECRET_KEY (``key_encryption_secret``).
+KEY_ENCRYPTION_KEY = Setting("EID_KEY_ENCRYPTION_KEY", "", str)
+# Gate checks answered in front of Flask (``portal.eid.verify.wsgi``).
+VERIFY_FAST_PATH = Setting("EID_VERIFY_FAST_PATH", True, _switch)
+
+
+def key_encryption_secret(config=None) -> str:
+    """The secret the signing keys are encrypted with: EID_KEY_ENCRYPTION_KEY, else SECRET_KEY."""
+    from flask import current_app
+
+    config = current_app.config if config is None else config
+    return KEY_ENCRYPTION_KEY.get(config) or config["SECRET_KEY"]
