@@ -16,6 +16,7 @@ requires_postgres = pytest.mark.skipif(
     not (os.environ.get("DATABASE_URL") or "").startswith(("postgres://", "postgresql")),
     reason="concurrency is proven on PostgreSQL (set DATABASE_URL)")
 
+ANSWER = {"ko": "검토 결과 내년 예산에 반영합니다.", "en": "It is in next year's budget.", "zh": "已列入明年预算。"}
 BODY = "통학로에 보도 펜스와 스마트 횡단보도를 설치해 아이들이 안전하게 걷게 해 주세요."
 
 

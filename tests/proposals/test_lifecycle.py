@@ -1,22 +1,79 @@
-"""Staff workflow: the transitions table, the secret ballot, merging, moderation, following."""
+"""A proposal's life: submitting, the status graph and its transitions, merging, closing
+expired windows, the notices of a change."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from portal.audit import AuditEntry
 from portal.extensions import db
 from proposals import service
-from proposals.models import STATUSES, BallotParticipation, BallotTally
-from tests.proposals.helpers import future, past, transitions_of
+from proposals.models import STATUSES
+from tests.proposals.helpers import ANSWER, BODY, future, past, transitions_of
+
+# -- submitting ----------------------------------------------------------------------------
+
+GOOD = {"title": "초등학교 앞 안전한 통학로", "body": BODY, "category": "safety"}
+
+
+def test_verified_resident_submits_a_proposal(client, resident, bearer):
+    r = client.post("/api/v1/proposals", json={**GOOD, "district": "성동구"}, headers=bearer(resident))
+    assert r.status_code == 201
+    data = r.get_json()
+    assert data["status"] == "open"
+    assert data["endorsement_count"] == 0
+    assert isinstance(data["id"], int)
+    until = datetime.fromisoformat(data["endorse_until"])
+    created = datetime.fromisoformat(data["created_at"])
+    assert until - created == timedelta(days=30)
+    assert client.get(f"/api/v1/proposals/{data['id']}").get_json()["title"] == GOOD["title"]
+
+
+def test_endorsement_window_follows_config(app, client, resident, bearer):
+    app.config["PROPOSAL_ENDORSEMENT_DAYS"] = "7"  # from the environment it arrives as a string
+    data = client.post("/api/v1/proposals", json=GOOD, headers=bearer(resident)).get_json()
+    span = datetime.fromisoformat(data["endorse_until"]) - datetime.fromisoformat(data["created_at"])
+    assert span == timedelta(days=7)
+
+
+def test_unverified_user_cannot_submit(client, make_user, bearer):
+    r = client.post("/api/v1/proposals", json=GOOD, headers=bearer(make_user(verified=False)))
+    assert r.status_code == 403
+    assert r.get_json()["error"]["code"] == "not_verified"
+
+
+def test_anonymous_cannot_submit(client):
+    r = client.post("/api/v1/proposals", json=GOOD, headers={"Authorization": "Bearer pt_not-a-token"})
+    assert r.status_code == 401
+    assert r.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_invalid_proposal_gets_field_errors(client, resident, bearer):
+    r = client.post("/api/v1/proposals", json={"title": "짧음", "body": "너무 짧은 본문", "category": "sports"},
+                    headers=bearer(resident))
+    assert r.status_code == 422
+    error = r.get_json()["error"]
+    assert set(error["fields"]) == {"title", "body", "category"}
+    r = client.post("/api/v1/proposals", json={"body": BODY}, headers=bearer(resident))
+    assert r.status_code == 422
+    assert set(r.get_json()["error"]["fields"]) == {"title", "category"}
+    r = client.post("/api/v1/proposals", json={**GOOD, "title": "x" * 201}, headers=bearer(resident))
+    assert r.status_code == 422 and "title" in r.get_json()["error"]["fields"]
+    r = client.post("/api/v1/proposals", data="not json", headers=bearer(resident),
+                    content_type="application/json")
+    assert r.status_code == 422
+
+
+# -- the status graph and its transitions --------------------------------------------------
 
 ALLOWED = {
     ("open", "under_review"), ("open", "withdrawn"), ("under_review", "voting"),
     ("under_review", "accepted"), ("under_review", "rejected"), ("voting", "accepted"),
     ("voting", "rejected"), ("accepted", "implemented"),
 }
-ANSWER = {"ko": "검토 결과 내년 예산에 반영합니다.", "en": "It is in next year's budget.", "zh": "已列入明年预算。"}
 
 
 def _payload(frm, to):
@@ -125,67 +182,7 @@ def test_hidden_proposal_is_only_for_staff(client, make_user, staff, bearer, new
     assert client.get(f"/api/v1/proposals/{p.id}", headers=bearer(staff)).status_code == 200
 
 
-# -- the secret ballot ---------------------------------------------------------------------
-
-def test_ballot_once_tally_hidden_until_the_end(client, make_user, staff, bearer, new_proposal, set_state):
-    p = new_proposal(make_user())
-    set_state(p.id, "under_review")
-    client.post(f"/api/v1/proposals/{p.id}/transitions", headers=bearer(staff),
-                json={"to": "voting", "vote_ends_at": future(3).isoformat()})
-    voters = [bearer(make_user()) for _ in range(3)]
-    for h, choice in zip(voters, ("for", "for", "against"), strict=True):
-        assert client.post(f"/api/v1/proposals/{p.id}/ballot", json={"choice": choice}, headers=h).status_code == 201
-    r = client.post(f"/api/v1/proposals/{p.id}/ballot", json={"choice": "against"}, headers=voters[0])
-    assert r.status_code == 409 and r.get_json()["error"]["code"] == "already_voted"
-    r = client.post(f"/api/v1/proposals/{p.id}/ballot", json={"choice": "maybe"}, headers=bearer(make_user()))
-    assert r.status_code == 422 and "choice" in r.get_json()["error"]["fields"]
-    r = client.post(f"/api/v1/proposals/{p.id}/ballot", json={"choice": "for"},
-                    headers=bearer(make_user(verified=False)))
-    assert r.status_code == 403
-    data = client.get(f"/api/v1/proposals/{p.id}").get_json()
-    assert "tally" in data and data["tally"] is None
-    # deciding before the vote ends is refused
-    r = client.post(f"/api/v1/proposals/{p.id}/transitions", json={"to": "accepted", "answer": ANSWER},
-                    headers=bearer(staff))
-    assert r.status_code == 409
-    set_state(p.id, "voting", vote_ends_at=past(0.01))
-    assert client.get(f"/api/v1/proposals/{p.id}").get_json()["tally"] == {"for": 2, "against": 1}
-    r = client.post(f"/api/v1/proposals/{p.id}/ballot", json={"choice": "for"}, headers=bearer(make_user()))
-    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_voting"
-    r = client.post(f"/api/v1/proposals/{p.id}/transitions", json={"to": "accepted", "answer": ANSWER},
-                    headers=bearer(staff))
-    assert r.status_code == 200 and r.get_json()["tally"] == {"for": 2, "against": 1}
-
-
-def test_no_table_links_a_voter_to_a_choice(app, client, make_user, staff, bearer, new_proposal, set_state):
-    insp = inspect(db.engine)
-    user_tables = set()
-    for table in insp.get_table_names():
-        columns = {c["name"] for c in insp.get_columns(table)}
-        refs_user = any(fk["referred_table"] == "user" for fk in insp.get_foreign_keys(table))
-        if refs_user:
-            user_tables.add(table)
-        assert not (refs_user and "choice" in columns), f"{table} links a user to a choice"
-    assert "proposal_ballot_participation" in user_tables
-    tally_cols = {c["name"]: c for c in insp.get_columns("proposal_ballot_tally")}
-    assert "choice" in tally_cols
-    # nothing in the tally that could be matched with the order people voted in
-    assert not any("time" in str(c["type"]).lower() or "date" in str(c["type"]).lower()
-                   for c in tally_cols.values())
-    participation_cols = {c["name"] for c in insp.get_columns("proposal_ballot_participation")}
-    assert participation_cols == {"id", "proposal_id", "user_id"}
-    # and in use: three ballots are three participants but still only two counter rows
-    p = new_proposal(make_user())
-    set_state(p.id, "under_review")
-    client.post(f"/api/v1/proposals/{p.id}/transitions", headers=bearer(staff),
-                json={"to": "voting", "vote_ends_at": future(1).isoformat()})
-    for choice in ("for", "against", "for"):
-        client.post(f"/api/v1/proposals/{p.id}/ballot", json={"choice": choice}, headers=bearer(make_user()))
-    assert db.session.scalar(select(db.func.count()).select_from(BallotParticipation)) == 3
-    assert db.session.scalar(select(db.func.count()).select_from(BallotTally)) == 2
-
-
-# -- merging, closing, comments, flags -----------------------------------------------------
+# -- merging duplicates, closing expired windows ------------------------------------------
 
 def test_merge_carries_endorsers_over_once(client, make_user, staff, bearer, new_proposal, reload):
     a_author, b_author = make_user(), make_user()
@@ -231,60 +228,7 @@ def test_window_end_below_threshold_closes(app, make_user, new_proposal, set_sta
     assert service.close_expired(db.session) == 0
 
 
-def test_comments_and_flags(client, make_user, staff, bearer, new_proposal):
-    p = new_proposal(make_user())
-    fan = make_user()
-    r = client.post(f"/api/v1/proposals/{p.id}/comments", json={"body": "저희 아이도 이 길로 다닙니다."},
-                    headers=bearer(fan))
-    assert r.status_code == 201
-    assert client.post(f"/api/v1/proposals/{p.id}/comments", json={"body": "  "},
-                       headers=bearer(fan)).status_code == 422
-    assert client.post(f"/api/v1/proposals/{p.id}/comments", json={"body": "확인 안 된 사용자"},
-                       headers=bearer(make_user(verified=False))).status_code == 403
-    items = client.get(f"/api/v1/proposals/{p.id}/comments").get_json()["items"]
-    assert [c["body"] for c in items] == ["저희 아이도 이 길로 다닙니다."]
-    assert client.post(f"/api/v1/proposals/{p.id}/flags", json={"reason": "광고"}, headers=bearer(fan)).status_code == 201
-    assert client.post(f"/api/v1/proposals/{p.id}/flags", json={"reason": "광고"}, headers=bearer(fan)).status_code == 200
-    assert client.post(f"/api/v1/proposals/{p.id}/flags", json={}, headers=bearer(fan)).status_code == 422
-
-
-def test_triage_queue_oldest_first_for_staff_only(client, make_user, staff, bearer, new_proposal, set_state):
-    a, b, c = (new_proposal(make_user(), title=f"검토 대기 제안 {i}") for i in range(3))
-    set_state(b.id, "under_review", status_changed_at=past(5))
-    set_state(a.id, "under_review", status_changed_at=past(1))
-    r = client.get("/api/v1/proposals/triage", headers=bearer(staff))
-    assert [i["id"] for i in r.get_json()["items"]] == [b.id, a.id]
-    assert client.get("/api/v1/proposals/triage", headers=bearer(make_user())).status_code == 403
-
-
-@pytest.mark.parametrize("path", ["/api/v1/proposals", "/api/v1/proposals/{id}", "/api/v1/proposals/{id}/endorsement",
-                                  "/api/v1/proposals/{id}/ballot", "/api/v1/proposals/{id}/transitions"])
-def test_openapi_documents_the_contract(client, path):
-    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    assert path.replace("{id}", "{proposal_id}") in paths
-
-
-def test_demo_seed_is_realistic_and_idempotent(app):
-    from portal.accounts import demo as accounts_demo
-    from proposals import demo
-    from proposals.models import Endorsement, Proposal
-
-    accounts_demo.seed(db.session)
-    demo.seed(db.session)
-    demo.seed(db.session)
-    proposals = db.session.scalars(select(Proposal)).all()
-    assert len(proposals) == 12
-    assert any("통학로" in p.title for p in proposals)
-    assert [p.status for p in proposals].count("voting") == 1
-    for p in proposals:
-        rows = db.session.scalar(select(db.func.count()).select_from(Endorsement).where(Endorsement.proposal_id == p.id))
-        assert rows == p.endorsement_count
-    voting = next(p for p in proposals if p.status == "voting")
-    votes = db.session.scalar(select(db.func.sum(BallotTally.votes)).where(BallotTally.proposal_id == voting.id))
-    voters = db.session.scalar(select(db.func.count()).select_from(BallotParticipation)
-                               .where(BallotParticipation.proposal_id == voting.id))
-    assert votes == voters > 0
-
+# -- notices of a change -------------------------------------------------------------------
 
 @pytest.mark.parametrize("locale, subject, status", [
     ("ko", "관심 제안의 상태가 바뀌었습니다", "채택"),
