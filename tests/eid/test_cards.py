@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from portal.audit import entries_for
-from portal.eid import service
 from portal.eid.models import Card
 from portal.extensions import db
 from portal.types import utcnow
@@ -153,36 +152,6 @@ def test_senior_token_lists_age_65(make_user, card_for, token_for):
     card_for(senior)
     claims = jwt.decode(token_for(senior), options={"verify_signature": False})
     assert claims["age_over"] == [14, 19, 65]
-
-
-def test_staff_suspend_and_resume_with_reason_in_audit(client, login, resident, staff, card_for,
-                                                      csrf_headers):
-    card = card_for(resident)
-    with pytest.raises(Exception) as refused:
-        service.suspend_card(db.session, resident, card["card_id"], "self")
-    assert getattr(refused.value, "status", None) == 403
-
-    service.suspend_card(db.session, staff, card["card_id"], "card misuse reported")
-    assert client.get("/api/v1/eid/cards/me").get_json()["status"] == "suspended"
-    response = client.post("/api/v1/eid/cards/me/token", headers=csrf_headers(client))
-    assert response.status_code == 409 and response.get_json()["error"]["code"] == "card_suspended"
-    # A suspended card blocks a new one and cannot be revoked by its holder.
-    assert client.post("/api/v1/eid/cards", headers=csrf_headers(client)).status_code == 409
-    assert client.post("/api/v1/eid/cards/me/revoke", headers=csrf_headers(client)).status_code == 409
-
-    service.resume_card(db.session, staff, card["card_id"], "checked, all fine")
-    assert client.get("/api/v1/eid/cards/me").get_json()["status"] == "active"
-    audit = entries_for(db.session, "eid_card", card["card_id"])
-    assert [(e.action, e.details.get("reason"), e.actor_id) for e in audit[1:]] == [
-        ("eid.card_suspended", "card misuse reported", staff.id),
-        ("eid.card_resumed", "checked, all fine", staff.id)]
-
-
-def test_suspend_needs_a_reason(resident, staff, card_for):
-    card = card_for(resident)
-    with pytest.raises(Exception) as invalid:
-        service.suspend_card(db.session, staff, card["card_id"], "  ")
-    assert invalid.value.status == 422
 
 
 def test_expired_card_gives_no_token(app, client, resident, card_for, csrf_headers):
