@@ -1,4 +1,5 @@
-"""The errors proposals raise, by name. Codes and messages are what clients and tests see."""
+"""The errors proposals raise, by name. Codes and messages are what clients and tests see;
+validation of fields stays ``portal.errors.Invalid(fields=...)``."""
 
 from __future__ import annotations
 
@@ -15,17 +16,25 @@ class NoSuchProposal(NotFound):
     default_message = _l("No such proposal.")
 
 
+# -- who may act ---------------------------------------------------------------------------
+
 class OwnProposal(Forbidden):
     code = "own_proposal"
     default_message = _l("You cannot endorse your own proposal.")
 
 
 class NotAuthor(Forbidden):
+    """Withdrawing is the author's move, not staff's."""
+
     code = "not_author"
     default_message = _l("Only the author can withdraw a proposal.")
 
 
+# -- the proposal's state ------------------------------------------------------------------
+
 class NotOpen(Conflict):
+    """Endorsing or withdrawing an endorsement outside the open window."""
+
     code = "not_open"
     default_message = _l("This proposal is not open for endorsement.")
 
@@ -36,11 +45,15 @@ class NotVoting(Conflict):
 
 
 class AlreadyVoted(Conflict):
+    """A second ballot: one per resident, decided by the participation row's unique key."""
+
     code = "already_voted"
     default_message = _l("You have already voted on this proposal.")
 
 
 class VoteNotEnded(Conflict):
+    """Staff accept or reject a proposal in a vote only once the vote has ended."""
+
     code = "vote_not_ended"
     default_message = _l("The vote has not ended yet.")
 
@@ -65,6 +78,8 @@ class CannotMove(InvalidTransition):
 
 
 class CannotMerge(InvalidTransition):
+    """From a merged or hidden duplicate, or into a merged, hidden or withdrawn target."""
+
     default_message = _l("These proposals cannot be merged.")
 
 

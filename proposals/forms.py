@@ -8,27 +8,20 @@ from wtforms import DateTimeLocalField, IntegerField, RadioField, SelectField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from .limits import (
-    ANSWER_MAX,
-    BODY_MAX,
-    BODY_MIN,
-    COMMENT_MAX,
-    DEPARTMENT_MAX,
-    DISTRICT_MAX,
-    LOCATION_MAX,
-    REASON_MAX,
-    TITLE_MAX,
-    TITLE_MIN,
-)
+from . import limits
 from .vocabulary import CATEGORY_LABELS, CHOICE_LABELS
 
 
 class ProposalForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(min=TITLE_MIN, max=TITLE_MAX)])
-    body = TextAreaField(_l("Your proposal"), validators=[DataRequired(), Length(min=BODY_MIN, max=BODY_MAX)])
+    title = StringField(_l("Title"),
+                        validators=[DataRequired(), Length(min=limits.TITLE_MIN, max=limits.TITLE_MAX)])
+    body = TextAreaField(_l("Your proposal"),
+                         validators=[DataRequired(), Length(min=limits.BODY_MIN, max=limits.BODY_MAX)])
     category = SelectField(_l("Category"), validators=[DataRequired()])
-    district = StringField(_l("District (optional)"), validators=[Optional(), Length(max=DISTRICT_MAX)])
-    location = StringField(_l("Where (optional, text only)"), validators=[Optional(), Length(max=LOCATION_MAX)])
+    district = StringField(_l("District (optional)"),
+                           validators=[Optional(), Length(max=limits.DISTRICT_MAX)])
+    location = StringField(_l("Where (optional, text only)"),
+                           validators=[Optional(), Length(max=limits.LOCATION_MAX)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,11 +33,12 @@ class ActionForm(FlaskForm):
 
 
 class CommentForm(FlaskForm):
-    body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=COMMENT_MAX)])
+    body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=limits.COMMENT_MAX)])
 
 
 class FlagForm(FlaskForm):
-    reason = StringField(_l("What is wrong with it?"), validators=[DataRequired(), Length(max=REASON_MAX)])
+    reason = StringField(_l("What is wrong with it?"),
+                         validators=[DataRequired(), Length(max=limits.REASON_MAX)])
 
 
 class BallotForm(FlaskForm):
@@ -58,15 +52,15 @@ class BallotForm(FlaskForm):
 class TransitionForm(FlaskForm):
     to = SelectField(_l("New status"), validators=[DataRequired()])
     answer = TextAreaField(_l("Official answer (required to accept or reject)"),
-                           validators=[Optional(), Length(max=ANSWER_MAX)])
-    department = StringField(_l("Department"), validators=[Optional(), Length(max=DEPARTMENT_MAX)])
+                           validators=[Optional(), Length(max=limits.ANSWER_MAX)])
+    department = StringField(_l("Department"), validators=[Optional(), Length(max=limits.DEPARTMENT_MAX)])
     vote_ends_at = DateTimeLocalField(_l("Vote ends (Seoul time)"), format="%Y-%m-%dT%H:%M",
                                       validators=[Optional()])
-    reason = StringField(_l("Reason for hiding"), validators=[Optional(), Length(max=REASON_MAX)])
+    reason = StringField(_l("Reason for hiding"), validators=[Optional(), Length(max=limits.REASON_MAX)])
 
 
 class DepartmentForm(FlaskForm):
-    department = StringField(_l("Department"), validators=[DataRequired(), Length(max=DEPARTMENT_MAX)])
+    department = StringField(_l("Department"), validators=[DataRequired(), Length(max=limits.DEPARTMENT_MAX)])
 
 
 class MergeForm(FlaskForm):

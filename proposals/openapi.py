@@ -126,8 +126,8 @@ PATHS = {
     },
     "/api/v1/proposals/{proposal_id}/flags": {
         "post": {"summary": "Report abuse", "tags": ["proposals"], "parameters": [_ID],
-                 "requestBody": _json({"type": "object", "required": ["reason"],
-                                       "properties": {"reason": {"type": "string", "maxLength": REASON_MAX}}}),
+                 "requestBody": _json({"type": "object", "required": ["reason"], "properties": {
+                     "reason": {"type": "string", "maxLength": REASON_MAX}}}),
                  "responses": {"201": _ok("Reported"), "200": _ok("Already reported"), **_errors}},
     },
     "/api/v1/proposals/{proposal_id}/follow": {

@@ -12,17 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from portal.api import Body, iso
 
-from .limits import (
-    BODY_MAX,
-    BODY_MIN,
-    COMMENT_MAX,
-    DEPARTMENT_MAX,
-    DISTRICT_MAX,
-    LOCATION_MAX,
-    REASON_MAX,
-    TITLE_MAX,
-    TITLE_MIN,
-)
+from . import limits
 from .vocabulary import CATEGORIES, CATEGORY_LABELS, STATUS_LABELS, STATUSES
 
 # -- requests ------------------------------------------------------------------------------
@@ -30,19 +20,21 @@ from .vocabulary import CATEGORIES, CATEGORY_LABELS, STATUS_LABELS, STATUSES
 # trimming and with every bad field reported at once, so no pydantic constraint answers first.
 
 class ProposalIn(Body):
-    title: str | None = Field(None, json_schema_extra={"minLength": TITLE_MIN, "maxLength": TITLE_MAX})
-    body: str | None = Field(None, json_schema_extra={"minLength": BODY_MIN, "maxLength": BODY_MAX})
+    title: str | None = Field(None, json_schema_extra={"minLength": limits.TITLE_MIN,
+                                                       "maxLength": limits.TITLE_MAX})
+    body: str | None = Field(None, json_schema_extra={"minLength": limits.BODY_MIN,
+                                                      "maxLength": limits.BODY_MAX})
     category: str | None = None
-    district: str | None = Field(None, json_schema_extra={"maxLength": DISTRICT_MAX})
-    location: str | None = Field(None, json_schema_extra={"maxLength": LOCATION_MAX})
+    district: str | None = Field(None, json_schema_extra={"maxLength": limits.DISTRICT_MAX})
+    location: str | None = Field(None, json_schema_extra={"maxLength": limits.LOCATION_MAX})
 
 
 class TransitionIn(Body):
     to: str
     answer: str | dict[str, str] | None = None
-    department: str | None = Field(None, json_schema_extra={"maxLength": DEPARTMENT_MAX})
+    department: str | None = Field(None, json_schema_extra={"maxLength": limits.DEPARTMENT_MAX})
     vote_ends_at: str | None = None
-    reason: str | None = Field(None, json_schema_extra={"maxLength": REASON_MAX})
+    reason: str | None = Field(None, json_schema_extra={"maxLength": limits.REASON_MAX})
 
 
 class BallotIn(Body):
@@ -50,11 +42,11 @@ class BallotIn(Body):
 
 
 class CommentIn(Body):
-    body: str | None = Field(None, json_schema_extra={"maxLength": COMMENT_MAX})
+    body: str | None = Field(None, json_schema_extra={"maxLength": limits.COMMENT_MAX})
 
 
 class FlagIn(Body):
-    reason: str | None = Field(None, json_schema_extra={"maxLength": REASON_MAX})
+    reason: str | None = Field(None, json_schema_extra={"maxLength": limits.REASON_MAX})
 
 
 class MergeIn(Body):

@@ -17,19 +17,8 @@ from portal.errors import Conflict, Forbidden, Invalid
 from portal.i18n import LOCALES, current_locale, pick
 from portal.types import utcnow
 
-from .. import settings
+from .. import limits, settings
 from ..errors import CannotMerge, CannotMove, ChangedMeanwhile, NoSuchProposal, NotAuthor, VoteNotEnded
-from ..limits import (
-    ANSWER_MAX,
-    BODY_MAX,
-    BODY_MIN,
-    DEPARTMENT_MAX,
-    DISTRICT_MAX,
-    LOCATION_MAX,
-    REASON_MAX,
-    TITLE_MAX,
-    TITLE_MIN,
-)
 from ..models import Endorsement, Follow, Proposal, ProposalTransition
 from ..vocabulary import AUTHOR, CATEGORIES, EDGES, STATUSES
 from .ballots import open_ballot, vote_ended
@@ -42,10 +31,12 @@ from .endorsements import reach_threshold
 def validate_proposal(data: dict) -> dict:
     errors: dict = {}
     clean = {
-        "title": clean_text(data.get("title"), "title", TITLE_MIN, TITLE_MAX, errors),
-        "body": clean_text(data.get("body"), "body", BODY_MIN, BODY_MAX, errors),
-        "district": clean_text(data.get("district"), "district", 0, DISTRICT_MAX, errors, required=False),
-        "location": clean_text(data.get("location"), "location", 0, LOCATION_MAX, errors, required=False),
+        "title": clean_text(data.get("title"), "title", limits.TITLE_MIN, limits.TITLE_MAX, errors),
+        "body": clean_text(data.get("body"), "body", limits.BODY_MIN, limits.BODY_MAX, errors),
+        "district": clean_text(data.get("district"), "district", 0, limits.DISTRICT_MAX, errors,
+                               required=False),
+        "location": clean_text(data.get("location"), "location", 0, limits.LOCATION_MAX, errors,
+                               required=False),
     }
     category = data.get("category")
     if not category:
@@ -132,7 +123,7 @@ def _answer_dict(answer) -> dict | None:
     if not isinstance(answer, dict):
         return None
     clean = {k: v.strip() for k, v in answer.items()
-             if k in LOCALES and isinstance(v, str) and v.strip() and len(v) <= ANSWER_MAX}
+             if k in LOCALES and isinstance(v, str) and v.strip() and len(v) <= limits.ANSWER_MAX}
     return clean or None
 
 
@@ -168,15 +159,15 @@ def _move_values(proposal: Proposal, to: str, *, answer, department, vote_ends_a
         reason = reason.strip() if isinstance(reason, str) else ""
         if not reason:
             errors["reason"] = _l("Give a reason for hiding.")
-        elif len(reason) > REASON_MAX:
-            errors["reason"] = _l("Too long: at most %(n)s characters.", n=REASON_MAX)
+        elif len(reason) > limits.REASON_MAX:
+            errors["reason"] = _l("Too long: at most %(n)s characters.", n=limits.REASON_MAX)
         values.update(status_before_hidden=frm, hidden_reason=reason)
         note = reason
     if frm == "hidden":
         values.update(status_before_hidden=None, hidden_reason=None)
     if department is not None and department != "":
-        if not isinstance(department, str) or len(department.strip()) > DEPARTMENT_MAX:
-            errors["department"] = _l("Too long: at most %(n)s characters.", n=DEPARTMENT_MAX)
+        if not isinstance(department, str) or len(department.strip()) > limits.DEPARTMENT_MAX:
+            errors["department"] = _l("Too long: at most %(n)s characters.", n=limits.DEPARTMENT_MAX)
         else:
             values["department"] = department.strip()
     if errors:
@@ -221,7 +212,7 @@ def assign_department(session: Session, user, proposal_id, department: str) -> P
     accounts.require_role(user, STAFF)
     proposal = find(session, user, proposal_id, lock=True)
     errors: dict = {}
-    department = clean_text(department, "department", 1, DEPARTMENT_MAX, errors)
+    department = clean_text(department, "department", 1, limits.DEPARTMENT_MAX, errors)
     if errors:
         session.rollback()
         raise Invalid(fields=errors)
