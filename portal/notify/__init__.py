@@ -10,13 +10,15 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app):
     from portal import nav
+    from portal.accounts import roles
     from portal.notify import models  # noqa: F401  (tables)
     from portal.notify.api import bp as api_bp
     from portal.notify.cli import notify_cli
+    from portal.notify.service import OFFICER_ROLES
     from portal.notify.views import bp
 
     app.register_blueprint(bp, url_prefix="/notify")
     app.register_blueprint(api_bp, url_prefix="/api/v1/notify")
     app.cli.add_command(notify_cli)
-    nav.add(app, "notify.inbox", _l("Inbox"), roles=("resident",), order=70)
-    nav.add(app, "notify.dashboard", _l("Notices"), roles=("welfare_officer", "staff"), order=80)
+    nav.add(app, "notify.inbox", _l("Inbox"), roles=(roles.RESIDENT,), order=70)
+    nav.add(app, "notify.dashboard", _l("Notices"), roles=OFFICER_ROLES, order=80)

@@ -6,10 +6,10 @@ again later could help.  Every provider is handed the message's idempotency key 
 ``Idempotency-Key``, e-mail ``Message-ID``, a field of the log line) so that a provider sees each
 notice at most once even when a worker dies between sending and recording the delivery.
 
-Configuration is read with ``app.config.get`` (falling back to the environment, then a default):
+Configuration (``portal.notify.settings``, read from the app config, else the environment):
 
 - e-mail: ``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``,
-  ``MAIL_USE_TLS``, ``MAIL_FROM``;
+  ``MAIL_USE_TLS``, ``MAIL_FROM``, ``MAIL_TIMEOUT``;
 - SMS / voice: ``SMS_PROVIDER`` = ``log`` | ``http``, ``SMS_PROVIDER_URL``, ``SMS_PROVIDER_KEY``
   (same with ``VOICE_``); the ``log`` provider appends JSON lines to ``NOTIFY_LOG_FILE``
   (default ``instance/notify.log``), with the text only when ``NOTIFY_LOG_INCLUDE_TEXT`` is on.
@@ -32,6 +32,10 @@ from flask import current_app
 
 from portal.types import utcnow
 
+from . import settings
+from .limits import ERROR_CODE_MAX
+from .models import PHONE_CHANNELS
+
 
 class DeliveryError(Exception):
     """A delivery did not happen.  ``code`` is a short machine code, never personal data."""
@@ -40,7 +44,7 @@ class DeliveryError(Exception):
 
     def __init__(self, code: str):
         super().__init__(code)
-        self.code = code[:200]
+        self.code = code[:ERROR_CODE_MAX]
 
 
 class TemporaryFailure(DeliveryError):
@@ -72,21 +76,6 @@ class Envelope:
 
 
 Results = dict[int, DeliveryError | None]
-
-
-def setting(name: str, default=None):
-    """A setting from the app config, else the environment, else ``default``."""
-    value = current_app.config.get(name)
-    if value is None:
-        value = os.environ.get(name)
-    return default if value is None or value == "" else value
-
-
-def flag(name: str, default: bool = False) -> bool:
-    value = setting(name, default)
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 def mask(address: str | None) -> str | None:
@@ -137,13 +126,13 @@ class EmailChannel(Channel):
     name = "email"
 
     def __init__(self):
-        self.server = setting("MAIL_SERVER", "localhost")
-        self.port = int(setting("MAIL_PORT", 25))
-        self.username = setting("MAIL_USERNAME")
-        self.password = setting("MAIL_PASSWORD")
-        self.use_tls = flag("MAIL_USE_TLS", False)
-        self.sender = setting("MAIL_FROM", "noreply@portal.local")
-        self.timeout = float(setting("MAIL_TIMEOUT", 10))
+        self.server = settings.MAIL_SERVER()
+        self.port = settings.MAIL_PORT()
+        self.username = settings.MAIL_USERNAME()
+        self.password = settings.MAIL_PASSWORD()
+        self.use_tls = settings.MAIL_USE_TLS()
+        self.sender = settings.MAIL_FROM()
+        self.timeout = settings.MAIL_TIMEOUT()
 
     def _connect(self) -> smtplib.SMTP:
         smtp = smtplib.SMTP(self.server, self.port, timeout=self.timeout)
@@ -222,11 +211,10 @@ class HttpProvider(Channel):
     """
 
     def __init__(self, name: str):
-        prefix = name.upper()
         self.name = name
-        self.url = setting(f"{prefix}_PROVIDER_URL")
-        self.key = setting(f"{prefix}_PROVIDER_KEY", "")
-        self.timeout = float(setting(f"{prefix}_PROVIDER_TIMEOUT", 10))
+        self.url = settings.PROVIDER_URL[name]()
+        self.key = settings.PROVIDER_KEY[name]()
+        self.timeout = settings.PROVIDER_TIMEOUT[name]()
 
     def deliver_many(self, envelopes: list[Envelope]) -> Results:
         if not self.url:
@@ -277,9 +265,9 @@ class LogProvider(Channel):
 
     def __init__(self, name: str):
         self.name = name
-        path = setting("NOTIFY_LOG_FILE") or os.path.join(current_app.instance_path, "notify.log")
+        path = settings.LOG_FILE() or os.path.join(current_app.instance_path, "notify.log")
         self.path = os.path.abspath(path)
-        self.include_text = flag("NOTIFY_LOG_INCLUDE_TEXT", False)
+        self.include_text = settings.LOG_INCLUDE_TEXT()
 
     def _catch_up(self, fh) -> set[str]:
         stat = os.fstat(fh.fileno())
@@ -348,9 +336,8 @@ def get_channel(name: str) -> Channel:
         return AppChannel()
     if name == "email":
         return EmailChannel()
-    if name in ("sms", "voice"):
-        provider = str(setting(f"{name.upper()}_PROVIDER", "log")).lower()
-        if provider == "http":
+    if name in PHONE_CHANNELS:
+        if settings.PROVIDER[name]() == "http":
             return HttpProvider(name)
         return LogProvider(name)
     raise PermanentFailure("unknown_channel")

@@ -13,6 +13,7 @@ import click
 from flask.cli import AppGroup
 
 from portal.extensions import db
+from portal.i18n import LOCALES
 
 from . import service
 from .models import CHANNELS
@@ -45,7 +46,7 @@ def stats_command():
 @click.option("--user-id", type=int, default=None, help="a portal user (inbox, or their address)")
 @click.option("--email", default=None)
 @click.option("--phone", default=None)
-@click.option("--locale", type=click.Choice(["ko", "en", "zh"]), default=None)
+@click.option("--locale", type=click.Choice(LOCALES), default=None)
 def check_command(channel, user_id, email, phone, locale):
     """Send the channel-check notice."""
     from portal.accounts.models import User

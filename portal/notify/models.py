@@ -15,11 +15,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.extensions import db
 from portal.types import JSONType, UTCDateTime, utcnow
 
+from .limits import ERROR_CODE_MAX, IDEMPOTENCY_KEY_MAX
+
 CHANNELS = ("app", "email", "sms", "voice")
 STATUSES = ("queued", "sending", "delivered", "temporary_failure", "permanent_failure")
+FAILED = ("temporary_failure", "permanent_failure")
 # Channels a resident may switch off: the in-portal inbox always stays on, so a notice always
 # has somewhere to land.
 OPTIONAL_CHANNELS = ("email", "sms", "voice")
+# Channels that reach a phone number.
+PHONE_CHANNELS = ("sms", "voice")
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -44,7 +49,7 @@ class Message(db.Model):
     )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
-    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(IDEMPOTENCY_KEY_MAX), unique=True)
 
     # recipient: a portal user, or a bare address (tourists booking without an account)
     user_id: Mapped[int | None] = mapped_column(
@@ -61,7 +66,7 @@ class Message(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # a short machine code ("smtp_550", "opted_out", ...): never an address or a name
-    last_error: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(String(ERROR_CODE_MAX))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,6 +1,7 @@
 """Per-channel rate limits shared by every worker: a fixed one-second window in Redis.
 
-``NOTIFY_RATE_LIMIT_<CHANNEL>`` (notices per second, ``0`` = unlimited) with defaults below.
+``NOTIFY_RATE_LIMIT_<CHANNEL>`` (notices per second, ``0`` = unlimited; defaults in
+:mod:`portal.notify.settings`).
 Without ``REDIS_URL`` there is nothing shared to count in, so nothing is limited.
 """
 
@@ -11,16 +12,15 @@ import time
 
 import redis
 
-from .channels import setting
-
-DEFAULT_LIMITS = {"app": 0, "email": 50, "sms": 200, "voice": 20}
+from . import settings
 
 log = logging.getLogger(__name__)
 _clients: dict[str, redis.Redis] = {}
 
 
 def limit_for(channel: str) -> int:
-    return int(setting(f"NOTIFY_RATE_LIMIT_{channel.upper()}", DEFAULT_LIMITS.get(channel, 0)))
+    limit = settings.RATE_LIMIT.get(channel)
+    return limit() if limit is not None else 0
 
 
 def _client(url: str) -> redis.Redis:
@@ -40,7 +40,7 @@ def take(channel: str, wanted: int) -> tuple[int, float]:
     (the broker is down too, so little is moving anyway).
     """
     limit = limit_for(channel)
-    url = setting("REDIS_URL")
+    url = settings.REDIS_URL()
     if wanted <= 0 or limit <= 0 or not url:
         return wanted, 0.0
     now = time.time()

@@ -1,22 +1,59 @@
-"""API request bodies and response shapes of /api/v1/notify."""
+"""API request bodies and response shapes of /api/v1/notify.
+
+Each answer has a pydantic model ``XOut`` describing its shape and, beside it, the one function
+that builds it as a plain dict (what the API sends; ``tests/notify/test_schemas.py`` validates
+real answers against the models).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portal.api import iso
+from portal.api import Body, iso
+from portal.i18n import LOCALES
 
-from .models import Message
+from .models import CHANNELS, FAILED, OPTIONAL_CHANNELS, STATUSES, Message, Preference
 
-Channel = Literal["app", "email", "sms", "voice"]
+Channel = Literal[CHANNELS]
+OptionalChannel = Literal[OPTIONAL_CHANNELS]
+Status = Literal[STATUSES]
+Locale = Literal[LOCALES]
 
 
-class PreferencesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# -- requests ----------------------------------------------------------------------------------
+
+class PreferencesIn(Body):
     preferred_channel: Channel | None = None
-    opted_out: list[Literal["app", "email", "sms", "voice"]] = Field(default_factory=list, max_length=4)
+    opted_out: list[Channel] = Field(default_factory=list, max_length=len(CHANNELS))
+
+
+# -- answers -----------------------------------------------------------------------------------
+
+class Out(BaseModel):
+    """An answer's shape: a key the builder adds but the model lacks is an error too."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class MessageOut(Out):
+    id: int
+    user_id: int | None
+    channel: Channel
+    locale: Locale
+    template: str
+    idempotency_key: str
+    status: Status
+    attempts: int
+    last_error: str | None = Field(description="machine code, e.g. smtp_550, http_503, opted_out")
+    created_at: datetime | None
+    queued_at: datetime | None
+    sending_at: datetime | None
+    delivered_at: datetime | None
+    failed_at: datetime | None
+    next_attempt_at: datetime | None
 
 
 def message_json(m: Message) -> dict:
@@ -40,6 +77,19 @@ def message_json(m: Message) -> dict:
     }
 
 
+class InboxItemOut(Out):
+    id: int
+    subject: str
+    body: str
+    channel: Channel
+    locale: Locale
+    template: str
+    created_at: datetime | None
+    delivered_at: datetime | None
+    read_at: datetime | None
+    read: bool
+
+
 def inbox_json(m: Message, rendered: dict) -> dict:
     """A notice in the resident's own inbox, rendered in the language it was sent in."""
     return {
@@ -53,4 +103,58 @@ def inbox_json(m: Message, rendered: dict) -> dict:
         "delivered_at": iso(m.delivered_at),
         "read_at": iso(m.read_at),
         "read": m.read_at is not None,
+    }
+
+
+class InboxPageOut(Out):
+    items: list[InboxItemOut]
+    next_cursor: str | None
+
+
+class MessagePageOut(Out):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+def page_json(items: list[dict], next_cursor: str | None) -> dict:
+    """A page of a list (``InboxPageOut``, ``MessagePageOut``)."""
+    return {"items": items, "next_cursor": next_cursor}
+
+
+class PreferencesOut(Out):
+    preferred_channel: Channel | None
+    opted_out: list[OptionalChannel]
+
+
+def preferences_json(pref: Preference | None) -> dict:
+    """A resident's preferences (no row yet: no preferred channel, nothing switched off)."""
+    return {
+        "preferred_channel": pref.preferred_channel if pref else None,
+        "opted_out": sorted(pref.opted_out or []) if pref else [],
+    }
+
+
+class FailureOut(Out):
+    status: Literal[FAILED]
+    channel: Channel
+    reason: str
+    count: int
+
+
+class StatsOut(Out):
+    depth: dict[Status, dict[Channel, int]]
+    totals: dict[Status, int]
+    delivery_rate: float | None
+    failures: list[FailureOut]
+    recent_failures: list[MessageOut]
+
+
+def stats_json(stats: dict) -> dict:
+    """The queue's statistics (``service.stats``) with the recent failures as officers see them."""
+    return {
+        "depth": stats["depth"],
+        "totals": stats["totals"],
+        "delivery_rate": stats["delivery_rate"],
+        "failures": stats["failures"],
+        "recent_failures": [message_json(m) for m in stats["recent_failures"]],
     }

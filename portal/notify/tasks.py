@@ -14,12 +14,12 @@ import os
 
 from celery import shared_task
 
-from . import service
+from . import service, settings
 
 BEAT_SCHEDULE = {
     "notify-sweep": {
         "task": "notify.sweep",
-        "schedule": float(os.environ.get("NOTIFY_SWEEP_INTERVAL", 60)),
+        "schedule": settings.SWEEP_INTERVAL.get(os.environ),  # read before an app exists
     },
 }
 

@@ -1,0 +1,36 @@
+"""The notification queue's errors, named once (codes and texts are what clients and tests see).
+
+A notice or a preference that is not valid is an ``Invalid`` with ``fields`` naming what is
+wrong (for ``send_many``: ``items.<n>.<field>``).
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from portal.errors import Conflict, Invalid, NotFound
+
+
+class InvalidNotice(Invalid):
+    code = "invalid_notice"
+
+
+class InvalidPreferences(Invalid):
+    code = "invalid_preferences"
+
+
+class NotInInbox(NotFound):
+    """Another resident's notice is indistinguishable from a missing one."""
+
+    code = "message_not_found"
+    default_message = _l("There is no such message in your inbox.")
+
+
+class MessageNotFound(NotFound):
+    code = "message_not_found"
+    default_message = _l("There is no such message.")
+
+
+class NotRetryable(Conflict):
+    code = "not_retryable"
+    default_message = _l("Only a failed message can be sent again.")

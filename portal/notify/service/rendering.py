@@ -1,0 +1,59 @@
+"""Rendering a notice: plain-text templates ``notify/<template>.subject|body|voice.txt``, found in
+any blueprint's ``templates/`` folder, in the recipient's language."""
+
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+from flask_babel import force_locale
+from jinja2 import TemplateNotFound
+
+from ..models import Message
+
+_TEMPLATE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+
+
+def _template_name(template: str, part: str) -> str:
+    return f"notify/{template}.{part}.txt"
+
+
+def template_exists(template: str) -> bool:
+    if not isinstance(template, str) or not _TEMPLATE_RE.match(template):
+        return False
+    env = current_app.jinja_env
+    try:
+        env.get_template(_template_name(template, "subject"))
+        env.get_template(_template_name(template, "body"))
+    except TemplateNotFound:
+        return False
+    return True
+
+
+def render(template: str, context: dict, locale: str, *, voice: bool = True) -> tuple[str, str, str | None]:
+    """(subject, body, voice script or None) of ``template`` in ``locale``.
+
+    Templates are plain text (no HTML escaping), found in any blueprint's ``templates/notify/``.
+    ``voice=False`` skips the call script (only the voice channel reads it).
+    """
+    env = current_app.jinja_env
+    context = dict(context or {})
+    script = None
+    with force_locale(locale):
+        subject = env.get_template(_template_name(template, "subject")).render(context)
+        body = env.get_template(_template_name(template, "body")).render(context)
+        if voice:
+            try:
+                script = env.get_template(_template_name(template, "voice")).render(context).strip()
+            except TemplateNotFound:
+                script = None
+    return " ".join(subject.split()), body.strip(), script
+
+
+def rendered(message: Message) -> dict:
+    """Subject and body of a stored notice as the resident received them."""
+    try:
+        subject, body, _voice = render(message.template, message.context, message.locale, voice=False)
+    except TemplateNotFound:
+        subject, body = message.template, ""
+    return {"subject": subject, "body": body}

@@ -1,0 +1,62 @@
+"""The sweep: rows stuck in ``queued``/``sending`` (a lost broker message, a dead worker) go back
+on the queue, so a lost task delays a notice but never loses it.  Run every
+``NOTIFY_SWEEP_INTERVAL`` seconds by the ``notify.sweep`` beat task, or ``flask notify sweep``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from portal.types import utcnow
+
+from .. import settings
+from ..models import Message
+from .queue import enqueue
+
+log = logging.getLogger(__name__)
+
+
+def sweep(session: Session, *, now: datetime | None = None) -> list[tuple[int, str]]:
+    """Put back on the queue what the broker or a dead worker lost; returns (id, channel)s.
+
+    - ``sending`` for longer than ``NOTIFY_STUCK_SECONDS`` (the worker died): back to
+      ``queued``, or ``permanent_failure`` once the attempts are used up;
+    - ``queued`` for longer than that (the broker lost the task): queued again;
+    - ``temporary_failure`` whose retry is that overdue (the retry task was lost): queued again.
+    The caller commits, then hands the pairs to :func:`enqueue`.
+    """
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=settings.STUCK_SECONDS())
+    session.execute(
+        update(Message)
+        .where(Message.status == "sending", Message.sending_at < cutoff,
+               Message.attempts >= settings.MAX_ATTEMPTS())
+        .values(status="permanent_failure", failed_at=now, updated_at=now, last_error="worker_lost")
+        .execution_options(synchronize_session=False))
+    found: list[tuple[int, str]] = []
+    for where, values in (
+        ((Message.status == "sending", Message.sending_at < cutoff),
+         {"status": "queued", "queued_at": now}),
+        ((Message.status == "queued", Message.queued_at < cutoff), {"queued_at": now}),
+        ((Message.status == "temporary_failure", Message.next_attempt_at < cutoff),
+         {"next_attempt_at": now}),
+    ):
+        # conditional UPDATEs: a row a worker claimed (or finished) meanwhile no longer matches
+        found.extend(session.execute(
+            update(Message).where(*where).values(updated_at=now, **values)
+            .returning(Message.id, Message.channel)
+            .execution_options(synchronize_session=False)).all())
+    return found
+
+
+def sweep_and_enqueue(session: Session, *, now: datetime | None = None) -> int:
+    """The sweep as a use case: one commit, then the rows go to the broker."""
+    found = sweep(session, now=now)
+    session.commit()
+    if found:
+        log.info("notify sweep: re-queued %d notices", len(found))
+        enqueue(found)
+    return len(found)

@@ -1,0 +1,70 @@
+"""The notification queue's settings: each read here, each with its only default (README lists
+them).
+
+All of them are also read from the environment when the app config does not have them
+(``environ=True``), as the channels always did: a worker started from a bare environment sees
+the same values as the web process. ``NOTIFY_SWEEP_INTERVAL`` is read before an app exists, from
+``os.environ``, where the beat schedule is built (``tasks.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from portal.settings import Setting, as_bool, as_str
+
+from .models import PHONE_CHANNELS
+
+# -- the queue -------------------------------------------------------------------------------
+
+MAX_ATTEMPTS = Setting("NOTIFY_MAX_ATTEMPTS", 5, int, environ=True,
+                       doc="attempts before a temporary failure becomes permanent")
+STUCK_SECONDS = Setting("NOTIFY_STUCK_SECONDS", 300, int, environ=True,
+                        doc="how long a notice may sit queued or sending before the sweep re-queues it")
+BATCH_SIZE = Setting("NOTIFY_BATCH_SIZE", 200, int, minimum=1, environ=True,
+                     doc="notice ids per delivery task")
+RETRY_BASE_SECONDS = Setting("NOTIFY_RETRY_BASE_SECONDS", 30.0, float, environ=True,
+                             doc="the first retry's delay; doubled per attempt")
+RETRY_MAX_SECONDS = Setting("NOTIFY_RETRY_MAX_SECONDS", 3600.0, float, environ=True,
+                            doc="the longest delay between two attempts")
+SWEEP_INTERVAL = Setting("NOTIFY_SWEEP_INTERVAL", 60.0, float, environ=True,
+                         doc="seconds between two sweeps (beat)")
+# The shell's setting (portal.config); here it is the store the rate limits count in.
+REDIS_URL = Setting("REDIS_URL", None, as_str, environ=True)
+
+
+def _per_channel(name: str, defaults: dict[str, Any], parse: Callable[[Any], Any]) -> dict[str, Setting]:
+    """One setting per channel: ``name`` with ``{CHANNEL}`` replaced by ``SMS``, ``VOICE``, ..."""
+    return {channel: Setting(name.format(CHANNEL=channel.upper()), default, parse, environ=True)
+            for channel, default in defaults.items()}
+
+
+def _lower(value: Any) -> str:
+    return str(value).lower()
+
+
+# notices per second, shared by every worker; 0 = unlimited
+RATE_LIMIT = _per_channel("NOTIFY_RATE_LIMIT_{CHANNEL}", {"app": 0, "email": 50, "sms": 200, "voice": 20}, int)
+
+# -- e-mail (SMTP) ---------------------------------------------------------------------------
+
+MAIL_SERVER = Setting("MAIL_SERVER", "localhost", as_str, environ=True)
+MAIL_PORT = Setting("MAIL_PORT", 25, int, environ=True)
+MAIL_USERNAME = Setting("MAIL_USERNAME", None, as_str, environ=True)
+MAIL_PASSWORD = Setting("MAIL_PASSWORD", None, str, environ=True)  # str: spaces are the password's
+MAIL_USE_TLS = Setting("MAIL_USE_TLS", False, as_bool, environ=True)
+MAIL_FROM = Setting("MAIL_FROM", "noreply@portal.local", as_str, environ=True)
+MAIL_TIMEOUT = Setting("MAIL_TIMEOUT", 10.0, float, environ=True)
+
+# -- SMS and voice providers: <CHANNEL>_PROVIDER = log | http ---------------------------------
+
+PROVIDER = _per_channel("{CHANNEL}_PROVIDER", dict.fromkeys(PHONE_CHANNELS, "log"), _lower)
+PROVIDER_URL = _per_channel("{CHANNEL}_PROVIDER_URL", dict.fromkeys(PHONE_CHANNELS), as_str)
+PROVIDER_KEY = _per_channel("{CHANNEL}_PROVIDER_KEY", dict.fromkeys(PHONE_CHANNELS, ""), str)
+PROVIDER_TIMEOUT = _per_channel("{CHANNEL}_PROVIDER_TIMEOUT", dict.fromkeys(PHONE_CHANNELS, 10.0), float)
+
+# the `log` provider: JSON lines in this file (None: notify.log in the instance folder); the
+# subject and text only when asked for
+LOG_FILE = Setting("NOTIFY_LOG_FILE", None, as_str, environ=True)
+LOG_INCLUDE_TEXT = Setting("NOTIFY_LOG_INCLUDE_TEXT", False, as_bool, environ=True)
