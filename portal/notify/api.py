@@ -1,16 +1,5 @@
-"""Notification API.
-
-Residents (signed in):
-GET  /api/v1/notify/inbox?cursor=&limit=          my delivered notices  {"items", "next_cursor"}
-POST /api/v1/notify/inbox/<id>/read               mark one of mine read -> the notice
-GET  /api/v1/notify/preferences                   {"preferred_channel", "opted_out"}
-PUT  /api/v1/notify/preferences                   same shape -> 200 | 422
-
-Welfare officers, staff, admins:
-GET  /api/v1/notify/messages?status=&channel=&cursor=&limit=   {"items", "next_cursor"}
-POST /api/v1/notify/messages/<id>/retry           a failed notice back on the queue -> 200 | 409
-GET  /api/v1/notify/stats                         queue depth, delivery rate, failures
-"""
+"""The notification queue's JSON API under /api/v1/notify: a resident's inbox and preferences,
+the officers' message list, retry and statistics."""
 
 from __future__ import annotations
 
@@ -21,7 +10,8 @@ from portal.api import api_login_required, parse_body, parse_limit
 from portal.extensions import db
 
 from . import service
-from .schemas import PreferencesIn, inbox_json, message_json
+from .limits import INBOX_PAGE, MESSAGES_PAGE
+from .schemas import PreferencesIn, inbox_json, message_json, page_json, stats_json
 
 bp = Blueprint("notify_api", __name__)
 
@@ -32,9 +22,8 @@ bp = Blueprint("notify_api", __name__)
 @api_login_required
 def inbox():
     rows, next_cursor = service.inbox(db.session, current_user, cursor=request.args.get("cursor"),
-                                      limit=parse_limit())
-    return jsonify({"items": [inbox_json(m, service.rendered(m)) for m in rows],
-                    "next_cursor": next_cursor})
+                                      limit=parse_limit(INBOX_PAGE))
+    return jsonify(page_json([inbox_json(m, service.rendered(m)) for m in rows], next_cursor))
 
 
 @bp.post("/inbox/<int:message_id>/read")
@@ -68,8 +57,8 @@ def messages():
     rows, next_cursor = service.list_messages(
         db.session, current_user, status=request.args.get("status") or None,
         channel=request.args.get("channel") or None, cursor=request.args.get("cursor"),
-        limit=parse_limit(50))
-    return jsonify({"items": [message_json(m) for m in rows], "next_cursor": next_cursor})
+        limit=parse_limit(MESSAGES_PAGE))
+    return jsonify(page_json([message_json(m) for m in rows], next_cursor))
 
 
 @bp.post("/messages/<int:message_id>/retry")
@@ -82,11 +71,4 @@ def retry(message_id: int):
 @bp.get("/stats")
 @api_login_required
 def stats():
-    data = service.stats(db.session, current_user)
-    return jsonify({
-        "depth": data["depth"],
-        "totals": data["totals"],
-        "delivery_rate": data["delivery_rate"],
-        "failures": data["failures"],
-        "recent_failures": [message_json(m) for m in data["recent_failures"]],
-    })
+    return jsonify(stats_json(service.stats(db.session, current_user)))

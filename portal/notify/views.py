@@ -1,11 +1,5 @@
-"""Notification pages.
-
-Residents:  /notify/                      my inbox (newest first)
-            /notify/inbox/<id>/read       mark a notice read (POST)
-            /notify/preferences           preferred channel and opt-outs (GET, POST)
-Officers:   /notify/dashboard             queue depth, delivery rate, failures, retry buttons
-            /notify/messages/<id>/retry   send a failed notice again (POST)
-"""
+"""The notification queue's pages under /notify: a resident's inbox and preferences, the
+officers' dashboard."""
 
 from __future__ import annotations
 
@@ -39,7 +33,8 @@ def inbox():
     items = [(m, service.rendered(m)) for m in rows]
     next_url = url_for(".inbox", cursor=next_cursor) if next_cursor else None
     return render_template("notify/inbox.html", items=items, next_url=next_url,
-                           unread=service.unread_count(db.session, current_user))
+                           unread=service.unread_count(db.session, current_user),
+                           show_dashboard_link=current_user.has_role(*service.OFFICER_ROLES))
 
 
 @bp.post("/inbox/<int:message_id>/read")
