@@ -136,3 +136,8 @@ def send(app):
         return message
 
     return do
+
+
+def inbox_notice(send, user, key, **kwargs):
+    """A notice to `user`'s portal inbox (delivered at once)."""
+    return send(user=user, idempotency_key=key, channel="app", **kwargs)

@@ -91,46 +91,11 @@ def test_a_channel_the_resident_switched_off_is_not_used(send, make_user, notify
     assert notify_log.keys() == ["optout-1"]
 
 
-def test_opting_out_after_queueing_is_a_permanent_failure_not_retried(app, make_user, notify_log):
-    user = make_user(phone="010-3333-4444")
-    message = service.send(db.session, template="notify.channel_check", context={},
-                           idempotency_key="late-optout", user=user, channel="sms")
-    # the resident switches SMS off before the worker gets to the notice
-    db.session.add(Preference(user_id=user.id, preferred_channel=None, opted_out=["sms"]))
-    db.session.commit()
-    db.session.refresh(message)
-    assert message.status == "permanent_failure" and message.last_error == "opted_out"
-    assert message.attempts == 1 and message.next_attempt_at is None
-    assert notify_log.records() == []
-
-
-def test_the_notice_renders_in_the_recipients_language(send, make_user, notify_log):
-    texts = {}
-    for locale in ("ko", "en", "zh"):
-        user = make_user(phone="010-5555-6666", locale=locale)
-        send(user=user, channel="sms", idempotency_key=f"lang-{locale}", context={"reference": "R-42"})
-    for record in notify_log.records():
-        texts[record["locale"]] = (record["subject"], record["text"])
-    assert texts["en"][0] == "Test message from the city portal"
-    assert texts["ko"][0] == "시청 포털 시험 메시지"
-    assert texts["zh"][0] == "城市门户测试消息"
-    assert "참조 번호: R-42" in texts["ko"][1]
-    assert "参考编号：R-42" in texts["zh"][1]
-    assert "Reference: R-42" in texts["en"][1]
-
-
 def test_an_explicit_locale_beats_the_users(send, make_user, notify_log):
     user = make_user(phone="010-5555-6666", locale="ko")
     message = send(user=user, channel="sms", idempotency_key="explicit-zh", locale="zh")
     assert message.locale == "zh"
     assert notify_log.records()[0]["subject"] == "城市门户测试消息"
-
-
-def test_voice_sends_the_call_script_not_the_written_text(send, make_user, notify_log):
-    send(user=make_user(phone="010-7777-8888", locale="ko"), channel="voice", idempotency_key="call-1")
-    text = notify_log.records()[0]["text"]
-    assert text.startswith("안녕하세요. 시청 포털입니다.") and "시험 전화" in text
-    assert "참조 번호" not in text
 
 
 @pytest.mark.parametrize("kwargs, field", [

@@ -1,16 +1,15 @@
-"""Retries with backoff, the cap, the sweep, the claim, rate limits."""
+"""Delivery: retries with backoff, the cap, the claim, rate limits, what a worker finds changed."""
 
 from __future__ import annotations
 
 import threading
 from datetime import timedelta
 
-import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.notify import service
-from portal.notify.models import Message
+from portal.notify.models import Message, Preference
 from portal.types import utcnow
 from tests.conftest import requires_postgres, requires_redis
 
@@ -53,46 +52,6 @@ def test_backoff_is_capped_and_jittered(app):
     late = [service.backoff(12) for _ in range(50)]
     assert all(300 <= w <= 600 for w in late)
     assert len(set(late)) > 1
-
-
-def test_an_officer_retry_starts_the_attempts_over(app, send, make_user, http_provider):
-    officer = make_user(roles=("welfare_officer",))
-    http_provider.statuses = [400]
-    message = send(user=make_user(phone="010-1"), channel="sms", idempotency_key="manual-1")
-    assert message.status == "permanent_failure"
-    retried = service.retry(db.session, officer, message.id)
-    assert retried.status == "delivered" and retried.attempts == 1
-    assert len(http_provider.requests) == 2
-
-
-def test_the_sweep_requeues_stuck_rows_and_leaves_fresh_ones(app, make_user, notify_log):
-    app.config.update(NOTIFY_STUCK_SECONDS=300)
-    user = make_user(phone="010-1")
-    old, fresh = utcnow() - timedelta(minutes=10), utcnow() - timedelta(seconds=5)
-    rows = {}
-    for key, values in {
-        "lost-in-broker": {"status": "queued", "queued_at": old},
-        "worker-died": {"status": "sending", "sending_at": old, "attempts": 1},
-        "retry-lost": {"status": "temporary_failure", "next_attempt_at": old, "attempts": 1},
-        "just-queued": {"status": "queued", "queued_at": fresh},
-        "being-sent": {"status": "sending", "sending_at": fresh, "attempts": 1},
-        "out-of-attempts": {"status": "sending", "sending_at": old, "attempts": 5},
-    }.items():
-        message = service.send(db.session, template="notify.channel_check", context={},
-                               idempotency_key=key, user=user, channel="sms")
-        db.session.execute(update(Message).where(Message.id == message.id).values(**values))
-        rows[key] = message.id
-    db.session.info.pop("notify.pending", None)  # as if the broker lost every task
-    db.session.commit()
-    assert notify_log.records() == []
-
-    assert service.sweep_and_enqueue(db.session) == 3
-    status = {key: _reload(mid).status for key, mid in rows.items()}
-    assert status == {"lost-in-broker": "delivered", "worker-died": "delivered", "retry-lost": "delivered",
-                      "just-queued": "queued", "being-sent": "sending",
-                      "out-of-attempts": "permanent_failure"}
-    assert _reload(rows["out-of-attempts"]).last_error == "worker_lost"
-    assert sorted(notify_log.keys()) == ["lost-in-broker", "retry-lost", "worker-died"]
 
 
 @requires_postgres
@@ -149,16 +108,14 @@ def test_unknown_ids_and_duplicates_in_a_batch_are_harmless(app, send, make_user
     assert outcome.delivered == [] and notify_log.keys() == ["dup-1"]
 
 
-@pytest.mark.parametrize("status", ["delivered", "queued"])
-def test_only_failed_notices_can_be_retried(app, make_user, status):
-    from portal.errors import Conflict
-
-    officer = make_user(roles=("staff",))
+def test_opting_out_after_queueing_is_a_permanent_failure_not_retried(app, make_user, notify_log):
+    user = make_user(phone="010-3333-4444")
     message = service.send(db.session, template="notify.channel_check", context={},
-                           idempotency_key="r", user=make_user())
-    db.session.execute(update(Message).where(Message.id == message.id).values(status=status))
-    db.session.info.pop("notify.pending", None)
+                           idempotency_key="late-optout", user=user, channel="sms")
+    # the resident switches SMS off before the worker gets to the notice
+    db.session.add(Preference(user_id=user.id, preferred_channel=None, opted_out=["sms"]))
     db.session.commit()
-    with pytest.raises(Conflict) as err:
-        service.retry(db.session, officer, message.id)
-    assert err.value.code == "not_retryable"
+    db.session.refresh(message)
+    assert message.status == "permanent_failure" and message.last_error == "opted_out"
+    assert message.attempts == 1 and message.next_attempt_at is None
+    assert notify_log.records() == []
