@@ -142,7 +142,9 @@ PATHS = {
                 "responses": {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": {
                     "type": "object", "properties": {"programme": {"type": "string"},
                                                      "notices": {"type": "integer"},
-                                                     "delivered": {"type": ["integer", "null"]}}}}}},
+                                                     "delivered": {"type": ["integer", "null"]},
+                                                     "updated_at": {"type": ["string", "null"],
+                                                                    "format": "date-time"}}}}}},
                     "Reach"), "401": _err, "403": _err}},
     },
 }
