@@ -1,10 +1,10 @@
 """Tourism: listings, bookable slots, bookings, payments and waiting lists.
 
-What keeps it right under concurrency (service.py does the writes):
+What keeps it right under concurrency (the service does the writes):
 
-* ``tourism_slots.taken`` counts held + confirmed seats; it only moves through conditional
-  UPDATEs (``taken + q <= capacity``), and a CHECK constraint backs it up, so a slot never
-  holds more seats than its capacity, whatever the number of web processes;
+* ``tourism_slots.taken`` counts held + confirmed seats; it only moves in service/seats.py,
+  through conditional UPDATEs (``taken + q <= capacity``), and a CHECK constraint backs it up,
+  so a slot never holds more seats than its capacity, whatever the number of web processes;
 * a booking leaves ``held`` exactly once (``UPDATE ... WHERE status = 'held'``), so an expired
   or cancelled hold gives its seats back exactly once;
 * ``idempotency_key`` and ``reference`` are UNIQUE: a retried request finds the first booking;
@@ -25,12 +25,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.types import JSONType, UTCDateTime, utcnow
+
+from .limits import AREA_MAX, EMAIL_MAX, GUEST_NAME_MAX, IDEMPOTENCY_KEY_MAX, PHONE_MAX, PROVIDER_MAX
 
 KINDS = ("event", "lodging", "restaurant", "transport")
 BOOKING_STATUSES = ("held", "confirmed", "cancelled", "expired")
@@ -47,7 +50,7 @@ class Listing(db.Model):
     kind: Mapped[str] = mapped_column(String(20), index=True)
     # `area` is the stable key that filters and links use (?area=Dolsan); `area_name` is what
     # people read, per locale like the texts below: {"ko": "돌산", "en": "Dolsan", "zh": "突山"}.
-    area: Mapped[str] = mapped_column(String(80), default="", index=True)
+    area: Mapped[str] = mapped_column(String(AREA_MAX), default="", index=True)
     area_name: Mapped[dict] = mapped_column(JSONType, default=dict, server_default=text("'{}'"))
     # Per-locale content written by staff: {"ko": "...", "en": "...", "zh": "..."}.
     name: Mapped[dict] = mapped_column(JSONType, default=dict)
@@ -82,6 +85,10 @@ class Slot(db.Model):
     capacity: Mapped[int] = mapped_column(Integer)
     taken: Mapped[int] = mapped_column(Integer, default=0)  # held + confirmed seats
     price: Mapped[int] = mapped_column(Integer)  # whole KRW per seat
+    # Not a column: the seats of unpaid holds whose time is up and that no write has released
+    # yet, set by a read (service/seats.py) that counts them as free so that it need not write.
+    # Forgotten whenever the row is refreshed or expired (below): it never outlives that read.
+    expired_held = 0
 
     listing: Mapped[Listing] = relationship(back_populates="slots")
 
@@ -93,6 +100,12 @@ class Slot(db.Model):
     )
 
 
+@event.listens_for(Slot, "refresh", raw=True)
+@event.listens_for(Slot, "expire", raw=True)
+def _forget_expired_held(state, *_args) -> None:
+    state.dict.pop("expired_held", None)  # `state`: the row's InstanceState (its object may be gone)
+
+
 class Booking(db.Model):
     __tablename__ = "tourism_bookings"
 
@@ -100,15 +113,15 @@ class Booking(db.Model):
     reference: Mapped[str] = mapped_column(String(12), unique=True)
     slot_id: Mapped[int] = mapped_column(ForeignKey("tourism_slots.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
-    guest_name: Mapped[str] = mapped_column(String(120))
-    guest_email: Mapped[str] = mapped_column(String(254), index=True)
-    guest_phone: Mapped[str | None] = mapped_column(String(40))
+    guest_name: Mapped[str] = mapped_column(String(GUEST_NAME_MAX))
+    guest_email: Mapped[str] = mapped_column(String(EMAIL_MAX), index=True)
+    guest_phone: Mapped[str | None] = mapped_column(String(PHONE_MAX))
     locale: Mapped[str] = mapped_column(String(5), default="ko")
     quantity: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)  # whole KRW
     status: Mapped[str] = mapped_column(String(12), default="held", index=True)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -130,7 +143,7 @@ class Payment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(40), unique=True)  # the gateway's payment id
     booking_id: Mapped[int] = mapped_column(ForeignKey("tourism_bookings.id", ondelete="CASCADE"), index=True)
-    provider: Mapped[str] = mapped_column(String(20))
+    provider: Mapped[str] = mapped_column(String(PROVIDER_MAX))
     amount: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     transaction_id: Mapped[str | None] = mapped_column(String(80))
@@ -154,9 +167,9 @@ class WaitlistEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slot_id: Mapped[int] = mapped_column(ForeignKey("tourism_slots.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    name: Mapped[str] = mapped_column(String(120))
-    email: Mapped[str] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(GUEST_NAME_MAX))
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    phone: Mapped[str | None] = mapped_column(String(PHONE_MAX))
     locale: Mapped[str] = mapped_column(String(5), default="ko")
     quantity: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12), default="waiting")
