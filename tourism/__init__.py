@@ -10,17 +10,16 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app: Flask) -> None:
     from portal import nav
+    from portal.accounts.roles import STAFF
 
     from . import models  # noqa: F401  (tables)
     from .api import bp as api_bp
     from .views import bp
 
-    app.config.setdefault("BOOKING_HOLD_MINUTES", 15)
-    app.config.setdefault("TOURISM_OFFER_MINUTES", 60)
     app.register_blueprint(bp, url_prefix="/tourism")
     app.register_blueprint(api_bp, url_prefix="/api/v1/tourism")
     nav.add(app, "tourism.index", _l("Tourism"), order=40)
-    nav.add(app, "tourism.staff_listings", _l("Tourism admin"), roles=("staff",), order=80)
+    nav.add(app, "tourism.staff_listings", _l("Tourism admin"), roles=(STAFF,), order=80)
     app.cli.add_command(tourism_cli)
 
 

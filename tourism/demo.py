@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import Listing, Slot
-from .service import SEOUL, _search_text
+from .service import SEOUL, search_text
 
 LISTINGS = [
     {
@@ -125,7 +125,7 @@ def _fill_area_names(listing: Listing, spec: dict) -> None:
     merged = {**spec["area_name"], **{k: v for k, v in stored.items() if v}}
     if merged != stored:
         listing.area_name = merged
-        listing.search_text = _search_text(listing)
+        listing.search_text = search_text(listing)
 
 
 def seed(session: Session, days: int = 21) -> int:
@@ -143,7 +143,7 @@ def seed(session: Session, days: int = 21) -> int:
                           description=spec["description"], address=spec["address"], policy=spec["policy"],
                           free_cancel_hours=spec["free_cancel_hours"],
                           late_refund_percent=spec["late_refund_percent"], active=True)
-        listing.search_text = _search_text(listing)
+        listing.search_text = search_text(listing)
         session.add(listing)
         session.flush()
         for offset in range(1, days + 1, spec["every"]):

@@ -20,7 +20,19 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from portal.i18n import LOCALE_NAMES, LOCALES
 
-from .service import MAX_QUANTITY
+from .limits import (
+    AREA_MAX,
+    CAPACITY_MAX,
+    EMAIL_MAX,
+    FREE_CANCEL_HOURS_MAX,
+    GUEST_NAME_MAX,
+    PHONE_MAX,
+    QUANTITY_MAX,
+    QUANTITY_MIN,
+    REFERENCE_MAX,
+    REFUND_PERCENT_MAX,
+    TEXT_MAX,
+)
 
 
 def kind_labels() -> dict:
@@ -33,11 +45,11 @@ def kind_choices():
 
 
 class BookingForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=[InputRequired(), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
-    phone = TelField(_l("Phone (optional)"), validators=[Optional(), Length(max=40)])
+    name = StringField(_l("Your name"), validators=[InputRequired(), Length(max=GUEST_NAME_MAX)])
+    email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=EMAIL_MAX)])
+    phone = TelField(_l("Phone (optional)"), validators=[Optional(), Length(max=PHONE_MAX)])
     quantity = IntegerField(_l("Seats"), default=1,
-                            validators=[InputRequired(), NumberRange(min=1, max=MAX_QUANTITY)])
+                            validators=[InputRequired(), NumberRange(min=QUANTITY_MIN, max=QUANTITY_MAX)])
     submit = SubmitField(_l("Hold my seats"))
 
 
@@ -46,8 +58,8 @@ class WaitlistForm(BookingForm):
 
 
 class LookupForm(FlaskForm):
-    reference = StringField(_l("Booking reference"), validators=[InputRequired(), Length(max=20)])
-    email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
+    reference = StringField(_l("Booking reference"), validators=[InputRequired(), Length(max=REFERENCE_MAX)])
+    email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=EMAIL_MAX)])
     submit = SubmitField(_l("Find my booking"))
 
 
@@ -66,12 +78,12 @@ class SandboxForm(FlaskForm):
 
 class ListingForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=kind_choices, validators=[InputRequired()])
-    area = StringField(_l("Area key"), validators=[Optional(), Length(max=80)],
+    area = StringField(_l("Area key"), validators=[Optional(), Length(max=AREA_MAX)],
                        description=_l("The same in every language; links and filters use it, e.g. Dolsan."))
     free_cancel_hours = IntegerField(_l("Free cancellation until (hours before start)"), default=24,
-                                     validators=[InputRequired(), NumberRange(min=0, max=24 * 60)])
+                                     validators=[InputRequired(), NumberRange(min=0, max=FREE_CANCEL_HOURS_MAX)])
     late_refund_percent = IntegerField(_l("Refund after that (percent)"), default=0,
-                                       validators=[InputRequired(), NumberRange(min=0, max=100)])
+                                       validators=[InputRequired(), NumberRange(min=0, max=REFUND_PERCENT_MAX)])
     active = BooleanField(_l("Shown to visitors"), default=True)
     submit = SubmitField(_l("Save"))
 
@@ -80,7 +92,7 @@ class ListingForm(FlaskForm):
 for _code in LOCALES:
     setattr(ListingForm, f"area_name_{_code}",
             StringField(_l("Area name"), description=LOCALE_NAMES[_code],
-                        validators=[Optional(), Length(max=80)]))
+                        validators=[Optional(), Length(max=AREA_MAX)]))
 
 # One field per text and locale: name_ko, name_en, name_zh, description_ko, ...
 for _field, _label, _kind in (("name", _l("Name"), StringField),
@@ -90,23 +102,23 @@ for _field, _label, _kind in (("name", _l("Name"), StringField),
     for _code in LOCALES:
         setattr(ListingForm, f"{_field}_{_code}",
                 _kind(_label, description=LOCALE_NAMES[_code],
-                      validators=[Optional(), Length(max=4000)]))
+                      validators=[Optional(), Length(max=TEXT_MAX)]))
 
 
 class SlotForm(FlaskForm):
     starts_at = DateTimeLocalField(_l("Starts at (Korea time)"), format="%Y-%m-%dT%H:%M",
                                    validators=[InputRequired()])
-    capacity = IntegerField(_l("Capacity"), validators=[InputRequired(), NumberRange(min=1, max=100000)])
+    capacity = IntegerField(_l("Capacity"), validators=[InputRequired(), NumberRange(min=1, max=CAPACITY_MAX)])
     price = IntegerField(_l("Price per seat (KRW)"), validators=[InputRequired(), NumberRange(min=0)])
     submit = SubmitField(_l("Add time slot"))
 
 
 class CapacityForm(FlaskForm):
-    capacity = IntegerField(_l("Capacity"), validators=[InputRequired(), NumberRange(min=0, max=100000)])
+    capacity = IntegerField(_l("Capacity"), validators=[InputRequired(), NumberRange(min=0, max=CAPACITY_MAX)])
     submit = SubmitField(_l("Change capacity"))
 
 
 class CheckInForm(FlaskForm):
-    reference = StringField(_l("Booking reference"), validators=[InputRequired(), Length(max=20)],
+    reference = StringField(_l("Booking reference"), validators=[InputRequired(), Length(max=REFERENCE_MAX)],
                             render_kw={"autocomplete": "off", "autofocus": True, "inputmode": "text"})
     submit = SubmitField(_l("Check in"))

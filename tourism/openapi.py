@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .limits import GUEST_NAME_MAX, IDEMPOTENCY_KEY_MAX, PHONE_MAX, QUANTITY_MAX, QUANTITY_MIN
+
 _ERR = {"$ref": "#/components/responses/Error"}
 _MONEY = {"$ref": "#/components/schemas/Money"}
 _LANG = {"name": "lang", "in": "query", "schema": {"enum": ["ko", "en", "zh"]},
@@ -29,8 +31,8 @@ BOOKING = {"type": "object", "properties": {
     "refund": _MONEY, "payment": {"type": ["object", "null"]}, "links": {"type": "object"}}}
 
 GUEST = {"type": "object", "required": ["name", "email"], "properties": {
-    "name": {"type": "string", "maxLength": 120}, "email": {"type": "string", "format": "email"},
-    "phone": {"type": "string", "maxLength": 40}}}
+    "name": {"type": "string", "maxLength": GUEST_NAME_MAX}, "email": {"type": "string", "format": "email"},
+    "phone": {"type": "string", "maxLength": PHONE_MAX}}}
 
 
 def _json(schema):
@@ -63,11 +65,13 @@ PATHS = {
             "slots": {"type": "array", "items": SLOT}}}]}), "404": _ERR}}},
     "/api/v1/tourism/bookings": {"post": {
         "summary": "Hold seats (guest or signed in)", "tags": ["tourism"],
-        "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200},
+        "parameters": [{"name": "Idempotency-Key", "in": "header",
+                        "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX},
                         "description": "same key, same answer, one booking"}],
         "requestBody": {"required": True, **_json({"type": "object", "required": ["slot_id", "quantity", "guest"],
                                                    "properties": {"slot_id": {"type": "integer"},
-                                                                  "quantity": {"type": "integer", "minimum": 1, "maximum": 10},
+                                                                  "quantity": {"type": "integer", "minimum": QUANTITY_MIN,
+                                                                               "maximum": QUANTITY_MAX},
                                                                   "guest": GUEST,
                                                                   "locale": {"enum": ["ko", "en", "zh"]}}})},
         "responses": {**_ok("Held", BOOKING, "201"), "404": _ERR,

@@ -1,42 +1,225 @@
-"""API request bodies (pydantic): the shell's parse_body turns failures into 422 with fields."""
+"""Tourism API shapes. Request bodies (pydantic; the shell's parse_body turns failures into 422
+with fields; an unknown field is one of them). For each answer, a response model `XOut`
+describing it and, beside it, the one function that builds it as a plain dict."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from .service import MAX_QUANTITY
+from portal.api import Body, iso, money
+
+from . import service
+from .limits import GUEST_NAME_MAX, PHONE_MAX, PROVIDER_MAX, QUANTITY_MAX, QUANTITY_MIN, REFERENCE_MAX
+from .models import (
+    BOOKING_STATUSES,
+    KINDS,
+    PAYMENT_STATUSES,
+    WAITLIST_STATUSES,
+    Booking,
+    Listing,
+    Payment,
+    Slot,
+)
+
+Lang = Literal["ko", "en", "zh"]
+
+# --- request bodies -----------------------------------------------------------------------------
 
 
-class Guest(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
+class Guest(Body):
+    name: str = Field(min_length=1, max_length=GUEST_NAME_MAX)
     email: EmailStr
-    phone: str | None = Field(default=None, max_length=40)
+    phone: str | None = Field(default=None, max_length=PHONE_MAX)
 
 
-class BookingIn(BaseModel):
+class BookingIn(Body):
     slot_id: int = Field(gt=0)
-    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    quantity: int = Field(ge=QUANTITY_MIN, le=QUANTITY_MAX)
     guest: Guest
-    locale: Literal["ko", "en", "zh"] | None = None
+    locale: Lang | None = None
 
 
-class WaitlistIn(BaseModel):
-    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+class WaitlistIn(Body):
+    quantity: int = Field(ge=QUANTITY_MIN, le=QUANTITY_MAX)
     guest: Guest
-    locale: Literal["ko", "en", "zh"] | None = None
+    locale: Lang | None = None
 
 
-class PaymentIn(BaseModel):
-    provider: str = Field(min_length=1, max_length=20)
+class PaymentIn(Body):
+    provider: str = Field(min_length=1, max_length=PROVIDER_MAX)
     sandbox_outcome: Literal["pay", "fail"] = "pay"
     email: EmailStr | None = None
 
 
-class CancelIn(BaseModel):
+class CancelIn(Body):
     email: EmailStr | None = None
 
 
-class CheckInIn(BaseModel):
-    reference: str = Field(min_length=1, max_length=20)
+class CheckInIn(Body):
+    reference: str = Field(min_length=1, max_length=REFERENCE_MAX)
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+class Out(BaseModel):
+    """An answer's shape: every key required, none other allowed (the schema test relies on it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class MoneyOut(Out):
+    amount: int
+    currency: Literal["KRW"]
+
+
+class CancellationOut(Out):
+    free_until_hours_before: int
+    late_refund_percent: int
+
+
+class ListingOut(Out):
+    id: int
+    kind: Literal[KINDS]
+    area: str = Field(description="area key, the value for ?area= (same in every language)")
+    area_name: str = Field(description="the area's name in the served language "
+                           "(falls back like the other texts, then to the key)")
+    name: str
+    description: str
+    address: str
+    policy: str
+    lang: Lang | None = Field(description="language actually served")
+    cancellation: CancellationOut
+    missing_locales: list[Lang]
+
+
+def listing_json(listing: Listing, lang: str) -> dict:
+    name, served = service.text(listing, "name", lang)
+    out = {"id": listing.id, "kind": listing.kind, "area": listing.area, "name": name, "lang": served}
+    for field in ("description", "address", "policy"):
+        out[field], _served = service.text(listing, field, served or lang)
+    # `area` is the key to filter by (?area=); `area_name` the area in the served language
+    # (falling back like every text, and to the key when no name is stored).
+    out["area_name"], _served = service.area_name(listing, served or lang)
+    out["cancellation"] = {"free_until_hours_before": listing.free_cancel_hours,
+                           "late_refund_percent": listing.late_refund_percent}
+    out["missing_locales"] = service.missing_translations(listing)
+    return out
+
+
+class ListingsOut(Out):
+    items: list[ListingOut]
+    next_cursor: str | None
+
+
+def listings_json(listings: list[Listing], next_cursor: str | None, lang: str) -> dict:
+    return {"items": [listing_json(listing, lang) for listing in listings], "next_cursor": next_cursor}
+
+
+class SlotOut(Out):
+    id: int
+    starts_at: datetime
+    capacity: int
+    available: int = Field(description="seats left (unpaid holds whose time is up count as free)")
+    price: MoneyOut
+
+
+def slot_json(slot: Slot) -> dict:
+    return {"id": slot.id, "starts_at": iso(slot.starts_at), "capacity": slot.capacity,
+            "available": service.available(slot), "price": money(slot.price)}
+
+
+class ListingWithSlotsOut(ListingOut):
+    slots: list[SlotOut]
+
+
+def listing_with_slots_json(listing: Listing, slots: list[Slot], lang: str) -> dict:
+    out = listing_json(listing, lang)
+    out["slots"] = [slot_json(slot) for slot in slots]
+    return out
+
+
+class BookingListingOut(Out):
+    id: int
+    kind: Literal[KINDS]
+    name: str
+    lang: Lang | None
+
+
+class BookingPaymentOut(Out):
+    provider: str
+    status: Literal[PAYMENT_STATUSES]
+    amount: MoneyOut
+    refunded: MoneyOut
+
+
+class BookingLinksOut(Out):
+    page: str
+    ics: str
+    qr: str
+
+
+class BookingOut(Out):
+    reference: str
+    status: Literal[BOOKING_STATUSES]
+    hold_expires_at: datetime | None
+    total: MoneyOut
+    quantity: int
+    locale: Lang
+    slot: SlotOut
+    listing: BookingListingOut
+    confirmed_at: datetime | None
+    cancelled_at: datetime | None
+    checked_in_at: datetime | None
+    refund: MoneyOut
+    payment: BookingPaymentOut | None = Field(description="the latest payment")
+    links: BookingLinksOut
+
+
+def booking_json(booking: Booking, lang: str) -> dict:
+    slot = booking.slot
+    name, served = service.text(slot.listing, "name", lang)
+    payment = booking.payments[-1] if booking.payments else None
+    path = service.booking_path(booking)
+    status = service.status_now(booking)
+    return {
+        "reference": booking.reference,
+        "status": status,
+        "hold_expires_at": iso(booking.hold_expires_at) if status == "held" else None,
+        "total": money(booking.total),
+        "quantity": booking.quantity,
+        "locale": booking.locale,
+        "slot": slot_json(slot),
+        "listing": {"id": slot.listing_id, "kind": slot.listing.kind, "name": name, "lang": served},
+        "confirmed_at": iso(booking.confirmed_at),
+        "cancelled_at": iso(booking.cancelled_at),
+        "checked_in_at": iso(booking.checked_in_at),
+        "refund": money(booking.refund_amount or 0),
+        "payment": ({"provider": payment.provider, "status": payment.status,
+                     "amount": money(payment.amount), "refunded": money(payment.refunded_amount)}
+                    if payment else None),
+        "links": {"page": path, "ics": path + ".ics", "qr": path + "/qr.svg"},
+    }
+
+
+class WaitlistEntryOut(Out):
+    id: int
+    slot_id: int
+    quantity: int
+    status: Literal[WAITLIST_STATUSES]
+
+
+def waitlist_entry_json(entry) -> dict:
+    return {"id": entry.id, "slot_id": entry.slot_id, "quantity": entry.quantity, "status": entry.status}
+
+
+class CallbackOut(Out):
+    payment_id: str
+    status: Literal[PAYMENT_STATUSES]
+
+
+def callback_json(payment: Payment) -> dict:
+    return {"payment_id": payment.public_id, "status": payment.status}

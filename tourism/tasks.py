@@ -1,4 +1,4 @@
-"""Tourism Celery tasks: thin wrappers around service.py."""
+"""Tourism Celery tasks: thin wrappers around the service."""
 
 from __future__ import annotations
 

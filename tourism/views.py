@@ -1,28 +1,5 @@
-"""Tourism pages under /tourism: parse a form, call service.py, render.
-
-Visitors
-  GET       /tourism/                               listings: search by kind, date, area, words
-  GET       /tourism/listings/<id>                  a listing with its upcoming slots
-  GET POST  /tourism/slots/<id>/book                booking form (guest or signed in) -> hold
-  GET POST  /tourism/slots/<id>/waitlist            join a sold-out slot's waiting list
-  GET       /tourism/bookings/<ref>                 booking: pay, confirmation (QR, .ics), cancel
-  POST      /tourism/bookings/<ref>/pay             start a payment -> the gateway's page
-  POST      /tourism/bookings/<ref>/cancel          cancel (refund per policy)
-  GET       /tourism/bookings/<ref>.ics?email=      calendar file
-  GET       /tourism/bookings/<ref>/qr.svg?email=   QR code of the reference
-  GET POST  /tourism/lookup                         find a booking by reference + email
-Sandbox payment gateway
-  GET POST  /tourism/sandbox/pay/<payment_id>       the gateway's pay / decline page
-Staff (role staff)
-  GET       /tourism/staff/                         listings, missing translations
-  GET POST  /tourism/staff/listings/new             new listing
-  GET POST  /tourism/staff/listings/<id>/edit       edit listing and its translations
-  GET POST  /tourism/staff/listings/<id>/slots      time slots; add one
-  GET       /tourism/staff/slots/<id>               a slot's bookings and waiting list
-  POST      /tourism/staff/slots/<id>/capacity      change capacity
-  POST      /tourism/staff/slots/<id>/check-in      check in by reference (scanned or typed)
-  GET       /tourism/staff/reports?start=&end=      bookings and revenue per listing and day
-"""
+"""Tourism pages under /tourism: visitors, the sandbox payment gateway, staff. Parse a form,
+call the service, render."""
 
 from __future__ import annotations
 
@@ -49,7 +26,7 @@ from portal.extensions import db
 from portal.i18n import LOCALE_NAMES, LOCALES, current_locale
 from portal.types import utcnow
 
-from . import service
+from . import service, settings
 from .forms import (
     BookingForm,
     CancelForm,
@@ -63,6 +40,7 @@ from .forms import (
     WaitlistForm,
     kind_labels,
 )
+from .limits import QUANTITY_MAX, QUERY_MAX
 from .models import KINDS, TEXT_FIELDS
 
 bp = Blueprint("tourism", __name__, template_folder="templates")
@@ -87,8 +65,11 @@ def _helpers():
         "kind_label": lambda kind: kinds.get(kind, kind),
         "kinds": kinds,
         "available": service.available,
+        "seats_taken": service.seats_taken,
+        "booking_status": service.status_now,
+        "quantity_max": QUANTITY_MAX,
         "locale_names": LOCALE_NAMES,
-        "hold_minutes": service.hold_minutes(),
+        "hold_minutes": settings.HOLD_MINUTES(),
     }
 
 
@@ -105,9 +86,8 @@ def _remembered(reference: str) -> bool:
     return service.normalise_reference(reference) in session.get(REMEMBERED, [])
 
 
-def _booking(reference: str, email: str | None = None):
-    return service.find_booking(db.session, reference, email=email, user=current_user,
-                                remembered=_remembered(reference))
+def _booking(reference: str, email: str | None = None, *, find=service.find_booking):
+    return find(db.session, reference, email=email, user=current_user, remembered=_remembered(reference))
 
 
 def _flash_error(exc: DomainError) -> None:
@@ -128,8 +108,7 @@ def index():
         except ValueError:
             flash(_("Enter the date as YYYY-MM-DD."), "error")
     area = request.args.get("area") or None
-    q = (request.args.get("q") or "").strip()[:100] or None
-    service.release_expired(db.session)
+    q = (request.args.get("q") or "").strip()[:QUERY_MAX] or None
     listings = service.search_listings(db.session, kind=kind, area=area, q=q, on_date=on_date)
     summary = service.slot_summary(db.session, [item.id for item in listings])
     return render_template("tourism/index.html", listings=listings, summary=summary, kind=kind,
@@ -156,7 +135,6 @@ def _guest_form(form_cls, slot):
 @bp.route("/slots/<int:slot_id>/book", methods=["GET", "POST"])
 def book(slot_id: int):
     slot = service.get_slot(db.session, slot_id)
-    service.release_expired(db.session, slot_id=slot_id)
     form = _guest_form(BookingForm, slot)
     # One key per rendered form: a double click or a resent form makes one booking.
     key = request.form.get("idempotency_key") or uuid.uuid4().hex
@@ -173,7 +151,7 @@ def book(slot_id: int):
         else:
             _remember(booking.reference)
             return redirect(url_for("tourism.booking", reference=booking.reference))
-    db.session.refresh(slot)
+    slot = service.reread_slot(db.session, slot)
     return render_template("tourism/book.html", slot=slot, listing=slot.listing, form=form, key=key)
 
 
@@ -199,8 +177,7 @@ def waitlist(slot_id: int):
 
 @bp.get("/bookings/<reference>")
 def booking(reference: str):
-    item = _booking(reference)
-    service.refresh_hold(db.session, item)
+    item = _booking(reference, find=service.read_booking)
     qr = Markup(service.qr_svg(item.reference)) if item.status == "confirmed" else None  # noqa: S704 - segno's SVG
     return render_template("tourism/booking.html", booking=item, slot=item.slot, listing=item.slot.listing,
                            pay_form=PayForm(), cancel_form=CancelForm(), qr=qr,

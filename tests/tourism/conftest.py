@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.types import utcnow
 from tests.conftest import PortalClient
 from tourism.models import Booking, Listing, Slot
-from tourism.service import _search_text
+from tourism.service import search_text
 
 
 class FreshClient(PortalClient):
@@ -65,7 +65,7 @@ def make_listing(app):
                                                          "zh": "丽水市突山邑"}),
                           policy=fields.pop("policy", {}), free_cancel_hours=free_cancel_hours,
                           late_refund_percent=late_refund_percent, active=True, **fields)
-        listing.search_text = _search_text(listing)
+        listing.search_text = search_text(listing)
         db.session.add(listing)
         db.session.flush()
         slot = Slot(listing_id=listing.id, starts_at=utcnow() + timedelta(hours=hours), capacity=capacity,

@@ -1,4 +1,58 @@
-"""Tourism booking rules, by concern (being split out of bookings.py)."""
+"""Tourism booking rules, by concern. Views, API, tasks and tests call them from here.
 
-from .bookings import *  # noqa: F403
-from .bookings import _search_text  # noqa: F401
+- listings.py     search, areas, a listing and its upcoming slots (reads)
+- seats.py        the only places a slot's seats change (take, give_back), offers to the waiting
+                  list, expiry of unpaid holds, and seats as a read counts them
+- bookings.py     holding seats, finding a booking again
+- payments.py     paying a held booking, gateway callbacks, refunds (gateways.py: the gateways)
+- cancellation.py cancelling with the listing's refund policy
+- waitlist.py     joining a sold-out slot's waiting list
+- documents.py    iCalendar and QR code of a booking
+- staff.py        listings, slots, capacity, check-in, reports
+- texts.py, references.py, guests.py, notices.py: what the others share
+
+A use case commits once, in its top-level function; the steps it calls only flush. A read
+(a page or an API GET) never writes.
+"""
+
+from .bookings import create_booking, find_booking, read_booking
+from .cancellation import cancel_booking, refund_for
+from .documents import ics, qr_svg
+from .listings import (
+    areas,
+    get_listing,
+    get_slot,
+    listings_query,
+    search_listings,
+    slot_summary,
+    upcoming_slots,
+)
+from .notices import booking_path
+from .payments import get_payment, handle_callback, paid_payment, pay, sandbox_complete, start_payment
+from .references import access_token, normalise_reference, token_matches
+from .seats import available, release_expired, status_now
+from .seats import reread as reread_slot
+from .seats import taken as seats_taken
+from .staff import (
+    add_slot,
+    check_in,
+    report,
+    require_staff,
+    save_listing,
+    set_capacity,
+    slot_bookings,
+    staff_listings,
+)
+from .texts import SEOUL, area_name, format_when, missing_translations, search_text, text
+from .waitlist import join_waitlist
+
+__all__ = [
+    "access_token", "add_slot", "area_name", "areas", "available", "booking_path",
+    "cancel_booking", "check_in", "create_booking", "find_booking", "format_when", "get_listing",
+    "get_payment", "get_slot", "handle_callback", "ics", "join_waitlist", "listings_query",
+    "missing_translations", "normalise_reference", "paid_payment", "pay", "qr_svg", "read_booking",
+    "refund_for", "release_expired", "report", "require_staff", "reread_slot", "sandbox_complete",
+    "save_listing", "search_listings", "search_text", "seats_taken", "SEOUL", "set_capacity",
+    "slot_bookings", "slot_summary", "staff_listings", "start_payment", "status_now", "text",
+    "token_matches", "upcoming_slots",
+]

@@ -14,12 +14,12 @@ import hmac
 import json
 import secrets
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from portal.errors import Forbidden, Invalid
+from portal.errors import Invalid
 
-DEV_SANDBOX_SECRET = "dev-sandbox-secret"  # noqa: S105 - development default, set TOURISM_SANDBOX_SECRET
+from .. import settings
+from ..errors import BadCallback, BadSignature
 
 
 class PaymentProvider:
@@ -52,20 +52,10 @@ class SandboxProvider(PaymentProvider):
     def enabled() -> bool:
         """On by default, off in production unless TOURISM_SANDBOX_ENABLED says otherwise:
         a sandbox payment takes no money."""
-        raw = current_app.config.get("TOURISM_SANDBOX_ENABLED")
-        if raw is None or raw == "":
-            return current_app.config.get("PORTAL_ENV") != "production"
-        return str(raw).strip().lower() in {"1", "true", "yes", "on"}
-
-    @staticmethod
-    def _secret() -> bytes:
-        secret = current_app.config.get("TOURISM_SANDBOX_SECRET")
-        if not secret and current_app.config.get("PORTAL_ENV") == "production":
-            raise RuntimeError("TOURISM_SANDBOX_SECRET must be set in production")
-        return str(secret or DEV_SANDBOX_SECRET).encode()
+        return settings.sandbox_enabled()
 
     def sign(self, body: bytes) -> str:
-        return hmac.new(self._secret(), body, hashlib.sha256).hexdigest()
+        return hmac.new(settings.sandbox_secret(), body, hashlib.sha256).hexdigest()
 
     def start(self, payment) -> str:
         return f"/tourism/sandbox/pay/{payment.public_id}"
@@ -82,7 +72,7 @@ class SandboxProvider(PaymentProvider):
 
     def verify_callback(self, body: bytes, signature: str | None) -> dict:
         if not signature or not hmac.compare_digest(self.sign(body), signature.strip()):
-            raise Forbidden(_l("The payment callback signature is not valid."), code="bad_signature")
+            raise BadSignature()
         try:
             data = json.loads(body)
             return {
@@ -92,7 +82,7 @@ class SandboxProvider(PaymentProvider):
                 "transaction_id": str(data.get("transaction_id") or ""),
             }
         except (ValueError, KeyError, TypeError) as exc:
-            raise Invalid(_l("The payment callback is malformed."), code="bad_callback") from exc
+            raise BadCallback() from exc
 
     def refund(self, payment, amount: int) -> str:
         return "sbx_rf_" + secrets.token_hex(8)

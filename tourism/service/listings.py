@@ -1,0 +1,107 @@
+"""Listings and their slots as visitors find them: search, areas, upcoming slots. Reads only."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from portal.errors import Invalid
+from portal.i18n import LOCALES, pick
+from portal.types import utcnow
+
+from ..errors import NoSuchListing, NoSuchSlot
+from ..models import KINDS, Listing, Slot
+from . import seats
+from .texts import SEOUL
+
+
+def listings_query(*, kind: str | None = None, area: str | None = None, q: str | None = None,
+                   on_date: date | None = None, include_inactive: bool = False):
+    """A select of listings matching the filters (ordered by the caller)."""
+    stmt = select(Listing)
+    if not include_inactive:
+        stmt = stmt.where(Listing.active.is_(True))
+    if kind:
+        if kind not in KINDS:
+            raise Invalid(fields={"kind": _l("Unknown kind.")})
+        stmt = stmt.where(Listing.kind == kind)
+    if area:
+        stmt = stmt.where(func.lower(Listing.area) == area.strip().lower())
+    if q and q.strip():
+        stmt = stmt.where(Listing.search_text.contains(q.strip().lower(), autoescape=True))
+    if on_date:
+        start = datetime.combine(on_date, time.min, SEOUL)
+        end = start + timedelta(days=1)
+        stmt = stmt.where(exists().where(Slot.listing_id == Listing.id, Slot.starts_at >= start,
+                                         Slot.starts_at < end))
+    return stmt
+
+
+def search_listings(session: Session, *, limit: int = 60, **filters) -> list[Listing]:
+    stmt = listings_query(**filters).order_by(Listing.kind, Listing.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def areas(session: Session, lang: str | None = None) -> list[tuple[str, str, str | None]]:
+    """The areas of active listings for the area filter: (key, name in `lang`, served language).
+
+    Listings that share a key share its names: for each locale the first listing (by id) that
+    names the area in it gives the name, then `pick` falls back as for any text, then to the key.
+    Sorted by the name people read.
+    """
+    rows = session.execute(select(Listing.area, Listing.area_name)
+                           .where(Listing.active.is_(True), Listing.area != "").order_by(Listing.id))
+    names: dict[str, dict] = {}
+    for key, stored in rows:
+        merged = names.setdefault(key, {})
+        for code, value in (stored or {}).items():
+            if code in LOCALES and value and not merged.get(code):
+                merged[code] = value
+    out = []
+    for key, merged in names.items():
+        name, served = pick(merged, lang)
+        out.append((key, name, served) if name else (key, key, None))
+    return sorted(out, key=lambda row: (row[1].casefold(), row[0]))
+
+
+def get_listing(session: Session, listing_id: int, *, include_inactive: bool = False) -> Listing:
+    listing = session.get(Listing, listing_id)
+    if listing is None or (not listing.active and not include_inactive):
+        raise NoSuchListing()
+    return listing
+
+
+def upcoming_slots(session: Session, listing: Listing, *, now: datetime | None = None,
+                   limit: int = 60) -> list[Slot]:
+    """Slots starting after `now`, their seats counted as a read sees them (holds whose time
+    was up at `now` count as free)."""
+    now = now or utcnow()
+    stmt = (select(Slot).where(Slot.listing_id == listing.id, Slot.starts_at > now)
+            .order_by(Slot.starts_at, Slot.id).limit(limit))
+    return seats.load(session, stmt, now)
+
+
+def slot_summary(session: Session, listing_ids: list[int], now: datetime | None = None) -> dict[int, dict]:
+    """For listing cards: the next start, the lowest price and the seats left of upcoming slots."""
+    if not listing_ids:
+        return {}
+    now = now or utcnow()
+    expired = seats.expired_seats(now)
+    rows = session.execute(
+        select(Slot.listing_id, func.min(Slot.starts_at), func.min(Slot.price),
+               func.sum(Slot.capacity - Slot.taken + expired), func.sum(expired))
+        .where(Slot.listing_id.in_(listing_ids), Slot.starts_at > now).group_by(Slot.listing_id)).all()
+    if any(over for *_rest, over in rows):
+        seats.release_soon()
+    return {lid: {"next": nxt, "price_from": price, "seats": int(left or 0)}
+            for lid, nxt, price, left, _over in rows}
+
+
+def get_slot(session: Session, slot_id: int) -> Slot:
+    slot = session.get(Slot, slot_id)
+    if slot is None or not slot.listing.active:
+        raise NoSuchSlot()
+    return slot

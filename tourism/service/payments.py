@@ -1,0 +1,173 @@
+"""Paying for a held booking: start a payment, apply the gateway's signed callback, refund.
+
+The gateways themselves (the interface and the sandbox) are in gateways.py. A payment moves
+pending -> paid and paid -> refunded by conditional UPDATEs, so a repeated callback confirms
+once and a repeated cancellation refunds once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from portal.errors import Invalid
+from portal.types import utcnow
+
+from ..errors import AlreadyPaid, AmountMismatch, BadCallback, NoSuchBooking, NoSuchPayment, NotPayable
+from ..models import Booking, Payment
+from . import seats
+from .bookings import find_booking, refresh_hold
+from .gateways import SandboxProvider, get_provider
+from .notices import notify
+from .references import normalise_reference
+
+
+def paid_payment(booking: Booking) -> Payment | None:
+    for payment in booking.payments:
+        if payment.status in ("paid", "refunded"):
+            return payment
+    return None
+
+
+def get_payment(session: Session, public_id: str) -> Payment:
+    payment = session.scalar(select(Payment).where(Payment.public_id == public_id))
+    if payment is None:
+        raise NoSuchPayment()
+    return payment
+
+
+def _open_payment(session: Session, reference: str, provider_name: str, *,
+                  email: str | None = None, user=None) -> tuple[Payment, str]:
+    """Step: a pending payment for a held booking, and the URL the payer goes to."""
+    provider = get_provider(provider_name)
+    if email is not None:
+        booking = find_booking(session, reference, email=email, user=user)
+    else:  # the reference alone lets anyone pay (not read or change) a booking
+        booking = session.scalar(select(Booking).where(Booking.reference == normalise_reference(reference)))
+        if booking is None:
+            raise NoSuchBooking()
+    refresh_hold(session, booking)
+    if booking.status != "held":
+        session.commit()  # a hold found expired stays released
+        raise AlreadyPaid() if booking.status == "confirmed" else NotPayable()
+    payment = Payment(public_id=uuid.uuid4().hex, booking_id=booking.id, provider=provider.name,
+                      amount=booking.total, status="pending")
+    session.add(payment)
+    session.flush()
+    return payment, provider.start(payment)
+
+
+def start_payment(session: Session, reference: str, provider_name: str, *,
+                  email: str | None = None, user=None) -> tuple[Payment, str]:
+    """Register a payment for a held booking; returns (payment, URL the payer goes to)."""
+    payment, url = _open_payment(session, reference, provider_name, email=email, user=user)
+    session.commit()
+    return payment, url
+
+
+def _settle(session: Session, provider_name: str, body: bytes, signature: str | None) -> Payment:
+    """Step: apply a gateway's signed callback; the booking is confirmed once, whatever the
+    number of calls. Lock order payment -> booking -> slot (as cancel_booking)."""
+    provider = get_provider(provider_name)
+    data = provider.verify_callback(body, signature)
+    payment = get_payment(session, data["payment_id"])
+    if payment.provider != provider.name:
+        raise NoSuchPayment()
+    if data["amount"] != payment.amount:
+        raise AmountMismatch()
+    now = utcnow()
+    if data["status"] == "failed":
+        session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
+                        .values(status="failed").execution_options(synchronize_session=False))
+        return payment
+    if data["status"] != "paid":
+        raise BadCallback()
+
+    res = session.execute(
+        update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
+        .values(status="paid", paid_at=now, transaction_id=data["transaction_id"] or None)
+        .execution_options(synchronize_session=False))
+    if res.rowcount != 1:  # a repeated callback: already handled
+        return payment
+    booking_id = payment.booking_id
+    confirmed = session.execute(
+        update(Booking).where(Booking.id == booking_id, Booking.status == "held")
+        .values(status="confirmed", confirmed_at=now, hold_expires_at=None)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if not confirmed:
+        booking = session.get(Booking, booking_id)
+        session.refresh(booking)
+        if booking.status == "expired" and seats.take(session, booking.slot_id, booking.quantity):
+            # Paid after the hold ran out, and the seats were still there: taken again.
+            confirmed = session.execute(
+                update(Booking).where(Booking.id == booking_id, Booking.status == "expired")
+                .values(status="confirmed", confirmed_at=now)
+                .execution_options(synchronize_session=False)).rowcount == 1
+        if not confirmed:
+            # Cancelled, paid twice, or sold out meanwhile: the money goes back in full.
+            session.refresh(payment)
+            refund(session, payment, payment.amount, now)
+    if confirmed:
+        booking = session.get(Booking, booking_id)
+        session.refresh(booking)
+        notify(session, booking, "confirmed")
+    return payment
+
+
+def handle_callback(session: Session, provider_name: str, body: bytes, signature: str | None) -> Payment:
+    """A gateway's signed callback: confirm the booking once, whatever the number of calls."""
+    payment = _settle(session, provider_name, body, signature)
+    session.commit()
+    session.refresh(payment)
+    return payment
+
+
+def _sandbox_callback(session: Session, public_id: str, outcome: str) -> tuple[bytes, str]:
+    """The signed callback the sandbox gateway sends when the payer pays or declines."""
+    if outcome not in ("pay", "fail"):
+        raise Invalid(fields={"outcome": _l("Choose pay or fail.")})
+    payment = get_payment(session, public_id)
+    if payment.provider != "sandbox":
+        raise NoSuchPayment()
+    provider = get_provider("sandbox")
+    assert isinstance(provider, SandboxProvider)
+    return provider.callback_for(payment, outcome)
+
+
+def sandbox_complete(session: Session, public_id: str, outcome: str) -> Payment:
+    """The sandbox gateway finishing a payment: it signs its callback and delivers it to the
+    app's own handler (as it would over HTTP to /api/v1/tourism/payments/sandbox/callback)."""
+    return handle_callback(session, "sandbox", *_sandbox_callback(session, public_id, outcome))
+
+
+def pay(session: Session, reference: str, provider_name: str, *, outcome: str = "pay",
+        email: str | None = None, user=None) -> Booking:
+    """API: pay a held booking; the sandbox completes at once (or fails when asked to), in the
+    same unit of work."""
+    payment, _url = _open_payment(session, reference, provider_name, email=email, user=user)
+    if payment.provider == "sandbox":
+        _settle(session, "sandbox", *_sandbox_callback(session, payment.public_id, outcome))
+    session.commit()
+    booking = session.get(Booking, payment.booking_id)
+    session.refresh(booking)
+    return booking
+
+
+def refund(session: Session, payment: Payment, amount: int, now: datetime) -> int:
+    """Refund `amount` of a paid payment exactly once (a step); returns what was refunded."""
+    if amount <= 0:
+        return 0
+    res = session.execute(
+        update(Payment).where(Payment.id == payment.id, Payment.status == "paid")
+        .values(status="refunded", refunded_amount=amount, refunded_at=now)
+        .execution_options(synchronize_session=False))
+    if res.rowcount != 1:
+        return 0
+    refund_id = get_provider(payment.provider).refund(payment, amount)
+    session.execute(update(Payment).where(Payment.id == payment.id).values(refund_id=refund_id)
+                    .execution_options(synchronize_session=False))
+    return amount

@@ -1,0 +1,190 @@
+"""Seats of a slot: the only places they change, who gets the freed ones, how a read counts them.
+
+``tourism_slots.taken`` counts held + confirmed seats and changes in two statements only:
+:func:`take` (never past the capacity) and :func:`give_back` (a booking leaving held or
+confirmed, exactly once). Seats that come back go to the waiting list first
+(:func:`offer_waitlist`).
+
+An unpaid hold whose time is up is expired by a write: :func:`expire_holds`, which the beat task
+runs every minute and booking, joining the waiting list, paying and cancelling run for their
+slot. Until then a read counts its seats as free and the booking as expired (:func:`load`,
+:func:`status_now`) and queues the release (:func:`release_soon`): a read never writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from portal.types import utcnow
+
+from .. import settings
+from ..models import Booking, Slot, WaitlistEntry
+from .notices import notify
+from .references import new_reference
+
+log = logging.getLogger(__name__)
+
+
+# --- where seats change -----------------------------------------------------------------------
+
+def take(session: Session, slot_id: int, quantity: int) -> bool:
+    """Take `quantity` seats of the slot if that many are left; true when taken."""
+    # Never overbook, whatever the number of web processes: the UPDATE checks the seats left on
+    # the row it changes (PostgreSQL locks the row and re-checks the condition on its newest
+    # version when a concurrent taker commits first); the CHECK taken <= capacity backs it up.
+    res = session.execute(
+        update(Slot).where(Slot.id == slot_id, Slot.taken + quantity <= Slot.capacity)
+        .values(taken=Slot.taken + quantity).execution_options(synchronize_session=False))
+    return res.rowcount == 1
+
+
+def give_back(session: Session, booking_id: int, slot_id: int, quantity: int, new_status: str,
+              from_statuses: tuple[str, ...], now: datetime) -> bool:
+    """Move a booking out of `from_statuses` and return its seats: true exactly once."""
+    values = {"status": new_status, "hold_expires_at": None}
+    if new_status == "cancelled":
+        values["cancelled_at"] = now
+    # Exactly once however many expiries and cancellations race: only the one whose conditional
+    # UPDATE moves the booking gives its seats back.
+    res = session.execute(
+        update(Booking).where(Booking.id == booking_id, Booking.status.in_(from_statuses))
+        .values(**values).execution_options(synchronize_session=False))
+    if res.rowcount != 1:
+        return False
+    session.execute(update(Slot).where(Slot.id == slot_id).values(taken=Slot.taken - quantity)
+                    .execution_options(synchronize_session=False))
+    return True
+
+
+def offer_waitlist(session: Session, slot_id: int, now: datetime) -> list[Booking]:
+    """Offer freed seats to the first in line, as holds with a deadline (in the caller's
+    transaction). Strictly first come, first served: stops at the first who does not fit."""
+    offered = []
+    queue = session.execute(
+        select(WaitlistEntry.id, WaitlistEntry.quantity).where(
+            WaitlistEntry.slot_id == slot_id, WaitlistEntry.status == "waiting")
+        .order_by(WaitlistEntry.created_at, WaitlistEntry.id).limit(20)).all()
+    for entry_id, quantity in queue:
+        # An entry is offered once: claimed by a conditional UPDATE, handed back if no seats.
+        claimed = session.execute(
+            update(WaitlistEntry).where(WaitlistEntry.id == entry_id, WaitlistEntry.status == "waiting")
+            .values(status="offered").execution_options(synchronize_session=False)).rowcount == 1
+        if not claimed:
+            continue
+        if not take(session, slot_id, quantity):
+            session.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry_id)
+                            .values(status="waiting").execution_options(synchronize_session=False))
+            break
+        entry = session.get(WaitlistEntry, entry_id)
+        slot = session.get(Slot, slot_id)
+        deadline = min(now + timedelta(minutes=settings.OFFER_MINUTES()), slot.starts_at)
+        booking = Booking(reference=new_reference(), slot_id=slot_id, user_id=entry.user_id,
+                          guest_name=entry.name, guest_email=entry.email, guest_phone=entry.phone,
+                          locale=entry.locale, quantity=quantity, total=slot.price * quantity,
+                          status="held", hold_expires_at=deadline, created_at=now)
+        session.add(booking)
+        session.flush()
+        session.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry_id)
+                        .values(booking_id=booking.id).execution_options(synchronize_session=False))
+        notify(session, booking, "waitlist_offer")
+        offered.append(booking)
+    return offered
+
+
+# --- holds whose time is up -------------------------------------------------------------------
+
+def holds_over(now: datetime):
+    """SQL: the unpaid holds whose time is up (see hold_is_over)."""
+    return and_(Booking.status == "held", Booking.hold_expires_at < now)
+
+
+def hold_is_over(booking: Booking, now: datetime | None = None) -> bool:
+    """An unpaid hold whose time is up (see holds_over)."""
+    return (booking.status == "held" and booking.hold_expires_at is not None
+            and booking.hold_expires_at < (now or utcnow()))
+
+
+def expire_holds(session: Session, *, slot_id: int | None = None, now: datetime | None = None,
+                 limit: int = 500) -> int:
+    """Expire unpaid holds whose time is up (of one slot, or all) and give their seats back, each
+    exactly once; freed seats go to the waiting list first. A step in the caller's transaction:
+    a use case that refuses afterwards commits what this released before it raises, so the seats
+    and the offers stand. Returns how many holds expired."""
+    now = now or utcnow()
+    stmt = select(Booking.id, Booking.slot_id, Booking.quantity).where(holds_over(now))
+    if slot_id is not None:
+        stmt = stmt.where(Booking.slot_id == slot_id)
+    released = 0
+    touched: set[int] = set()
+    for booking_id, sid, quantity in session.execute(stmt.order_by(Booking.id).limit(limit)).all():
+        if give_back(session, booking_id, sid, quantity, "expired", ("held",), now):
+            released += 1
+            touched.add(sid)
+    for sid in sorted(touched):
+        offer_waitlist(session, sid, now)
+    return released
+
+
+def release_expired(session: Session, *, slot_id: int | None = None, now: datetime | None = None,
+                    limit: int = 500) -> int:
+    """expire_holds as a unit of work of its own: the beat task's (and the CLI's)."""
+    released = expire_holds(session, slot_id=slot_id, now=now, limit=limit)
+    session.commit()
+    return released
+
+
+def release_soon() -> None:
+    """Queue the beat task's release now rather than at the next beat: a read saw holds whose
+    time is up (where tasks run eagerly it runs at once, in a unit of work of its own).
+    Never raises: the beat task releases them within the minute anyway."""
+    from ..tasks import release_expired_holds  # the tasks module imports the service
+
+    try:
+        release_expired_holds.delay()
+    except Exception as exc:  # noqa: BLE001 - a read must not fail for the housekeeping it asks for
+        log.warning("tourism: could not queue the release of expired holds (%s); the beat task will",
+                    type(exc).__name__)
+
+
+# --- seats as a read sees them ----------------------------------------------------------------
+
+def expired_seats(now: datetime):
+    """SQL, for each slot row: the seats of its holds whose time is up."""
+    return (select(func.coalesce(func.sum(Booking.quantity), 0))
+            .where(Booking.slot_id == Slot.id, holds_over(now)).correlate(Slot).scalar_subquery())
+
+
+def load(session: Session, stmt, now: datetime | None = None) -> list[Slot]:
+    """The slots of `stmt` (a select of Slot) with their seats counted as a read sees them.
+    Writes nothing; queues the release when it saw holds whose time is up."""
+    now = now or utcnow()
+    rows = session.execute(stmt.add_columns(expired_seats(now))
+                           .execution_options(populate_existing=True)).all()
+    for slot, over in rows:
+        slot.expired_held = int(over)  # after the reload, which forgets an older count
+    if any(over for _slot, over in rows):
+        release_soon()
+    return [slot for slot, _over in rows]
+
+
+def reread(session: Session, slot: Slot, now: datetime | None = None) -> Slot:
+    """`slot` loaded again with its seats counted as a read sees them."""
+    return load(session, select(Slot).where(Slot.id == slot.id), now)[0]
+
+
+def taken(slot: Slot) -> int:
+    """Seats held or confirmed; those of holds whose time is up are free for a read (load)."""
+    return slot.taken - slot.expired_held
+
+
+def available(slot: Slot) -> int:
+    return max(slot.capacity - taken(slot), 0)
+
+
+def status_now(booking: Booking, now: datetime | None = None) -> str:
+    """A booking's status as a read sees it: an unpaid hold whose time is up is expired."""
+    return "expired" if hold_is_over(booking, now) else booking.status

@@ -1,0 +1,51 @@
+"""Texts people read: a listing's fields and area in their language, a slot's time in Korea."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import format_date, format_time
+
+from portal.i18n import LOCALES, missing_locales, pick
+
+from ..models import Listing
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def text(listing: Listing, field: str, lang: str | None = None) -> tuple[str, str | None]:
+    """A listing's text in `lang` with the fallback requested -> en -> ko."""
+    return pick(getattr(listing, field) or {}, lang)
+
+
+def area_name(listing: Listing, lang: str | None = None) -> tuple[str, str | None]:
+    """The listing's area as people read it: its name in `lang` (requested -> en -> ko), else
+    the area key itself (served language None: the key is in no particular language)."""
+    name, served = pick(listing.area_name or {}, lang)
+    if name:
+        return name, served
+    return listing.area or "", None
+
+
+def missing_translations(listing: Listing) -> list[str]:
+    """Locales in which the listing's name, description or (when it has an area) area name is missing."""
+    missing = set(missing_locales(listing.name)) | set(missing_locales(listing.description))
+    if listing.area:
+        missing |= set(missing_locales(listing.area_name))
+    return [code for code in LOCALES if code in missing]
+
+
+def format_when(dt: datetime | None) -> str:
+    """A slot's time for people: the full date with weekday and the time, in Asia/Seoul."""
+    if dt is None:
+        return ""
+    return f"{format_date(dt, 'full')} {format_time(dt, 'short')}"
+
+
+def search_text(listing: Listing) -> str:
+    """What the listing search matches: the area key and every locale's texts, lower-cased."""
+    parts = [listing.area or ""]
+    for field in ("area_name", "name", "description", "address"):
+        parts.extend((getattr(listing, field) or {}).values())
+    return " ".join(parts).lower()
