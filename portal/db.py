@@ -20,7 +20,7 @@ def dialect_name(bind) -> str:
     """The dialect of a Session, Connection, Engine or Dialect (or a dialect name)."""
     if isinstance(bind, str):
         return bind
-    if isinstance(bind, Session):
+    if isinstance(bind, Session) or hasattr(bind, "get_bind"):  # a Session or a scoped_session
         bind = bind.get_bind()
     dialect = getattr(bind, "dialect", bind)
     return dialect.name
