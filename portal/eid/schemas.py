@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from portal.api import Body, iso
-from portal.eid.models import CARD_STATUSES, DAY_CODES
+from portal.eid.models import CARD_STATUSES, DAY_CODES, FACILITY_KINDS
 from portal.eid.verifier import REASONS
 from portal.i18n import pick
 
@@ -105,7 +105,7 @@ class FacilityOut(_Out):
     name: str
     lang: Literal["ko", "en", "zh"] | None
     names: dict[str, str]
-    kind: str
+    kind: Literal[FACILITY_KINDS]
     opening_hours: dict[Literal[DAY_CODES], str]
     policy: PolicyOut
 
