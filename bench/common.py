@@ -42,13 +42,18 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(app_spec: str = "portal:create_app()", env: dict | None = None, workers: int = 2,
-             threads: int = 1, worker_class: str = "sync", ready_path: str = "/healthz"):
-    """Serve `app_spec` with gunicorn on 127.0.0.1; yields the base URL."""
+             threads: int = 1, worker_class: str = "sync", ready_path: str = "/healthz",
+             log_path: str | None = None):
+    """Serve `app_spec` with gunicorn on 127.0.0.1; yields the base URL. With `log_path`, the
+    error and access logs (as deployed: info level, gunicorn.conf.py's format) go to that file."""
     port = free_port()
+    logs = (["--log-level", "info", "--error-logfile", log_path, "--access-logfile", log_path]
+            if log_path else ["--log-level", "warning"])
     cmd = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-           "--threads", str(threads), "--worker-class", worker_class, "--log-level", "warning",
+           "--threads", str(threads), "--worker-class", worker_class, *logs,
            "--chdir", str(ROOT), app_spec]
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=ROOT)
+    out = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=ROOT, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -68,6 +73,8 @@ def gunicorn(app_spec: str = "portal:create_app()", env: dict | None = None, wor
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if out is not None:
+            out.close()
 
 
 def wrk(url: str, seconds: int = 10, connections: int = 32, threads: int = 2,

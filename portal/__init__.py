@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
         if celery_over:
             app.config["CELERY"] = {**app.config["CELERY"], **celery_over}
     config_mod.check(app.config)
+    _log_where_the_server_logs()
 
     # `extensions.db`, not a bare `db`: the submodule portal.db (shared statements) is
     # `portal.db` once imported, and would shadow a name imported into this package.
@@ -74,14 +75,37 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
     from portal.tasks import celery_init_app
     celery_init_app(app)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        n = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)
     return app
 
 
+def _log_where_the_server_logs() -> None:
+    """Under gunicorn, the portal's own log lines (and SQLAlchemy's, Celery's) go to gunicorn's
+    error log, at its level; elsewhere Python's defaults apply."""
+    server = logging.getLogger("gunicorn.error")
+    root = logging.getLogger()
+    if server.handlers and not root.handlers:
+        for handler in server.handlers:
+            root.addHandler(handler)
+        root.setLevel(server.level)
+
+
 @login_manager.user_loader
-def _load_user(user_id: str):
+def _load_user(session_id: str):
+    """The user of a session: "<id>.<session_version>". A session made before the account's
+    sessions were ended (logout, password change or reset raise the version) finds nobody."""
     from portal.accounts.models import User
+    user_id, _dot, version = (session_id or "").partition(".")
     try:
-        return extensions.db.session.get(User, int(user_id))
+        if not 0 < int(user_id) < 2**31:
+            return None
+        user = extensions.db.session.get(User, int(user_id))
+        if user is None or user.session_version != int(version):
+            return None
     except (TypeError, ValueError):
         return None
+    return user
 

@@ -41,9 +41,12 @@ def load(env: os._Environ | dict, instance_path: str) -> dict:
     redis_url = env.get("REDIS_URL") or None
     db_url = database_url(env.get("DATABASE_URL"), instance_path)
 
-    engine_options: dict = {"pool_pre_ping": True}
+    # hide_parameters: a database error is logged without its bound values (they are personal
+    # data: names, birth dates, incomes, addresses).
+    engine_options: dict = {"pool_pre_ping": True, "hide_parameters": True}
     if db_url.startswith("sqlite"):
-        engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False},
+                          "hide_parameters": True}
 
     eager_default = redis_url is None
     eager = _bool(env.get("CELERY_TASK_ALWAYS_EAGER"), eager_default)
@@ -54,8 +57,12 @@ def load(env: os._Environ | dict, instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "REDIS_URL": redis_url,
-        # Absolute links in messages sent outside a request (e.g. https://portal.example.kr).
-        "PORTAL_BASE_URL": env.get("PORTAL_BASE_URL") or None,
+        # Every absolute link in a message (e.g. https://portal.example.kr); required in
+        # production. Never taken from the request: a forged Host header must not write our mails.
+        "PORTAL_BASE_URL": env.get("PORTAL_BASE_URL") or (None if production else "http://127.0.0.1:5000"),
+        # Trusted reverse proxies in front of the portal (werkzeug's ProxyFix x_for): 0 = none,
+        # so a client cannot claim another address with X-Forwarded-For.
+        "PROXY_FIX_X_FOR": int(env.get("PROXY_FIX_X_FOR", 0) or 0),
         # Sessions and cookies.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -95,7 +102,8 @@ def load(env: os._Environ | dict, instance_path: str) -> dict:
     # Service settings pass through when set in the environment (names documented in README).
     for key, value in env.items():
         if key.startswith(("PROPOSAL_", "BOOKING_", "TOURISM_", "EID_", "NOTIFY_", "WELFARE_",
-                           "MAIL_", "SMS_", "VOICE_")):  # strings: services parse them
+                           "MAIL_", "SMS_", "VOICE_", "ACCOUNT_", "VERIFY_",
+                           "LOGIN_ACCOUNT_")):  # strings: services parse them
             cfg[key] = value
     return cfg
 
@@ -105,5 +113,7 @@ def check(cfg: dict) -> None:
     if cfg.get("PORTAL_ENV") == "production":
         if not cfg.get("SECRET_KEY") or cfg["SECRET_KEY"] == DEV_SECRET_KEY:
             raise ConfigError("SECRET_KEY must be set in production (PORTAL_ENV=production).")
+        if not cfg.get("PORTAL_BASE_URL"):
+            raise ConfigError("PORTAL_BASE_URL must be set in production (the links in messages).")
     if not cfg.get("SECRET_KEY"):
         raise ConfigError("SECRET_KEY is not set.")

@@ -38,12 +38,22 @@ HTTP_MESSAGES = {
 }
 
 
+# No inline script or style anywhere: every script and stylesheet is a file of ours.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 # Sent with every answer (the e-ID gate fast path, which answers in front of Flask, sends them too).
 SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "same-origin"),
     ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
 )
+# Pages and API answers may hold personal data (a welfare result, a booking, a card): no
+# browser or proxy keeps a copy, unless a view says otherwise. Static files are cached.
+NO_STORE = "no-store"
 
 
 def _bearer_token() -> str | None:
@@ -67,7 +77,7 @@ def authenticate_bearer():
         return
     g.bearer = True
     from portal.accounts.service import user_for_token
-    user = user_for_token(db.session, token)
+    user = user_for_token(db.session, token, writes=request.method not in ("GET", "HEAD", "OPTIONS"))
     g._login_user = user if user is not None else current_app.login_manager.anonymous_user()
 
 
@@ -195,6 +205,8 @@ def init_app(app: Flask) -> None:
     def _headers(response):
         for name, value in SECURITY_HEADERS:
             response.headers.setdefault(name, value)
+        if not (request.endpoint or "").endswith("static"):
+            response.headers.setdefault("Cache-Control", NO_STORE)
         if request.path.startswith("/api/"):
             response.headers.setdefault("Content-Language", current_locale())
         else:

@@ -114,6 +114,7 @@ def test_production_refuses_to_start_without_a_secret(monkeypatch):
 def test_production_cookies_are_secure(monkeypatch, database_url):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "a-real-secret-from-the-environment")
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example.kr")
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"

@@ -37,7 +37,7 @@ from portal.eid.errors import VerifyUnavailable
 from portal.eid.verify import gates, rules
 from portal.eid.verify.group_commit import backend_for
 from portal.i18n import LOCALES, anonymous_locale
-from portal.web import SECURITY_HEADERS
+from portal.web import NO_STORE, SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,10 @@ PATH = "/api/v1/eid/verify"
 MAX_BODY = 8 * 1024  # a real body is ~450 bytes; bigger ones go to Flask (413 over 1 MiB)
 FIELDS = frozenset(schemas.VerifyBody.model_fields)  # any other field is Flask's 422
 
-# The answer's headers after Content-Type and Content-Length, built once per language.
-_NO_STORE = (("Cache-Control", "no-store"),)  # decisions only
-_HEADERS = {lang: (*SECURITY_HEADERS, ("Content-Language", lang), ("Vary", "Cookie"))
-            for lang in LOCALES}
+# The answer's headers after Content-Type and Content-Length, built once per language (as the
+# shell sends them: no answer of the portal is stored by a browser or a proxy).
+_HEADERS = {lang: (("Cache-Control", NO_STORE), *SECURITY_HEADERS, ("Content-Language", lang),
+                   ("Vary", "Cookie")) for lang in LOCALES}
 
 
 class _FallThrough(Exception):
@@ -75,14 +75,13 @@ class VerifyFastPath:
         if not settings.VERIFY_FAST_PATH.get(self.app.config):
             return self.wsgi_app(environ, start_response)
         try:
-            status, body, lang, decision = self._answer(environ)
+            status, body, lang, _decision = self._answer(environ)
         except _FallThrough:
             return self.wsgi_app(environ, start_response)
         with self._served_lock:
             self.served += 1
         start_response(status, [("Content-Type", "application/json"),
-                                ("Content-Length", str(len(body))),
-                                *(_NO_STORE if decision else ()), *_HEADERS[lang]])
+                                ("Content-Length", str(len(body))), *_HEADERS[lang]])
         return [body]
 
     # -- the request -----------------------------------------------------------------------
