@@ -100,6 +100,10 @@ def base_config(database_url: str, redis_url: str | None) -> dict:
         "ARGON2_MEMORY_COST": 1024,
         "ARGON2_TIME_COST": 1,
         "LOGIN_RATE_LIMIT": "1000 per minute",
+        "LOGIN_ACCOUNT_RATE_LIMIT": "1000 per minute",
+        "VERIFY_RATE_LIMIT_ACCOUNT": "1000 per minute",
+        "VERIFY_RATE_LIMIT_CLIENT": "1000 per minute",
+        "PORTAL_BASE_URL": "https://portal.test",
         "RATELIMIT_STORAGE_URI": "memory://",
         "CELERY": {"task_always_eager": True, "broker_url": "memory://", "result_backend": None},
     }
@@ -150,6 +154,9 @@ def app(_session_app):
         ctx.pop()
         _session_app.config.clear()
         _session_app.config.update(saved)
+        from portal.extensions import limiter
+        with _session_app.app_context():
+            limiter.reset()  # each test counts its own attempts
         _use_celery_of(_session_app)
         _empty_all_tables(_session_app)
 
@@ -213,7 +220,7 @@ def login():
 
     def do(client, user):
         with client.session_transaction() as sess:
-            sess["_user_id"] = str(user.id)
+            sess["_user_id"] = user.get_id()
             sess["_fresh"] = True
         return client
 
@@ -266,12 +273,13 @@ def gunicorn_server(app, database_url):
     from bench.common import gunicorn
 
     with contextlib.ExitStack() as servers:
-        def start(worker_class: str = "gevent", workers: int = 2) -> str:
+        def start(worker_class: str = "gevent", workers: int = 2, log_path: str | None = None,
+                  **env_extra) -> str:
             db.session.commit()  # the server's workers see what the test wrote so far
             env = {"DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
-                   "PORTAL_ENV": "development"}
+                   "PORTAL_ENV": "development", **env_extra}
             return servers.enter_context(gunicorn(env=env, workers=workers,
-                                                  worker_class=worker_class))
+                                                  worker_class=worker_class, log_path=log_path))
 
         yield start
 

@@ -1,66 +1,39 @@
-"""Accounts API.
-
-GET    /api/v1/accounts/me
-PATCH  /api/v1/accounts/me                      {name?, phone?, locale?}
-POST   /api/v1/accounts/me/verification         {name, birth_date, district, document_number}
-GET    /api/v1/accounts/tokens
-POST   /api/v1/accounts/tokens                  {name?} -> 201 {id, token}
-DELETE /api/v1/accounts/tokens/<id>             -> 204
-POST   /api/v1/accounts/users/<id>/verification {reason} (staff) -> 200
-"""
+"""Accounts API: the signed-in user, residency verification, API tokens, password reset,
+address confirmation; staff: manual verification and register claims."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from flask import Blueprint, jsonify
-from flask_login import current_user
-from pydantic import BaseModel, ConfigDict, Field
+from flask import Blueprint, current_app, g, jsonify
+from flask_babel import gettext as _
+from flask_login import current_user, login_user
 
 from portal.accounts import service
-from portal.api import api_login_required, iso, parse_body
-from portal.extensions import db
+from portal.accounts.schemas import (
+    EmailConfirmIn,
+    EmailIn,
+    EntryLookupIn,
+    ManualVerificationIn,
+    PasswordChangeIn,
+    PasswordResetConfirmIn,
+    ProfilePatch,
+    ReleaseIn,
+    TokenIn,
+    VerificationIn,
+    entry_out,
+    token_out,
+    user_out,
+)
+from portal.accounts.views import verify_limits
+from portal.api import api_login_required, parse_body
+from portal.extensions import db, limiter
 
 bp = Blueprint("accounts_api", __name__)
-
-
-def user_json(user) -> dict:
-    return {
-        "id": user.id, "email": user.email, "name": user.name, "locale": user.locale,
-        "roles": sorted(user.roles), "verified": user.is_verified,
-        "verified_at": iso(user.verified_at), "district": user.district,
-    }
-
-
-class ProfilePatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    phone: str | None = Field(default=None, max_length=30)
-    locale: str | None = None
-
-
-class VerificationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
-    birth_date: date
-    district: str = Field(min_length=1, max_length=50)
-    document_number: str = Field(min_length=6, max_length=32)
-
-
-class TokenIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(default="", max_length=100)
-
-
-class ManualVerificationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=200)
 
 
 @bp.get("/me")
 @api_login_required
 def me():
-    return jsonify(user_json(current_user))
+    return jsonify(user_out(current_user))
 
 
 @bp.patch("/me")
@@ -74,25 +47,67 @@ def patch_me():
                                name=body.name if body.name is not None else current_user.name,
                                phone=body.phone if body.phone is not None else current_user.phone,
                                birth_date=current_user.birth_date, district=current_user.district)
-    return jsonify(user_json(current_user))
+    return jsonify(user_out(current_user))
 
 
 @bp.post("/me/verification")
 @api_login_required
+@verify_limits
 def verify_me():
     body = parse_body(VerificationIn)
     user = service.verify_against_register(db.session, current_user, name=body.name,
                                            birth_date=body.birth_date, district=body.district,
                                            document_number=body.document_number)
-    return jsonify(user_json(user))
+    return jsonify(user_out(user))
+
+
+@bp.put("/me/password")
+@api_login_required
+def change_password():
+    body = parse_body(PasswordChangeIn)
+    user = service.change_password(db.session, current_user._get_current_object(), body.current_password,
+                                   body.new_password)
+    if not g.get("bearer"):
+        login_user(user)  # a browser session goes on; every other session has ended
+    return "", 204
+
+
+@bp.post("/me/email-confirmation")
+@api_login_required
+def resend_confirmation():
+    service.resend_confirmation(db.session, current_user)
+    return jsonify({"message": _("If your address is not confirmed yet, a new link is on its way to "
+                                 "%(email)s.", email=current_user.email)}), 202
+
+
+@bp.post("/email-confirmation")
+def confirm_email():
+    body = parse_body(EmailConfirmIn)
+    service.confirm_email(db.session, body.token)
+    return "", 204
+
+
+@bp.post("/password-reset")
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+def password_reset():
+    """202 whatever the address: whether it has an account is nobody's business."""
+    body = parse_body(EmailIn)
+    service.request_password_reset(db.session, body.email)
+    return jsonify({"message": _("If an account uses this address, a link to choose a new password "
+                                 "is on its way.")}), 202
+
+
+@bp.post("/password-reset/confirm")
+def password_reset_confirm():
+    body = parse_body(PasswordResetConfirmIn)
+    service.reset_password(db.session, body.token, body.password)
+    return "", 204
 
 
 @bp.get("/tokens")
 @api_login_required
 def list_tokens():
-    items = [{"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": iso(t.created_at),
-              "last_used_at": iso(t.last_used_at), "revoked": t.revoked_at is not None}
-             for t in service.list_tokens(db.session, current_user)]
+    items = [token_out(t) for t in service.list_tokens(db.session, current_user)]
     return jsonify({"items": items, "next_cursor": None})
 
 
@@ -115,7 +130,25 @@ def revoke_token(token_id: int):
 @api_login_required
 def verify_user(user_id: int):
     body = parse_body(ManualVerificationIn)
-    user = service.verify_manually(db.session, current_user, user_id, reason=body.reason)
-    return jsonify(user_json(user))
+    user = service.verify_manually(db.session, current_user, user_id, reason=body.reason, name=body.name,
+                                   birth_date=body.birth_date, district=body.district,
+                                   document_number=body.document_number)
+    return jsonify(user_out(user))
 
 
+@bp.post("/register/lookup")
+@api_login_required
+def register_lookup():
+    """Staff: the register entry of a document number and who claimed it (a POST, so the
+    number never lands in a URL or an access log)."""
+    body = parse_body(EntryLookupIn)
+    entry, holder = service.register_entry(db.session, current_user, body.document_number)
+    return jsonify(entry_out(entry, holder))
+
+
+@bp.post("/register/<int:entry_id>/release")
+@api_login_required
+def register_release(entry_id: int):
+    body = parse_body(ReleaseIn)
+    entry = service.release_entry(db.session, current_user, entry_id, body.reason)
+    return jsonify(entry_out(entry, None))

@@ -45,8 +45,41 @@ class TokenForm(FlaskForm):
 
 
 class ManualVerifyForm(FlaskForm):
+    """Staff verify in person: what they checked on the resident's ID is what the card attests."""
+    name = StringField(_l("Name as on the ID"), validators=[DataRequired(), Length(max=100)])
+    birth_date = DateField(_l("Birth date as on the ID"), validators=[DataRequired()])
+    district = StringField(_l("District as on the ID"), validators=[DataRequired(), Length(max=50)])
+    document_number = PasswordField(_l("Resident registration number"),
+                                    validators=[DataRequired(), Length(min=6, max=32)])
     reason = TextAreaField(_l("Reason (e.g. documents checked at the counter)"),
                            validators=[DataRequired(), Length(max=200)])
+
+
+class EntryLookupForm(FlaskForm):
+    document_number = PasswordField(_l("Resident registration number"),
+                                    validators=[DataRequired(), Length(min=6, max=32)])
+
+
+class ReleaseForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (e.g. the holder showed their ID at the counter)"),
+                           validators=[DataRequired(), Length(max=200)])
+
+
+class EmailForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=256)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=256)])
+
+
+class ConfirmForm(FlaskForm):
+    """A button: the link's token waits in the session, never in the page."""
 
 
 class RegisterImportForm(FlaskForm):

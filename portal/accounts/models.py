@@ -29,6 +29,14 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_by: Mapped[str | None] = mapped_column(String(20))  # "register" | "staff"
+    # The register entry this account speaks for: one entry, one account (unique), so one
+    # person cannot endorse, vote or hold a card through several verified accounts.
+    register_id: Mapped[int | None] = mapped_column(
+        ForeignKey("resident_register.id", ondelete="SET NULL"), unique=True)
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session's user id: raising it ends every session of the account
+    # (logout, password change, password reset).
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -45,6 +53,13 @@ class User(UserMixin, db.Model):
     @property
     def is_verified(self) -> bool:
         return self.verified_at is not None
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie holds
+        return f"{self.id}.{self.session_version}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login
@@ -90,9 +105,30 @@ class ResidentRecord(db.Model):
     birth_date: Mapped[date] = mapped_column(Date)
     district: Mapped[str] = mapped_column(String(50))
     document_hash: Mapped[str] = mapped_column(String(64))
+    # "import" (the register file) or "counter" (staff checked the documents in person).
+    source: Mapped[str] = mapped_column(String(10), default="import", server_default="import")
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("document_hash", name="uq_resident_register_document_hash"),
         Index("ix_resident_register_match", "name", "birth_date"),
     )
+
+
+class AccountLink(db.Model):
+    """A single-use link sent by email: confirm the address, or reset the password.
+
+    Only a SHA-256 of the token is stored; a link is used up by a conditional UPDATE
+    (``used_at IS NULL AND expires_at > now``), so two clicks cannot both pass."""
+
+    __tablename__ = "account_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(10))  # "confirm" | "reset"
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

@@ -1,9 +1,5 @@
-"""Account pages.
-
-Pages:  /account/login, /account/register, /account/logout (POST), /account/ (profile),
-        /account/language (POST), /account/verify, /account/tokens, /account/tokens/<id>/revoke (POST)
-Staff:  /staff/users, /staff/users/<id>/verify (POST), /staff/register (CSV import)
-"""
+"""Account pages: sign-in, registration, address confirmation, password reset, profile,
+residency verification, API tokens; staff: residents, register import, register claims."""
 
 from __future__ import annotations
 
@@ -15,14 +11,20 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal.accounts import roles, service
+from portal.accounts import roles, service, settings
 from portal.accounts.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    EmailForm,
+    EntryLookupForm,
     LanguageForm,
     LoginForm,
     ManualVerifyForm,
+    NewPasswordForm,
     ProfileForm,
     RegisterForm,
     RegisterImportForm,
+    ReleaseForm,
     TokenForm,
     VerifyForm,
 )
@@ -52,8 +54,31 @@ def _form_errors(form, exc: DomainError) -> None:
         flash(str(exc.message), "error")
 
 
+def _login_email_key() -> str:
+    """Sign-in attempts per account (the address typed), beside the per-address limit."""
+    return "login:" + service.normalise_email(request.form.get("email", ""))
+
+
+def _account_key() -> str:
+    return f"account:{current_user.get_id() if current_user.is_authenticated else '-'}"
+
+
+def login_limits(view):
+    """The sign-in limits: per client address and per account."""
+    view = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])(view)
+    return limiter.limit(lambda: settings.LOGIN_ACCOUNT_RATE_LIMIT(), key_func=_login_email_key,
+                         methods=["POST"])(view)
+
+
+def verify_limits(view):
+    """Residency verification attempts: per account and per client address."""
+    view = limiter.limit(lambda: settings.VERIFY_RATE_LIMIT_CLIENT(), methods=["POST"])(view)
+    return limiter.limit(lambda: settings.VERIFY_RATE_LIMIT_ACCOUNT(), key_func=_account_key,
+                         methods=["POST"])(view)
+
+
 @bp.route("/account/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@login_limits
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -75,21 +100,20 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = service.register(db.session, form.email.data, form.password.data, form.name.data,
-                                    locale=_current_lang())
+            service.register(db.session, form.email.data, form.password.data, form.name.data,
+                             locale=_current_lang())
         except DomainError as exc:
             _form_errors(form, exc)
             return render_template("accounts/register.html", form=form), exc.status
-        login_user(user)
-        flash(_("Your account is ready. Verify your residency to endorse, vote and get an e-ID card."),
-              "success")
-        return redirect(url_for("accounts.verify"))
+        # The same answer whether or not the address already has an account.
+        return render_template("accounts/check_email.html", email=form.email.data.strip()), 200
     return render_template("accounts/register.html", form=form), 422 if form.errors else 200
 
 
 @bp.post("/account/logout")
 @login_required
 def logout():
+    service.log_out_everywhere(db.session, current_user)
     logout_user()
     flash(_("You have signed out."), "success")
     return redirect(url_for("home"))
@@ -98,6 +122,90 @@ def logout():
 def _current_lang() -> str:
     from portal.i18n import current_locale
     return current_locale()
+
+
+def _link_token(key: str):
+    """A link's ?t= goes into the session and out of the address bar (and so out of the
+    browser history and of any Referer); returns a redirect, or the token kept before."""
+    token = request.args.get("t")
+    if token:
+        session[key] = token[:100]
+        return redirect(request.path), None
+    return None, session.get(key)
+
+
+@bp.route("/account/confirm", methods=["GET", "POST"])
+def confirm():
+    moved, token = _link_token("confirm_token")
+    if moved:
+        return moved
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        session.pop("confirm_token", None)
+        service.confirm_email(db.session, token or "")
+        flash(_("Your email address is confirmed."), "success")
+        return redirect(url_for("accounts.profile" if current_user.is_authenticated else "accounts.login"))
+    live = service.link_is_live(db.session, token or "", "confirm")
+    return render_template("accounts/confirm.html", form=form, live=live), 200 if live else 410
+
+
+@bp.post("/account/confirm/resend")
+@login_required
+def resend_confirmation():
+    service.resend_confirmation(db.session, current_user)
+    flash(_("If your address is not confirmed yet, a new link is on its way to %(email)s.",
+            email=current_user.email), "success")
+    return redirect(url_for("accounts.profile"))
+
+
+@bp.route("/account/password-reset", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def password_reset():
+    form = EmailForm()
+    if form.validate_on_submit():
+        service.request_password_reset(db.session, form.email.data)
+        return render_template("accounts/check_email.html", email=form.email.data.strip(), reset=True,
+                               minutes=settings.RESET_LINK_MINUTES())
+    return render_template("accounts/password_reset.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/account/password-reset/new", methods=["GET", "POST"])
+def password_reset_new():
+    moved, token = _link_token("reset_token")
+    if moved:
+        return moved
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.reset_password(db.session, token or "", form.password.data)
+        except DomainError as exc:
+            _form_errors(form, exc)
+            return render_template("accounts/password_new.html", form=form, live=True), exc.status
+        session.pop("reset_token", None)
+        logout_user()
+        flash(_("Your password is changed. Every session of your account has ended: sign in again."),
+              "success")
+        return redirect(url_for("accounts.login"))
+    live = service.link_is_live(db.session, token or "", "reset")
+    status = 422 if form.errors else (200 if live else 410)
+    return render_template("accounts/password_new.html", form=form, live=live), status
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@login_limits
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.change_password(db.session, current_user, form.current_password.data, form.password.data)
+        except DomainError as exc:
+            _form_errors(form, exc)
+            return render_template("accounts/password_change.html", form=form), exc.status
+        login_user(current_user._get_current_object())  # this session goes on; the others end
+        flash(_("Your password is changed. Your other sessions have ended."), "success")
+        return redirect(url_for("accounts.profile"))
+    return render_template("accounts/password_change.html", form=form), 422 if form.errors else 200
 
 
 @bp.post("/account/language")
@@ -134,6 +242,7 @@ def profile():
 
 @bp.route("/account/verify", methods=["GET", "POST"])
 @login_required
+@verify_limits
 def verify():
     form = VerifyForm()
     if form.validate_on_submit():
@@ -174,19 +283,58 @@ def revoke_token(token_id: int):
 @login_required
 def staff_users():
     users = service.search_users(db.session, current_user, request.args.get("q", ""))
-    return render_template("accounts/staff_users.html", users=users, form=ManualVerifyForm(),
+    return render_template("accounts/staff_users.html", users=users, form=ManualVerifyForm(formdata=None),
                            q=request.args.get("q", ""))
 
 
-@bp.post("/staff/users/<int:user_id>/verify")
+@bp.route("/staff/users/<int:user_id>/verify", methods=["GET", "POST"])
 @login_required
 def staff_verify(user_id: int):
+    service.require_role(current_user, roles.STAFF)
+    target = service.get_user(db.session, user_id) if 0 < user_id < 2**31 else None
+    if target is None:
+        from portal.errors import NotFound
+        raise NotFound()
     form = ManualVerifyForm()
+    if form.validate_on_submit():
+        try:
+            service.verify_manually(db.session, current_user, user_id, reason=form.reason.data,
+                                    name=form.name.data, birth_date=form.birth_date.data,
+                                    district=form.district.data, document_number=form.document_number.data)
+        except DomainError as exc:
+            _form_errors(form, exc)
+            return render_template("accounts/staff_verify.html", form=form, target=target), exc.status
+        flash(_("The account is verified."), "success")
+        return redirect(url_for("accounts.staff_users"))
+    return render_template("accounts/staff_verify.html", form=form, target=target), 422 if form.errors else 200
+
+
+@bp.route("/staff/register/claims", methods=["GET", "POST"])
+@login_required
+def staff_claims():
+    """Look a register entry up by document number (POST: the number never goes in a URL)."""
+    service.require_role(current_user, roles.STAFF)
+    form = EntryLookupForm()
+    entry = holder = None
+    if form.validate_on_submit():
+        try:
+            entry, holder = service.register_entry(db.session, current_user, form.document_number.data)
+        except DomainError as exc:
+            flash(str(exc.message), "error")
+            return render_template("accounts/staff_claims.html", form=form), exc.status
+    return render_template("accounts/staff_claims.html", form=form, entry=entry, holder=holder,
+                           release=ReleaseForm(formdata=None)), 422 if form.errors else 200
+
+
+@bp.post("/staff/register/<int:entry_id>/release")
+@login_required
+def staff_release(entry_id: int):
+    form = ReleaseForm()
     if not form.validate_on_submit():
         raise Invalid(fields={"reason": _("This field is required.")})
-    service.verify_manually(db.session, current_user, user_id, reason=form.reason.data)
-    flash(_("The account is verified."), "success")
-    return redirect(url_for("accounts.staff_users"))
+    service.release_entry(db.session, current_user, entry_id, form.reason.data)
+    flash(_("The register entry is released. Its holder can verify their own account now."), "success")
+    return redirect(url_for("accounts.staff_claims"))
 
 
 @bp.route("/staff/register", methods=["GET", "POST"])

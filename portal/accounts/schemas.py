@@ -1,0 +1,124 @@
+"""Accounts API bodies (requests derive from portal.api.Body: unknown fields are 422) and
+answers (one model and one builder each)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from portal.accounts.service.passwords import PASSWORD_MAX, PASSWORD_MIN
+from portal.api import Body, iso
+
+
+class ProfilePatch(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    phone: str | None = Field(default=None, max_length=30)
+    locale: str | None = None
+
+
+class VerificationIn(Body):
+    name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+    district: str = Field(min_length=1, max_length=50)
+    document_number: str = Field(min_length=6, max_length=32)
+
+
+class TokenIn(Body):
+    name: str = Field(default="", max_length=100)
+
+
+class ManualVerificationIn(Body):
+    """What staff checked on the resident's ID: the card attests these, not the profile."""
+    reason: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=100)
+    birth_date: date
+    district: str = Field(min_length=1, max_length=50)
+    document_number: str = Field(min_length=6, max_length=32)
+
+
+class EmailIn(Body):
+    email: str = Field(min_length=3, max_length=254)
+
+
+class PasswordResetConfirmIn(Body):
+    token: str = Field(min_length=10, max_length=100)
+    password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+
+
+class EmailConfirmIn(Body):
+    token: str = Field(min_length=10, max_length=100)
+
+
+class PasswordChangeIn(Body):
+    current_password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+    new_password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+
+
+class EntryLookupIn(Body):
+    document_number: str = Field(min_length=6, max_length=32)
+
+
+class ReleaseIn(Body):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    locale: str
+    roles: list[str]
+    verified: bool
+    verified_at: str | None
+    district: str | None
+    email_confirmed: bool
+
+
+def user_out(user) -> dict:
+    return {
+        "id": user.id, "email": user.email, "name": user.name, "locale": user.locale,
+        "roles": sorted(user.roles), "verified": user.is_verified,
+        "verified_at": iso(user.verified_at), "district": user.district,
+        "email_confirmed": user.email_confirmed,
+    }
+
+
+class Holder(BaseModel):
+    id: int
+    email: str
+    name: str
+
+
+class EntryOut(BaseModel):
+    id: int
+    name: str
+    birth_date: str
+    district: str
+    source: str
+    claimed_by: Holder | None
+
+
+def entry_out(entry, holder) -> dict:
+    return {
+        "id": entry.id, "name": entry.name, "birth_date": entry.birth_date.isoformat(),
+        "district": entry.district, "source": entry.source,
+        "claimed_by": None if holder is None else {"id": holder.id, "email": holder.email,
+                                                     "name": holder.name},
+    }
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: str | None
+    last_used_at: str | None
+    revoked: bool
+
+
+def token_out(t) -> dict:
+    return {"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": iso(t.created_at),
+            "last_used_at": iso(t.last_used_at), "revoked": t.revoked_at is not None}

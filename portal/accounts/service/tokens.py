@@ -1,0 +1,66 @@
+"""Personal API tokens: shown once, stored as a SHA-256 digest."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.accounts.models import ApiToken, User
+from portal.errors import NotFound
+from portal.types import utcnow
+
+from .guards import require_login
+
+TOKEN_PREFIX = "pt_"  # noqa: S105 - a prefix, not a secret
+TOKEN_NAME_MAX = 100
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str = "") -> tuple[str, ApiToken]:
+    """A new bearer token for `user`. The plain token is returned once and never stored."""
+    require_login(user)
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=(name or "").strip()[:TOKEN_NAME_MAX], token_hash=digest(plain),
+                   prefix=plain[:10], created_at=utcnow())
+    session.add(row)
+    session.commit()
+    return plain, row
+
+
+def user_for_token(session: Session, plain: str, *, writes: bool = False) -> User | None:
+    """The active user a token belongs to. ``writes``: the request changes state, so its
+    last use may be noted too (a GET never writes)."""
+    if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
+        return None
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(plain)))
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    now = utcnow()
+    if writes and (row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5)):
+        row.last_used_at = now
+        session.commit()
+    return row.user
+
+
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    require_login(user)
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
+    require_login(user)
+    row = session.get(ApiToken, token_id) if 0 < token_id < 2**31 else None
+    if row is None or row.user_id != user.id:
+        raise NotFound()
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.commit()
+    return row
