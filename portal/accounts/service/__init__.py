@@ -14,6 +14,7 @@ from .links import (
 )
 from .passwords import check_password, hash_password, validate_password
 from .residency import (
+    ON_RELEASE,
     REGISTER_COLUMNS,
     document_hash,
     import_register,
@@ -39,7 +40,7 @@ from .users import (
 )
 
 __all__ = [
-    "REGISTER_COLUMNS", "TOKEN_PREFIX", "authenticate", "change_password", "check_password",
+    "ON_RELEASE", "REGISTER_COLUMNS", "TOKEN_PREFIX", "authenticate", "change_password", "check_password",
     "confirm_email", "create_token", "create_user", "document_hash", "end_sessions", "find_by_email",
     "get_user", "grant_roles", "hash_password", "import_register", "link_is_live", "list_tokens",
     "log_out_everywhere", "normalise_email", "register", "register_entry", "release_entry",

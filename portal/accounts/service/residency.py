@@ -31,6 +31,11 @@ from .guards import require_login, require_role
 REGISTER_COLUMNS = ("name", "birth_date", "district", "document_number")
 REASON_MAX = 200
 
+# Called as hook(session, actor, user) in the transaction that takes a register entry from an
+# account (the account is no longer verified): services that hold what verification gave (the
+# e-ID card) register here in their init_app, so accounts need not know them.
+ON_RELEASE: list = []
+
 
 def document_hash(number: str) -> str:
     key = current_app.config.get("REGISTER_HASH_KEY") or current_app.config["SECRET_KEY"]
@@ -182,6 +187,8 @@ def release_entry(session: Session, actor: User, entry_id: int, reason: str) -> 
     if holder is not None:
         holder.register_id = None
         holder.verified_at = holder.verified_by = None
+        for hook in ON_RELEASE:
+            hook(session, actor, holder)
         audit.record(session, actor, "register.release", "resident_register", rec.id,
                      user_id=holder.id, reason=reason[:REASON_MAX])
     session.commit()
