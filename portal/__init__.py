@@ -39,6 +39,9 @@ class Anonymous(AnonymousUserMixin):
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    from portal.inputs import BoundedInt, PortalJSONProvider
+    app.json = PortalJSONProvider(app)  # refuses JSON nested too deep before parsing it
+    app.url_map.converters["int"] = BoundedInt  # ids beyond the column's range are a 404
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(config_mod.load(os.environ, app.instance_path))
     if config:

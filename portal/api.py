@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
 
-from portal.errors import Invalid, Unauthorized
+from portal.errors import DomainError, Invalid, Unauthorized
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -92,12 +92,31 @@ def validation_fields(exc: ValidationError) -> dict[str, str]:
     return fields
 
 
+def json_body():
+    """The request's JSON document: 400 ``too_deep`` when it nests deeper than the portal
+    reads (refused before parsing), None when it is not JSON."""
+    from portal.inputs import MAX_JSON_DEPTH, json_depth_ok
+
+    if not request.is_json:
+        return None
+    if not json_depth_ok(request.get_data(cache=True)):
+        raise DomainError(_("The JSON document is nested more than %(n)s levels deep.", n=MAX_JSON_DEPTH),
+                          code="too_deep")
+    return request.get_json(silent=True)
+
+
 def parse_body(model: type[M], data=None) -> M:
-    """Validate the JSON body against a pydantic model; 422 with `fields` otherwise."""
+    """Validate the JSON body against a pydantic model; 422 with `fields` otherwise (text with
+    NUL bytes or lone surrogates included)."""
+    from portal.inputs import first_unreadable
+
     if data is None:
-        data = request.get_json(silent=True)
+        data = json_body()
     if not isinstance(data, dict):
         raise Invalid(_("The request body must be a JSON object."), code="invalid_json")
+    where = first_unreadable(data)
+    if where is not None:
+        raise Invalid(fields={where: _("Contains characters that are not allowed (such as NUL).")})
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -140,16 +159,45 @@ def encode_cursor(values: list) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, n: int) -> list:
+def _bad_cursor():
+    return Invalid(_("The cursor is not valid."), code="bad_cursor", fields={"cursor": _("Invalid value.")})
+
+
+def _fits(value, column) -> bool:
+    """Whether a decoded cursor value has the type of the column it is compared with."""
+    from portal.inputs import MAX_ID, unreadable
+
     try:
+        kind = column.type.python_type
+    except (NotImplementedError, AttributeError):
+        return True
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID - 1 <= value <= MAX_ID
+    if kind is str:
+        return isinstance(value, str) and len(value) <= 1000 and not unreadable(value)
+    if kind is datetime:
+        return isinstance(value, datetime) and value.tzinfo is not None
+    if kind is date:
+        return isinstance(value, date) and not isinstance(value, datetime)
+    return isinstance(value, kind)
+
+
+def decode_cursor(cursor: str, n: int, columns=None) -> list:
+    """The values of a cursor from encode_cursor; 422 ``bad_cursor`` for anything else (a
+    cursor a client made up or changed), also when a value's type is not its column's."""
+    try:
+        if len(cursor) > 2000:
+            raise ValueError
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
         if not isinstance(values, list) or len(values) != n:
             raise ValueError
-        return [_decode_value(v) for v in values]
-    except (ValueError, binascii.Error, UnicodeDecodeError, TypeError):
-        raise Invalid(_("The cursor is not valid."), code="invalid_cursor",
-                      fields={"cursor": _("Invalid value.")}) from None
+        values = [_decode_value(v) for v in values]
+    except (ValueError, binascii.Error, UnicodeDecodeError, TypeError, OverflowError):
+        raise _bad_cursor() from None
+    if columns is not None and not all(_fits(v, c) for v, c in zip(values, columns, strict=True)):
+        raise _bad_cursor()
+    return values
 
 
 def paginate(session: Session, stmt, order: list[tuple], cursor: str | None, limit: int):
@@ -160,7 +208,7 @@ def paginate(session: Session, stmt, order: list[tuple], cursor: str | None, lim
     """
     cols = [c for c, _d in order]
     if cursor:
-        values = decode_cursor(cursor, len(cols))
+        values = decode_cursor(cursor, len(cols), cols)
         clauses = []
         for i, (col, direction) in enumerate(order):
             eq = [cols[j] == values[j] for j in range(i)]

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from portal import nav
 from portal.accounts import roles
 from portal.api import is_api_request, json_error
-from portal.errors import DomainError
+from portal.errors import DomainError, Invalid
 from portal.extensions import csrf, db
 from portal.i18n import LOCALE_NAMES, current_locale
 
@@ -106,6 +106,18 @@ def check_csrf():
     csrf.protect()
 
 
+def refuse_unreadable_input():
+    """Query strings and forms with NUL bytes or lone surrogates are refused (422) before any
+    view reads them: PostgreSQL cannot store the first, nothing can encode the second."""
+    from portal.inputs import unreadable
+
+    for source in (request.args, request.form if request.method != "GET" else {}):
+        for name, value in source.items(multi=True) if source else ():
+            if unreadable(name) or unreadable(value):
+                raise Invalid(fields={name if not unreadable(name) else "query":
+                                      _l("Contains characters that are not allowed (such as NUL).")})
+
+
 def _error_response(status: int, code: str, message, fields: dict | None = None):
     if is_api_request():
         return json_error(code, message, status, fields)
@@ -179,6 +191,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_url_rule("/", endpoint="home", view_func=home)
     app.before_request(reset_request_state)
+    app.before_request(refuse_unreadable_input)
     app.before_request(authenticate_bearer)
     app.before_request(check_csrf)
     app.register_error_handler(DomainError, handle_domain_error)

@@ -1,0 +1,111 @@
+"""What the portal refuses to read, before any service sees it.
+
+- Text with NUL bytes or lone surrogates (PostgreSQL cannot store the first, no encoder can
+  write the second): 422, naming the field.
+- JSON nested deeper than ``MAX_JSON_DEPTH``: refused before it is parsed recursively.
+- Ids beyond the database's integer range: no route matches (404), see ``BoundedInt``.
+- Text a person reads (a title, a name) made only of invisible or bidi-control characters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Any
+
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
+
+MAX_JSON_DEPTH = 32
+MAX_ID = 2**31 - 1  # PostgreSQL integer
+
+_UNREADABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+class TooDeep(ValueError):
+    """A JSON document nested deeper than MAX_JSON_DEPTH."""
+
+
+def json_depth_ok(data: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether `data` nests at most `limit` arrays/objects, read without recursion (brackets
+    inside strings do not count)."""
+    if isinstance(data, bytes | bytearray):
+        opening = data.count(b"[") + data.count(b"{")
+        if opening <= limit:
+            return True
+        data = data.decode("utf-8", "replace")
+    elif data.count("[") + data.count("{") <= limit:
+        return True
+    depth = 0
+    in_string = escaped = False
+    for ch in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
+class PortalJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, refusing documents nested deeper than MAX_JSON_DEPTH before parsing."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        if not json_depth_ok(s):
+            raise TooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        return json.loads(s, **kwargs)
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` in a route: 1 .. 2**31 - 1, what an id column holds; anything else is
+    not a route (404) rather than a database error."""
+
+    def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def unreadable(value: str) -> bool:
+    """NUL bytes or lone surrogates."""
+    return bool(_UNREADABLE.search(value))
+
+
+def first_unreadable(data: Any, path: str = "") -> str | None:
+    """The path (``guest.name``, ``items.0``) of the first string in a parsed JSON document that
+    holds NUL bytes or lone surrogates, keys included; None when there is none."""
+    stack = [(path, data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if unreadable(value):
+                return where or "body"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                key_path = f"{where}.{key}" if where else str(key)
+                if isinstance(key, str) and unreadable(key):
+                    return where or "body"
+                stack.append((key_path, item))
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{i}" if where else str(i), item) for i, item in enumerate(value))
+    return None
+
+
+_INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Co", "Cn"}
+# Letters and symbols that draw nothing: Hangul fillers, the blank braille pattern.
+_BLANK = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
+
+
+def visible(text: str | None) -> bool:
+    """Whether `text` has at least one character a person can see: not only spaces, control
+    or format characters (zero-width spaces, bidi controls), or combining marks."""
+    return any(ch not in _BLANK and unicodedata.category(ch) not in _INVISIBLE for ch in text or "")
