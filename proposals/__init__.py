@@ -1,6 +1,7 @@
 """Citizen policy proposals: submit, endorse, vote, staff triage (issue 4).
 
-Settings: `proposals/settings.py`. CLI: `flask --app portal proposals close-expired`.
+Settings: `proposals/settings.py`. CLI: `flask --app portal proposals close-expired` and
+`flask --app portal proposals count-ballots`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,21 @@ def close_expired_command():
     from . import service
 
     click.echo(f"closed {service.close_expired(db.session)}")
+
+
+@cli.command("count-ballots")
+def count_ballots_command():
+    """Count the ballots of every vote that has ended and is not counted yet."""
+    from portal.extensions import db
+
+    from . import service
+
+    report = service.count_ended_votes(db.session)
+    click.echo(f"counted {len(report.counted)}" + "".join(f" #{pid}" for pid in report.counted))
+    for pid, why in report.failed.items():
+        click.echo(f"not counted #{pid}: {why}", err=True)
+    if report.failed:
+        raise SystemExit(1)
 
 
 def init_app(app: Flask) -> None:

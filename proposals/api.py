@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.i18n import current_locale
 
 from . import service, settings
-from .limits import COMMENTS_PAGE_SIZE
+from .limits import COMMENTS_PAGE_SIZE, RECEIPTS_PAGE_SIZE
 from .schemas import (
     BallotIn,
     CommentIn,
@@ -25,6 +25,8 @@ from .schemas import (
     endorsed_json,
     proposal_detail_json,
     proposal_json,
+    receipt_json,
+    receipts_json,
 )
 
 bp = Blueprint("proposals_api", __name__)
@@ -43,7 +45,7 @@ def _detail(p) -> dict:
     answer, answer_lang = service.public_answer(p, current_locale())
     return proposal_detail_json(
         p, answer=answer, answer_lang=answer_lang, tally=service.tally(session, p),
-        threshold=settings.ENDORSEMENT_THRESHOLD(), history=service.history(session, p.id),
+        threshold=settings.ENDORSEMENT_THRESHOLD(), history=service.history(session, current_user, p.id),
         viewer={
             "is_author": current_user.is_authenticated and current_user.id == p.author_id,
             "endorsed": service.has_endorsed(session, current_user, p.id),
@@ -133,8 +135,16 @@ def withdraw_endorsement(proposal_id: int):
 @api_login_required
 def ballot(proposal_id: int):
     body = parse_body(BallotIn)
-    service.cast_ballot(db.session, current_user, proposal_id, body.choice)
-    return jsonify({"voted": True}), 201
+    receipt = service.cast_ballot(db.session, current_user, proposal_id, body.choice)
+    return jsonify(receipt_json(receipt)), 201
+
+
+@bp.get("/<int:proposal_id>/ballots")
+def ballots(proposal_id: int):
+    receipts, next_cursor = service.receipts_page(db.session, current_user, proposal_id,
+                                                  request.args.get("cursor") or None,
+                                                  parse_limit(RECEIPTS_PAGE_SIZE))
+    return jsonify(receipts_json(receipts, next_cursor))
 
 
 @bp.post("/<int:proposal_id>/transitions")

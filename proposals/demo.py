@@ -1,10 +1,12 @@
-"""Demo proposals for a first run: a dozen realistic ones, endorsed, one in a resident vote.
+"""Demo proposals for a first run: a dozen realistic ones, endorsed, one in a resident vote
+whose ballots are sealed like any other (service/sealing.py).
 
 Idempotent: a proposal whose title already exists is left alone.
 """
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -14,7 +16,9 @@ from portal.accounts import service as accounts
 from portal.accounts.roles import RESIDENT
 from portal.types import utcnow
 
-from .models import BallotParticipation, BallotTally, Endorsement, Follow, Proposal, ProposalTransition
+from .models import BallotParticipation, Endorsement, Follow, Proposal, ProposalTransition, SealedBallot
+from .service.ballots import ballot_box, open_ballot
+from .service.sealing import receipt_of, seal
 
 SUPPORTERS = 40  # demo residents who endorse, so counts look like a real neighbourhood
 
@@ -73,6 +77,19 @@ def _supporters(session: Session) -> list[int]:
     return ids
 
 
+def _vote(session: Session, p: Proposal, supporters: list[int], votes: tuple[int, int]) -> None:
+    """The demo's ballots, sealed with the vote's key like real ones, in a shuffled order."""
+    open_ballot(session, p)
+    public_key = ballot_box(session, p.id).public_key
+    choices = [choice for choice, n in zip(("for", "against"), votes, strict=True) for _ in range(n)]
+    random.SystemRandom().shuffle(choices)
+    for uid in supporters[:len(choices)]:
+        session.add(BallotParticipation(proposal_id=p.id, user_id=uid))
+    for choice in choices:
+        sealed = seal(public_key, choice)
+        session.add(SealedBallot(proposal_id=p.id, receipt=receipt_of(sealed), sealed=sealed))
+
+
 def seed(session: Session) -> None:
     author = accounts.find_by_email(session, "resident@demo.kr")
     if author is None:
@@ -107,8 +124,5 @@ def seed(session: Session) -> None:
             frm = to
         if status == "voting":
             p.vote_ends_at = now + timedelta(days=extra["vote_days"])
-            for choice, votes in zip(("for", "against"), extra["votes"], strict=True):
-                session.add(BallotTally(proposal_id=p.id, choice=choice, votes=votes))
-            for uid in supporters[:sum(extra["votes"])]:
-                session.add(BallotParticipation(proposal_id=p.id, user_id=uid))
+            _vote(session, p, supporters, extra["votes"])
     session.commit()

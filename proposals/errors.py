@@ -40,6 +40,8 @@ class NotOpen(Conflict):
 
 
 class NotVoting(Conflict):
+    """A ballot outside a vote: none was opened, it has ended, or its ballots are counted."""
+
     code = "not_voting"
     default_message = _l("This proposal is not being voted on.")
 
@@ -56,6 +58,14 @@ class VoteNotEnded(Conflict):
 
     code = "vote_not_ended"
     default_message = _l("The vote has not ended yet.")
+
+
+class NotCounted(Conflict):
+    """The receipts, or a decision on a vote, before the count (every minute after the end)."""
+
+    code = "not_counted"
+    default_message = _l("The ballots are not counted yet: they are counted within minutes of the end "
+                         "of the vote. Please come back later.")
 
 
 class Merged(Conflict):

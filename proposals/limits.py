@@ -15,3 +15,12 @@ QUERY_MAX = 200  # the list's search box
 
 PAGE_SIZE = 20  # proposals per list page
 COMMENTS_PAGE_SIZE = 50
+
+RECEIPTS_PAGE_SIZE = 100  # receipts of counted ballots per page
+
+# A sealed ballot: the choice padded to BALLOT_PLAINTEXT_LENGTH bytes, sealed (libsodium sealed
+# box: a 32-byte ephemeral public key and a 16-byte tag around the ciphertext), so every sealed
+# ballot has the same length whatever the choice. Its receipt is a SHA-256 in hex.
+BALLOT_PLAINTEXT_LENGTH = 16
+SEALED_BALLOT_LENGTH = 32 + 16 + BALLOT_PLAINTEXT_LENGTH
+RECEIPT_LENGTH = 64

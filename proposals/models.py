@@ -3,9 +3,13 @@
 * one endorsement per (proposal, resident): UNIQUE(proposal_id, user_id);
 * ``proposals.endorsement_count`` is changed only by a conditional UPDATE in the same
   transaction as the endorsement row (service/endorsements.py);
-* the secret ballot keeps *who voted* (``proposal_ballot_participation``, no choice, no time)
-  apart from *what was voted* (``proposal_ballot_tally``: one counter row per choice, no user,
-  no time), so no row links a resident to a choice.
+* the secret ballot is two envelopes, as in postal voting (service/ballots.py): the outer one
+  says *who voted* (``proposal_ballot_participation``: no choice, no time); the inner one is
+  the choice sealed with the vote's public key (``proposal_sealed_ballots``: no user, no time,
+  no serial, every one the same length). Nothing a vote writes depends on the choice, so a
+  reader of the tables, their old row versions or the WAL learns who voted and nothing more.
+  The private key (``proposal_ballot_boxes``, encrypted) opens the ballots once, at the count,
+  which writes the totals (``proposal_ballot_tally``) and erases the key.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -26,7 +31,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.types import JSONType, UTCDateTime, utcnow
 
-from .limits import DEPARTMENT_MAX, DISTRICT_MAX, LOCATION_MAX, REASON_MAX, TITLE_MAX
+from .limits import (
+    DEPARTMENT_MAX,
+    DISTRICT_MAX,
+    LOCATION_MAX,
+    REASON_MAX,
+    RECEIPT_LENGTH,
+    SEALED_BALLOT_LENGTH,
+    TITLE_MAX,
+)
 from .vocabulary import CATEGORIES, CHOICES, STATUSES  # noqa: F401  (the words these tables hold)
 
 USER_FK = "user.id"
@@ -107,8 +120,41 @@ class BallotParticipation(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey(USER_FK, ondelete="CASCADE"), index=True)
 
 
+class BallotBox(db.Model):
+    """A vote's key pair, made when the proposal is put to a vote. The private half is kept
+    Fernet-encrypted (service/sealing.py), opened only by the count, and erased by it; then
+    ``counted_at`` says the totals are in ``proposal_ballot_tally``."""
+
+    __tablename__ = "proposal_ballot_boxes"
+
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    private_key_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary())
+    counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SealedBallot(db.Model):
+    """The inner envelope: a choice sealed with the vote's public key (a libsodium sealed box of
+    a plaintext padded to one length), and its receipt (SHA-256 of the sealed bytes, hex).
+
+    Deliberately nothing else: no user, no time, no serial id. The key is the receipt, a hash
+    of random bytes, so neither the index nor an ORDER BY says in which order people voted.
+    Every row has the same length whatever the choice (the CHECK below), far below TOAST."""
+
+    __tablename__ = "proposal_sealed_ballots"
+    __table_args__ = (
+        CheckConstraint(f"length(sealed) = {SEALED_BALLOT_LENGTH}", name="sealed_one_length"),
+        CheckConstraint(f"length(receipt) = {RECEIPT_LENGTH}", name="receipt_one_length"),
+    )
+
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True)
+    receipt: Mapped[str] = mapped_column(String(RECEIPT_LENGTH), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary(SEALED_BALLOT_LENGTH))
+
+
 class BallotTally(db.Model):
-    """The secret tally: one counter per (proposal, choice). No user, no timestamp."""
+    """The result of a counted vote: one row per (proposal, choice), written once by the count
+    (never per ballot). No user, no timestamp."""
 
     __tablename__ = "proposal_ballot_tally"
     __table_args__ = (

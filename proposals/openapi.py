@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .limits import BODY_MAX, BODY_MIN, COMMENT_MAX, REASON_MAX, TITLE_MAX, TITLE_MIN
+from .limits import BODY_MAX, BODY_MIN, COMMENT_MAX, REASON_MAX, RECEIPT_LENGTH, TITLE_MAX, TITLE_MIN
 from .vocabulary import CATEGORIES, CHOICES, SORTS, STATUSES
 
 _ID = {"name": "proposal_id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -30,11 +30,18 @@ _DETAIL = {
         "location": {"type": ["string", "null"]},
         "answer": {"type": ["string", "null"]},
         "answer_lang": {"type": ["string", "null"]},
-        "tally": {"type": ["object", "null"], "description": "null until the vote ends",
+        "tally": {"type": ["object", "null"], "description": "null until the ballots are counted (every "
+                                                             "minute, after the vote ends)",
                   "properties": {"for": {"type": "integer"}, "against": {"type": "integer"}}},
-        "history": {"type": "array", "items": {"type": "object"}},
+        "history": {"type": "array", "items": {"type": "object"},
+                    "description": "changes of status; the note of a hiding (its reason) only for staff"},
     }}],
 }
+_RECEIPT = {"type": "object", "required": ["receipt"], "properties": {
+    "receipt": {"type": "string", "pattern": f"^[0-9a-f]{{{RECEIPT_LENGTH}}}$",
+                "description": "SHA-256 (hex) of the sealed ballot; listed once the ballots are counted"}}}
+_RECEIPTS = {"type": "object", "properties": {"items": {"type": "array", "items": _RECEIPT["properties"]["receipt"]},
+                                              "next_cursor": {"type": ["string", "null"]}}}
 _LIST = {"type": "object", "properties": {"items": {"type": "array", "items": _PROPOSAL},
                                           "next_cursor": {"type": ["string", "null"]}}}
 
@@ -64,7 +71,8 @@ PATHS = {
             "responses": {"200": _ok("A page of proposals", _LIST), "422": _ERR},
         },
         "post": {
-            "summary": "Submit a proposal (verified residents)",
+            "summary": "Submit a proposal (verified residents with a confirmed address; 403 not_verified, "
+                       "email_not_confirmed)",
             "tags": ["proposals"],
             "requestBody": _json({"type": "object", "required": ["title", "body", "category"], "properties": {
                 "title": {"type": "string", "minLength": TITLE_MIN, "maxLength": TITLE_MAX},
@@ -88,11 +96,12 @@ PATHS = {
                 "responses": {"200": _ok("Queue", _LIST), **_errors}},
     },
     "/api/v1/proposals/{proposal_id}": {
-        "get": {"summary": "One proposal with its history; tally null until the vote ends", "tags": ["proposals"],
-                "parameters": [_ID], "responses": {"200": _ok("Proposal", _DETAIL), "404": _ERR}},
+        "get": {"summary": "One proposal with its history; tally null until the ballots are counted",
+                "tags": ["proposals"], "parameters": [_ID], "responses": {"200": _ok("Proposal", _DETAIL), "404": _ERR}},
     },
     "/api/v1/proposals/{proposal_id}/endorsement": {
-        "post": {"summary": "Endorse (verified residents, not the author)", "tags": ["proposals"],
+        "post": {"summary": "Endorse (verified residents with a confirmed address, not the author)",
+                 "tags": ["proposals"],
                  "parameters": [_ID],
                  "responses": {"201": _ok("Endorsed", _PROPOSAL), "200": _ok("Already endorsed", _PROPOSAL),
                                **_errors}},
@@ -100,10 +109,22 @@ PATHS = {
                    "responses": {"204": {"description": "Withdrawn"}, **_errors}},
     },
     "/api/v1/proposals/{proposal_id}/ballot": {
-        "post": {"summary": "Cast a secret ballot", "tags": ["proposals"], "parameters": [_ID],
+        "post": {"summary": "Cast a secret ballot (verified residents with a confirmed address): the choice "
+                            "is sealed with the vote's public key; the answer is its receipt",
+                 "tags": ["proposals"], "parameters": [_ID],
                  "requestBody": _json({"type": "object", "required": ["choice"],
                                        "properties": {"choice": {"type": "string", "enum": list(CHOICES)}}}),
-                 "responses": {"201": {"description": "Counted"}, **_errors}},
+                 "responses": {"201": _ok("Sealed and recorded", _RECEIPT), **_errors}},
+    },
+    "/api/v1/proposals/{proposal_id}/ballots": {
+        "get": {"summary": "The receipts of the counted ballots, sorted (409 not_counted before the count, "
+                           "not_voting for a proposal never voted on)",
+                "tags": ["proposals"],
+                "parameters": [_ID, {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                               {"name": "limit", "in": "query",
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
+                "responses": {"200": _ok("A page of receipts", _RECEIPTS), "404": _ERR, "409": _ERR,
+                              "422": _ERR}},
     },
     "/api/v1/proposals/{proposal_id}/transitions": {
         "post": {"summary": "Change status (staff; the author may withdraw)", "tags": ["proposals"],

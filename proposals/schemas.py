@@ -203,8 +203,27 @@ def comment_json(c) -> dict:
     return {"id": c.id, "body": c.body, "created_at": iso(c.created_at)}
 
 
-class VotedOut(Out):
-    voted: Literal[True]
+class ReceiptOut(Out):
+    """A ballot's receipt: the SHA-256 (hex) of the sealed ballot, listed once counted."""
+
+    receipt: str = Field(pattern=f"^[0-9a-f]{{{limits.RECEIPT_LENGTH}}}$")
+
+
+def receipt_json(receipt: str) -> dict:
+    """ReceiptOut."""
+    return {"receipt": receipt}
+
+
+class ReceiptListOut(Out):
+    """The receipts of a counted vote, sorted."""
+
+    items: list[str]
+    next_cursor: str | None
+
+
+def receipts_json(receipts: list[str], next_cursor: str | None) -> dict:
+    """ReceiptListOut."""
+    return {"items": receipts, "next_cursor": next_cursor}
 
 
 class FlaggedOut(Out):

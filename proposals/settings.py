@@ -14,3 +14,7 @@ ENDORSEMENT_THRESHOLD = Setting(
 LIST_CACHE_SECONDS = Setting(
     "PROPOSAL_LIST_CACHE_SECONDS", 3.0, float, minimum=0,
     doc="how stale the anonymous list page may be (0: off); the tests turn it off")
+BALLOT_KEY_ENCRYPTION_KEY = Setting(
+    "PROPOSAL_BALLOT_KEY_ENCRYPTION_KEY", "", str,
+    doc="encrypts each vote's private key at rest (a Fernet key, or any secret, stretched with "
+        "HKDF); empty means SECRET_KEY. Needed by whoever counts: keep it off the database host")

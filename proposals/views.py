@@ -7,6 +7,7 @@ from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -39,6 +40,9 @@ from .vocabulary import (
 
 bp = Blueprint("proposals", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
+
+
+RECEIPT_KEY = "proposals.receipt"  # the cookie session's [proposal id, receipt] after a ballot
 
 
 def _flash_invalid(exc: Invalid) -> None:
@@ -106,10 +110,11 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():
-    # Only verified residents may submit: the service says so (401/403) before any form is shown.
+    # Only residents with a voice (verified, address confirmed) may submit: the service says so
+    # (401/403 with what to do) before any form is shown.
     from portal.accounts import service as accounts
 
-    accounts.require_verified(current_user)
+    accounts.require_voice(current_user)
     form = ProposalForm()
     if form.validate_on_submit():
         try:
@@ -135,6 +140,8 @@ def _new_page(form: ProposalForm) -> str:
 def detail(proposal_id: int):
     session = db.session
     p = service.get_proposal(session, current_user, proposal_id)
+    shown = flask_session.get(RECEIPT_KEY) or [None, None]
+    receipt = flask_session.pop(RECEIPT_KEY)[1] if shown[0] == p.id else None
     comments, next_comments = service.comments_page(session, p.id, request.args.get("comments") or None)
     answer, answer_lang = service.public_answer(p, current_locale())
     moves = service.allowed_moves(session, current_user, p) if current_user.is_authenticated else []
@@ -142,13 +149,14 @@ def detail(proposal_id: int):
     form.to.choices = [SelectChoice(m, STATUS_LABELS[m]) for m in moves]
     return render_template(
         "proposals/detail.html", p=p, answer=answer, answer_lang=answer_lang,
-        tally=service.tally(session, p), history=service.history(session, p.id),
+        tally=service.tally(session, p), history=service.history(session, current_user, p.id),
         comments=comments,
         next_comments=url_for("proposals.detail", proposal_id=p.id, comments=next_comments)
         if next_comments else None,
         endorsed=service.has_endorsed(session, current_user, p.id),
         following=service.is_following(session, current_user, p.id),
         voted=service.has_voted(session, current_user, p.id),
+        receipt=receipt, counted=service.is_counted(session, p),
         vote_ended=service.vote_ended(p), threshold=settings.ENDORSEMENT_THRESHOLD(),
         is_author=current_user.is_authenticated and current_user.id == p.author_id,
         is_staff=service.is_staff(current_user),
@@ -218,11 +226,30 @@ def flag(proposal_id: int):
 def ballot(proposal_id: int):
     form = BallotForm()
     try:
-        service.cast_ballot(db.session, current_user, proposal_id, form.choice.data)
-        flash(_("Your vote is recorded. It is secret: nobody can see what you chose."), "success")
+        receipt = service.cast_ballot(db.session, current_user, proposal_id, form.choice.data)
+        # Shown once, by the next detail page (the cookie session, as a flash): nothing in the
+        # database links a voter to their receipt, so nobody can show it again.
+        flask_session[RECEIPT_KEY] = [proposal_id, receipt]
+        flash(_("Your vote is sealed and recorded. It is secret: nobody can see what you chose."),
+              "success")
     except Invalid as exc:
         _flash_invalid(exc)
     return _to_detail(proposal_id)
+
+
+@bp.get("/<int:proposal_id>/ballots")
+def ballots(proposal_id: int):
+    """The receipts of a counted vote, and a check of one receipt (?receipt=)."""
+    session = db.session
+    p = service.get_proposal(session, current_user, proposal_id)
+    receipt = (request.args.get("receipt") or "").strip()
+    receipts, next_cursor = service.receipts_page(session, current_user, p.id,
+                                                  request.args.get("cursor") or None)
+    return render_template(
+        "proposals/ballots.html", p=p, receipts=receipts, tally=service.tally(session, p),
+        receipt=receipt, found=service.receipt_counted(session, current_user, p.id, receipt) if receipt else None,
+        next_url=url_for("proposals.ballots", proposal_id=p.id, cursor=next_cursor) if next_cursor else None,
+        choice_labels=CHOICE_LABELS)
 
 
 # -- staff (and the author's withdrawal) ---------------------------------------------------

@@ -1,21 +1,34 @@
-"""The secret ballot: who voted (participation) is kept apart from what was voted (an
-anonymous counter per choice); the result is shown only once the vote has ended."""
+"""The secret ballot, two envelopes as in postal voting.
+
+Casting writes, in one transaction (so no vote is lost and none is counted twice), the outer
+envelope (``BallotParticipation``: who voted) and the inner one (``SealedBallot``: the choice
+sealed with the vote's public key, service/sealing.py). Nothing else: no counter, no
+timestamp, no serial, no column of the proposal; both choices run the same statements and write
+rows of the same lengths. A reader of the database (tables, old row versions, WAL, backups) who
+links the two envelopes by their transaction id holds a ciphertext, not a choice.
+
+The count (service/counting.py) opens the ballots with the private key once the vote has ended,
+writes the totals, and erases the key. Until then ``tally`` is None and the receipts are secret.
+"""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
 from portal.accounts import service as accounts
+from portal.api import paginate
 from portal.db import insert_ignore
 from portal.errors import Invalid
 from portal.types import utcnow
 
-from ..errors import AlreadyVoted, NotVoting
-from ..models import BallotParticipation, BallotTally, Proposal
+from ..errors import AlreadyVoted, NotCounted, NotVoting
+from ..limits import RECEIPT_LENGTH, RECEIPTS_PAGE_SIZE
+from ..models import BallotBox, BallotParticipation, BallotTally, Proposal, SealedBallot
 from ..vocabulary import CHOICES
 from .common import aware, find, uid
+from .sealing import new_key_pair, receipt_of, seal
 
 
 def vote_ended(proposal: Proposal) -> bool:
@@ -23,49 +36,92 @@ def vote_ended(proposal: Proposal) -> bool:
 
 
 def open_ballot(session: Session, proposal: Proposal) -> None:
-    """The counters a vote counts on, one per choice, at zero (kept if they exist)."""
-    for choice in CHOICES:
-        insert_ignore(session, BallotTally, {"proposal_id": proposal.id, "choice": choice, "votes": 0})
+    """The vote's ballot box and key pair, made when the proposal is put to a vote (kept if it
+    exists: a vote restored after hiding keeps its key and its ballots). Flushes."""
+    public, private_encrypted = new_key_pair()
+    insert_ignore(session, BallotBox, {"proposal_id": proposal.id, "public_key": public,
+                                       "private_key_encrypted": private_encrypted})
+
+
+def ballot_box(session: Session, proposal_id: int) -> BallotBox | None:
+    return session.scalars(select(BallotBox).where(BallotBox.proposal_id == proposal_id)
+                           .execution_options(populate_existing=True)).first()
+
+
+def is_counted(session: Session, proposal: Proposal) -> bool:
+    box = ballot_box(session, proposal.id)
+    return box is not None and box.counted_at is not None
 
 
 def tally(session: Session, proposal: Proposal) -> dict | None:
-    """The result, only once the vote has ended; None before (and for proposals never voted)."""
-    if proposal.vote_ends_at is None or not vote_ended(proposal):
+    """The result once the ballots are counted; None before (and for proposals never voted on).
+    A read: it never counts (the beat task and `flask proposals count-ballots` do)."""
+    if not is_counted(session, proposal):
         return None
     rows = dict(session.execute(select(BallotTally.choice, BallotTally.votes).where(
         BallotTally.proposal_id == proposal.id)).all())
     return {choice: int(rows.get(choice, 0)) for choice in CHOICES}
 
 
-def cast_ballot(session: Session, user, proposal_id, choice) -> None:
-    """One secret ballot per verified resident: participation and tally are kept apart."""
-    accounts.require_login(user)
-    accounts.require_verified(user)
+def cast_ballot(session: Session, user, proposal_id, choice) -> str:
+    """One secret ballot per resident with a voice (verified, address confirmed). Returns the
+    receipt: the hash of the sealed ballot, listed once the ballots are counted."""
+    accounts.require_voice(user)
     if choice not in CHOICES:
         raise Invalid(fields={"choice": _l("Not one of the allowed values.")})
-    proposal = find(session, user, proposal_id)
-    if proposal.status != "voting" or vote_ended(proposal):
+    # FOR SHARE on the proposal until commit: voters do not wait for each other, but the count
+    # takes FOR UPDATE first, so it waits for every ballot whose check below passed; a ballot
+    # that comes after the count's lock reads the box counted and is refused. So every ballot
+    # is either counted or refused, never committed and missed.
+    proposal = find(session, user, proposal_id, share=True)
+    box = ballot_box(session, proposal.id)  # read after the lock: a count made meanwhile shows
+    if (proposal.status != "voting" or vote_ended(proposal) or box is None
+            or box.counted_at is not None):
+        session.rollback()
         raise NotVoting()
     # Once per voter: UNIQUE(proposal_id, user_id) on the participation row decides.
     if not insert_ignore(session, BallotParticipation, {"proposal_id": proposal.id, "user_id": user.id}):
         session.rollback()
         raise AlreadyVoted()
-    # The anonymous counter moves in the same transaction, only while the vote is still open.
-    still_open = exists().where(Proposal.id == proposal.id, Proposal.status == "voting",
-                                Proposal.vote_ends_at > utcnow())
-    counted = session.execute(
-        update(BallotTally)
-        .where(BallotTally.proposal_id == proposal.id, BallotTally.choice == choice, still_open)
-        .values(votes=BallotTally.votes + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if counted != 1:
-        session.rollback()
-        raise NotVoting()
+    sealed = seal(box.public_key, choice)
+    receipt = receipt_of(sealed)
+    session.execute(insert(SealedBallot).values(proposal_id=proposal.id, receipt=receipt, sealed=sealed))
     session.commit()
+    return receipt
 
 
 def has_voted(session: Session, user, proposal_id: int) -> bool:
     user_id = uid(user)
     return bool(user_id) and session.scalar(select(exists().where(
         BallotParticipation.proposal_id == proposal_id, BallotParticipation.user_id == user_id)))
+
+
+def _counted(session: Session, user, proposal_id) -> Proposal:
+    """The proposal whose ballots are counted; 409 not_voting (never voted on) or not_counted."""
+    proposal = find(session, user, proposal_id)
+    box = ballot_box(session, proposal.id)
+    if box is None:
+        raise NotVoting()
+    if box.counted_at is None:
+        raise NotCounted()
+    return proposal
+
+
+def receipts_page(session: Session, user, proposal_id, cursor: str | None = None,
+                  limit: int = RECEIPTS_PAGE_SIZE) -> tuple[list[str], str | None]:
+    """The receipts of the counted ballots, sorted (so in no order a voter could be found by).
+    Returns (receipts, next_cursor)."""
+    proposal = _counted(session, user, proposal_id)
+    stmt = select(SealedBallot).where(SealedBallot.proposal_id == proposal.id)
+    rows, next_cursor = paginate(session, stmt, [(SealedBallot.receipt, "asc")], cursor, limit)
+    return [row.receipt for row in rows], next_cursor
+
+
+def receipt_counted(session: Session, user, proposal_id, receipt: str) -> bool:
+    """Whether `receipt` is among the counted ballots."""
+    proposal = _counted(session, user, proposal_id)
+    receipt = (receipt or "").strip().lower()
+    if len(receipt) != RECEIPT_LENGTH:
+        return False
+    return bool(session.scalar(select(exists().where(
+        SealedBallot.proposal_id == proposal.id, SealedBallot.receipt == receipt))))

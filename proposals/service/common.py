@@ -50,15 +50,16 @@ def clean_text(value, field: str, lo: int, hi: int, errors: dict, required: bool
     return value
 
 
-def find(session: Session, user, proposal_id, *, lock: bool = False) -> Proposal:
-    """The proposal, or 404; hidden ones exist only for staff."""
+def find(session: Session, user, proposal_id, *, lock: bool = False, share: bool = False) -> Proposal:
+    """The proposal, or 404; hidden ones exist only for staff. `lock`: FOR UPDATE, `share`:
+    FOR SHARE (both read the row as it is once the lock is granted)."""
     try:
         pid = int(proposal_id)
     except (TypeError, ValueError):
         raise NoSuchProposal() from None
     stmt = select(Proposal).where(Proposal.id == pid)
-    if lock:
-        stmt = stmt.with_for_update()
+    if lock or share:
+        stmt = stmt.with_for_update(read=share and not lock).execution_options(populate_existing=True)
     proposal = session.scalars(stmt).first()
     if proposal is None or (proposal.status == "hidden" and not is_staff(user)):
         raise NoSuchProposal()

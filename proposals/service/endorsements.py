@@ -1,4 +1,4 @@
-"""Endorsing: once per verified resident, withdrawn while open; the threshold sends a
+"""Endorsing: once per resident with a voice (verified, address confirmed), withdrawn while open; the threshold sends a
 proposal to staff review exactly once."""
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from .common import aware, find, notify_many, record_transition, uid
 
 
 def _can_endorse(user, proposal: Proposal) -> None:
-    accounts.require_login(user)
-    accounts.require_verified(user)
+    accounts.require_voice(user)
     if proposal.author_id == user.id:
         raise OwnProposal()
     if proposal.status != "open" or aware(proposal.endorse_until) <= utcnow():

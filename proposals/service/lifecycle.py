@@ -3,6 +3,7 @@ departments, merging duplicates, closing windows that ended below the threshold,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -18,10 +19,18 @@ from portal.i18n import LOCALES, current_locale, pick
 from portal.types import utcnow
 
 from .. import limits, settings
-from ..errors import CannotMerge, CannotMove, ChangedMeanwhile, NoSuchProposal, NotAuthor, VoteNotEnded
+from ..errors import (
+    CannotMerge,
+    CannotMove,
+    ChangedMeanwhile,
+    NoSuchProposal,
+    NotAuthor,
+    NotCounted,
+    VoteNotEnded,
+)
 from ..models import Endorsement, Follow, Proposal, ProposalTransition
 from ..vocabulary import AUTHOR, CATEGORIES, EDGES, STATUSES
-from .ballots import open_ballot, vote_ended
+from .ballots import ballot_box, open_ballot, vote_ended
 from .common import aware, clean_text, find, is_staff, record_transition, uid
 from .endorsements import reach_threshold
 
@@ -50,9 +59,9 @@ def validate_proposal(data: dict) -> dict:
 
 
 def create_proposal(session: Session, user, data: dict) -> Proposal:
-    """A verified resident submits a proposal; it opens for endorsement at once."""
-    accounts.require_login(user)
-    accounts.require_verified(user)
+    """A resident with a voice (verified, address confirmed) submits a proposal; it opens for
+    endorsement at once."""
+    accounts.require_voice(user)
     clean = validate_proposal(data)
     now = utcnow()
     proposal = Proposal(author_id=user.id, status="open", endorsement_count=0, created_at=now,
@@ -192,6 +201,11 @@ def transition(session: Session, user, proposal_id, to: str, *, answer=None, dep
     except Invalid:
         session.rollback()
         raise
+    if frm == "voting" and to in ("accepted", "rejected"):
+        box = ballot_box(session, proposal.id)
+        if box is not None and box.counted_at is None:  # decided on the result, once counted
+            session.rollback()
+            raise NotCounted()
     # Only from the status we checked: a move made meanwhile makes this one a 409.
     changed = session.execute(
         update(Proposal).where(Proposal.id == proposal.id, Proposal.status == frm).values(**values)
@@ -222,9 +236,24 @@ def assign_department(session: Session, user, proposal_id, department: str) -> P
     return proposal
 
 
-def history(session: Session, proposal_id: int) -> list[ProposalTransition]:
-    return list(session.scalars(select(ProposalTransition).where(
-        ProposalTransition.proposal_id == proposal_id).order_by(ProposalTransition.id)))
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change of status as this reader may see it."""
+
+    from_status: str
+    to_status: str
+    created_at: datetime
+    note: str | None
+
+
+def history(session: Session, user, proposal_id: int) -> list[HistoryEntry]:
+    """The visible history. The note of a hiding is its reason: staff only, also once the
+    proposal is restored and everyone sees the history again."""
+    staff = is_staff(user)
+    return [HistoryEntry(t.from_status, t.to_status, t.created_at,
+                         t.note if staff or t.to_status != "hidden" else None)
+            for t in session.scalars(select(ProposalTransition).where(
+                ProposalTransition.proposal_id == proposal_id).order_by(ProposalTransition.id))]
 
 
 # -- merging duplicates --------------------------------------------------------------------

@@ -58,3 +58,35 @@ def reload(app):
         return db.session.get(Proposal, proposal_id)
 
     return get
+
+
+@pytest.fixture
+def start_vote(app, make_user):
+    """start_vote(proposal_id, ends_at=None) -> Proposal: staff put it to a vote through the
+    service (the vote's key pair is made then), ending in a day unless `ends_at` says when."""
+    from tests.proposals.helpers import future
+
+    def start(proposal_id, ends_at=None):
+        db.session.execute(update(Proposal).where(Proposal.id == proposal_id).values(status="under_review"))
+        db.session.commit()
+        staff = make_user(roles=("staff",))
+        return service.transition(db.session, staff, proposal_id, "voting",
+                                  vote_ends_at=(ends_at or future(1)).isoformat())
+
+    return start
+
+
+@pytest.fixture
+def end_and_count(app):
+    """end_and_count(proposal_id) -> CountReport: the vote's end moves into the past and the
+    count runs, as the beat task would."""
+    from tests.proposals.helpers import past
+
+    def run(proposal_id):
+        db.session.execute(update(Proposal).where(Proposal.id == proposal_id).values(vote_ends_at=past(0.001)))
+        db.session.commit()
+        report = service.count_ended_votes(db.session)
+        db.session.expire_all()
+        return report
+
+    return run

@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.extensions import db
-from proposals.models import BallotParticipation, BallotTally
+from proposals import service
+from proposals.models import BallotParticipation, SealedBallot
 
 
-def test_demo_seed_is_realistic_and_idempotent(app):
+def test_demo_seed_is_realistic_and_idempotent(app, end_and_count):
     from portal.accounts import demo as accounts_demo
     from proposals import demo
     from proposals.models import Endorsement, Proposal
@@ -24,7 +25,12 @@ def test_demo_seed_is_realistic_and_idempotent(app):
         rows = db.session.scalar(select(db.func.count()).select_from(Endorsement).where(Endorsement.proposal_id == p.id))
         assert rows == p.endorsement_count
     voting = next(p for p in proposals if p.status == "voting")
-    votes = db.session.scalar(select(db.func.sum(BallotTally.votes)).where(BallotTally.proposal_id == voting.id))
+    # its ballots are sealed like real ones: the count opens them with the vote's key
+    sealed = db.session.scalar(select(db.func.count()).select_from(SealedBallot)
+                               .where(SealedBallot.proposal_id == voting.id))
     voters = db.session.scalar(select(db.func.count()).select_from(BallotParticipation)
                                .where(BallotParticipation.proposal_id == voting.id))
-    assert votes == voters > 0
+    assert sealed == voters == 27
+    assert service.tally(db.session, voting) is None
+    assert end_and_count(voting.id).counted == [voting.id]
+    assert service.tally(db.session, voting) == {"for": 23, "against": 4}

@@ -103,6 +103,7 @@ def test_every_transition_outside_the_table_is_409(client, make_user, staff, bea
     for frm in STATUSES:
         for to in targets:
             set_state(p.id, frm, **_state_for(frm))
+            service.count_ended_votes(db.session)  # staff decide a vote once its ballots are counted
             allowed = (frm, to) in ALLOWED or (to == "hidden" and frm != "hidden") or (frm, to) == ("hidden", "open")
             headers = author_h if (frm, to) == ("open", "withdrawn") else staff_h
             r = client.post(f"/api/v1/proposals/{p.id}/transitions", json=_payload(frm, to), headers=headers)
@@ -166,7 +167,8 @@ def test_history_audit_and_followers_told(client, make_user, staff, bearer, new_
     history = client.get(f"/api/v1/proposals/{p.id}").get_json()["history"]
     assert [(t["from"], t["to"]) for t in history] == [
         ("open", "under_review"), ("under_review", "hidden"), ("hidden", "under_review")]
-    assert history[1]["note"] == "욕설 포함"
+    assert history[1]["note"] is None  # the reason for hiding is for staff (test_hide_reasons_...)
+    assert client.get(f"/api/v1/proposals/{p.id}", headers=h).get_json()["history"][1]["note"] == "욕설 포함"
     audited = db.session.scalars(select(AuditEntry.details).where(
         AuditEntry.action == "proposals.transition", AuditEntry.target_id == str(p.id))).all()
     assert [(d["from_status"], d["to_status"]) for d in audited] == [(t["from"], t["to"]) for t in history]

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from proposals.models import Proposal
-from tests.proposals.helpers import BODY, future, past
+from tests.proposals.helpers import BODY, past
 
 
 @pytest.mark.parametrize("lang, heading, status, endorse", [
@@ -90,7 +90,7 @@ def test_forms_refuse_a_missing_csrf_token(client, make_user, login, new_proposa
     assert db.session.get(Proposal, p.id).endorsement_count == 0
 
 
-def test_detail_page_comment_follow_flag_vote(client, make_user, login, new_proposal, set_state):
+def test_detail_page_comment_follow_flag_vote(client, make_user, login, new_proposal, start_vote, end_and_count):
     p = new_proposal(make_user())
     login(client, make_user())
     client.form(f"/proposals/{p.id}/comments", {"body": "좋은 제안입니다. 꼭 필요합니다."})
@@ -99,15 +99,11 @@ def test_detail_page_comment_follow_flag_vote(client, make_user, login, new_prop
     html = client.get(f"/proposals/{p.id}?lang=en").get_data(as_text=True)
     assert "좋은 제안입니다. 꼭 필요합니다." in html
     assert "Stop following" in html
-    set_state(p.id, "voting", vote_ends_at=future(1))
-    from proposals.models import BallotTally
-
-    db.session.add_all([BallotTally(proposal_id=p.id, choice=c, votes=0) for c in ("for", "against")])
-    db.session.commit()
+    start_vote(p.id)
     assert "The result is secret until the vote ends." in client.get(f"/proposals/{p.id}?lang=en").get_data(as_text=True)
     assert client.form(f"/proposals/{p.id}/ballot", {"choice": "against"}).status_code == 302
     assert client.form(f"/proposals/{p.id}/ballot", {"choice": "for"}).status_code == 409
-    set_state(p.id, "voting", vote_ends_at=past(0.01))
+    end_and_count(p.id)
     html = client.get(f"/proposals/{p.id}?lang=en").get_data(as_text=True)
     assert re.search(r"For: <strong>0</strong> · Against: <strong>1</strong>", html)
 

@@ -13,11 +13,12 @@ from proposals.schemas import (
     FollowingOut,
     ProposalDetailOut,
     ProposalListOut,
+    ReceiptListOut,
+    ReceiptOut,
     SimilarOut,
     TriageOut,
-    VotedOut,
 )
-from tests.proposals.helpers import BODY, future, past
+from tests.proposals.helpers import BODY, future
 
 
 def _valid(model, resp, status=200):
@@ -25,7 +26,7 @@ def _valid(model, resp, status=200):
     return model.model_validate_json(resp.get_data())
 
 
-def test_answers_match_their_models(client, make_user, staff, bearer, set_state):
+def test_answers_match_their_models(client, make_user, staff, bearer, set_state, end_and_count):
     author, fan = bearer(make_user()), bearer(make_user())
     body = {"title": "초등학교 앞 안전한 통학로", "body": BODY, "category": "safety", "district": "성동구"}
     created = _valid(ProposalDetailOut, client.post("/api/v1/proposals", json=body, headers=author), 201)
@@ -53,8 +54,9 @@ def test_answers_match_their_models(client, make_user, staff, bearer, set_state)
     assert [(i.id, i.flags) for i in triage.items] == [(pid, 1)]
     _valid(ProposalDetailOut, client.post(f"{url}/transitions", headers=staff_h,
                                           json={"to": "voting", "vote_ends_at": future(1).isoformat()}))
-    _valid(VotedOut, client.post(f"{url}/ballot", json={"choice": "for"}, headers=fan), 201)
-    set_state(pid, "voting", vote_ends_at=past(0.01))
+    receipt = _valid(ReceiptOut, client.post(f"{url}/ballot", json={"choice": "for"}, headers=fan), 201).receipt
+    end_and_count(pid)
+    assert _valid(ReceiptListOut, client.get(f"{url}/ballots")).items == [receipt]
     ended = _valid(ProposalDetailOut, client.get(url, headers=fan))
     assert ended.tally.model_dump(by_alias=True) == {"for": 1, "against": 0}
     assert ended.viewer.endorsed and ended.viewer.following and ended.viewer.voted
