@@ -153,6 +153,47 @@ def handle_unexpected(exc: Exception):
     return _error_response(500, code, message)
 
 
+DATABASE_DOWN = (_l("The service is unavailable for a moment. Please try again shortly."), "unavailable")
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached (down, restarting, connection lost),
+    rather than that a statement was wrong."""
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, TimeoutError
+
+    if isinstance(exc, DisconnectionError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError):
+        # No SQLSTATE: the driver could not connect or lost the connection. 08xxx: connection
+        # exceptions; 57P0x: the server is shutting down or starting; 57014 and 55P03: a
+        # statement or lock timeout (the database is too busy to answer in time).
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        return sqlstate is None or sqlstate.startswith(("08", "57P")) or sqlstate in ("57014", "55P03")
+    return False
+
+
+def handle_database_error(exc: Exception):
+    """The database is down or restarting: 503 with Retry-After, never a 500 (the JSON error on
+    the API, a translated page otherwise). Any other database error is a 500."""
+    if not database_unreachable(exc):
+        if current_app.testing:
+            raise exc
+        return handle_unexpected(exc)
+    log.warning("database unreachable on %s %s: %s", request.method, request.path, type(exc.orig).__name__
+                if getattr(exc, "orig", None) is not None else type(exc).__name__)
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+        db.session.remove()
+    message, code = DATABASE_DOWN
+    response = current_app.make_response(_error_response(503, code, message))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def home():
     return render_template("home.html")
 
@@ -197,6 +238,10 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    from sqlalchemy.exc import DBAPIError, DisconnectionError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+    for error in (DBAPIError, DisconnectionError, PoolTimeout):
+        app.register_error_handler(error, handle_database_error)
     if not app.testing:
         app.register_error_handler(Exception, handle_unexpected)
 

@@ -258,6 +258,16 @@ class LiveServer:
 
 
 @pytest.fixture
+def free_tcp_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (right now)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
 def live_server(app):
     """The test app served over real HTTP on 127.0.0.1 (threaded), for concurrency and browsers."""
     server = LiveServer(app).start()
