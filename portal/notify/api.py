@@ -1,5 +1,5 @@
 """The notification queue's JSON API under /api/v1/notify: a resident's inbox and preferences,
-the officers' message list, retry and statistics."""
+the officers' message list, retry and statistics (whom a notice was for: welfare officers only)."""
 
 from __future__ import annotations
 
@@ -58,17 +58,18 @@ def messages():
         db.session, current_user, status=request.args.get("status") or None,
         channel=request.args.get("channel") or None, cursor=request.args.get("cursor"),
         limit=parse_limit(MESSAGES_PAGE))
-    return jsonify(page_json([message_json(m) for m in rows], next_cursor))
+    full = service.sees_recipients(current_user)
+    return jsonify(page_json([message_json(m, full) for m in rows], next_cursor))
 
 
 @bp.post("/messages/<int:message_id>/retry")
 @api_login_required
 def retry(message_id: int):
     message = service.retry(db.session, current_user, message_id)
-    return jsonify(message_json(message))
+    return jsonify(message_json(message, service.sees_recipients(current_user)))
 
 
 @bp.get("/stats")
 @api_login_required
 def stats():
-    return jsonify(stats_json(service.stats(db.session, current_user)))
+    return jsonify(stats_json(service.stats(db.session, current_user), service.sees_recipients(current_user)))

@@ -2,9 +2,12 @@
 
 A channel takes a list of :class:`Envelope` (one rendered notice each) and answers, per message
 id, ``None`` when the provider accepted it or a :class:`DeliveryError` saying whether trying
-again later could help.  Every provider is handed the message's idempotency key (HTTP header
+again later could help.  Every provider is handed the notice's reference (HTTP header
 ``Idempotency-Key``, e-mail ``Message-ID``, a field of the log line) so that a provider sees each
-notice at most once even when a worker dies between sending and recording the delivery.
+notice at most once even when a worker dies between sending and recording the delivery.  The
+reference is a keyed hash of the idempotency key (:func:`portal.notify.sealing.reference`): a
+key such as ``welfare:<programme>:<user id>`` says who qualifies for what, and never leaves the
+outbox.
 
 Configuration (``portal.notify.settings``, read from the app config, else the environment):
 
@@ -18,7 +21,6 @@ Configuration (``portal.notify.settings``, read from the app config, else the en
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import smtplib
@@ -58,7 +60,7 @@ class PermanentFailure(DeliveryError):
 @dataclass
 class Envelope:
     message_id: int
-    idempotency_key: str
+    reference: str  # the keyed hash of the idempotency key, the same on every attempt
     channel: str
     attempt: int
     locale: str
@@ -114,10 +116,9 @@ class AppChannel(Channel):
         return None
 
 
-def message_id_header(idempotency_key: str, sender: str) -> str:
+def message_id_header(reference: str, sender: str) -> str:
     domain = sender.rpartition("@")[2].strip("> ") or "portal.local"
-    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
-    return f"<notify.{digest}@{domain}>"
+    return f"<notify.{reference}@{domain}>"
 
 
 class EmailChannel(Channel):
@@ -148,7 +149,7 @@ class EmailChannel(Channel):
         mail["To"] = env.to
         mail["Subject"] = env.subject
         mail["Date"] = formatdate(localtime=False)
-        mail["Message-ID"] = message_id_header(env.idempotency_key, self.sender)
+        mail["Message-ID"] = message_id_header(env.reference, self.sender)
         mail["Content-Language"] = env.locale
         mail.set_content(env.body)
         return mail
@@ -234,11 +235,11 @@ class HttpProvider(Channel):
                     "text": env.text,
                     "locale": env.locale,
                     "channel": self.name,
-                    "reference": env.idempotency_key,
+                    "reference": env.reference,
                 },
                 headers={
                     "Authorization": f"Bearer {self.key}",
-                    "Idempotency-Key": env.idempotency_key,
+                    "Idempotency-Key": env.reference,
                 },
                 timeout=self.timeout,
             )
@@ -253,14 +254,16 @@ class HttpProvider(Channel):
 
 
 class LogProvider(Channel):
-    """Development provider: one JSON line per notice in ``NOTIFY_LOG_FILE``.
+    """Development provider: one JSON line per notice in ``NOTIFY_LOG_FILE``: the message id, its
+    reference (never the idempotency key), the masked address, and the subject and text only
+    with ``NOTIFY_LOG_INCLUDE_TEXT``.
 
-    It honours the idempotency key like a real provider would: under an exclusive file lock it
-    reads what other processes appended since it last looked, and skips a key it has already
+    It honours the reference like a real provider would: under an exclusive file lock it reads
+    what other processes appended since it last looked, and skips a reference it has already
     written, so a notice re-sent after a worker died shows up once.
     """
 
-    _seen: dict[str, tuple[int, int, set[str]]] = {}  # path -> (inode, offset, keys)
+    _seen: dict[str, tuple[int, int, set[str]]] = {}  # path -> (inode, offset, references)
     _lock = threading.Lock()
 
     def __init__(self, name: str):
@@ -280,7 +283,7 @@ class LogProvider(Channel):
             end = data.rfind(b"\n") + 1
             for line in data[:end].splitlines():
                 try:
-                    keys.add(json.loads(line)["idempotency_key"])
+                    keys.add(json.loads(line)["reference"])
                 except (ValueError, KeyError, TypeError):
                     continue
             offset += end
@@ -303,14 +306,14 @@ class LogProvider(Channel):
                     if env.channel != "app" and not env.to:
                         results[env.message_id] = PermanentFailure("no_address")
                         continue
-                    if env.idempotency_key in keys:
+                    if env.reference in keys:
                         continue  # already handed over once: a provider would drop it too
-                    keys.add(env.idempotency_key)
+                    keys.add(env.reference)
                     record = {
                         "ts": now,
                         "channel": env.channel,
                         "message_id": env.message_id,
-                        "idempotency_key": env.idempotency_key,
+                        "reference": env.reference,
                         "attempt": env.attempt,
                         "locale": env.locale,
                         "to": mask(env.to),

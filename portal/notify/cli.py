@@ -38,7 +38,8 @@ def stats_command():
     rate = data["delivery_rate"]
     click.echo(f"delivery rate: {'-' if rate is None else f'{rate:.1%}'}")
     for failure in data["failures"]:
-        click.echo(f"{failure['status']} {failure['channel']} {failure['reason']}: {failure['count']}")
+        click.echo(f"{failure['status']} {failure['channel']} {failure['family']} {failure['reason']}: "
+                   f"{failure['count']}")
 
 
 @notify_cli.command("check")

@@ -34,3 +34,11 @@ class MessageNotFound(NotFound):
 class NotRetryable(Conflict):
     code = "not_retryable"
     default_message = _l("Only a failed message can be sent again.")
+
+
+class SealedGone(Conflict):
+    """The notice failed for good and its sealed part (a one-time link) was erased with it."""
+
+    code = "sealed_gone"
+    default_message = _l("This message held a one-time link that was erased when it failed: "
+                         "the resident must ask for a new one.")

@@ -1,4 +1,5 @@
-"""Translated names of channels, statuses and failure reasons, for pages and API messages."""
+"""Translated names of channels, statuses, template families and failure reasons, for pages and
+API messages."""
 
 from flask_babel import lazy_gettext as _l
 
@@ -17,6 +18,15 @@ STATUS_LABELS = {
     "permanent_failure": _l("Failed"),
 }
 
+# the service that sent a notice: what staff outside welfare see instead of its template
+FAMILY_LABELS = {
+    "accounts": _l("Accounts"),
+    "notify": _l("Notices"),
+    "proposals": _l("Proposals"),
+    "tourism": _l("Tourism"),
+    "welfare": _l("Welfare"),
+}
+
 REASON_LABELS = {
     "opted_out": _l("The resident switched this channel off"),
     "no_address": _l("No email address or phone number"),
@@ -28,7 +38,12 @@ REASON_LABELS = {
     "smtp_auth": _l("The mail server refused our login"),
     "worker_lost": _l("The delivery worker stopped too often"),
     "internal_error": _l("Unexpected error while sending"),
+    "sealed_unreadable": _l("Its one-time link could not be opened or was erased"),
 }
+
+
+def family_label(family: str) -> str:
+    return str(FAMILY_LABELS.get(family, family))
 
 
 def reason_label(code: str | None) -> str:

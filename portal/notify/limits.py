@@ -7,3 +7,4 @@ IDEMPOTENCY_KEY_MAX = 200  # characters: the outbox column's length
 ERROR_CODE_MAX = 200       # characters of a failure's machine code (``last_error``)
 INBOX_PAGE = 20            # notices per page of a resident's inbox
 MESSAGES_PAGE = 50         # notices per page of the officers' list
+RECENT_FAILURES = 20       # failed notices the dashboard lists

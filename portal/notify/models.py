@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -27,6 +27,12 @@ OPTIONAL_CHANNELS = ("email", "sms", "voice")
 PHONE_CHANNELS = ("sms", "voice")
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+def family(template: str) -> str:
+    """The service a template belongs to (``welfare.eligible`` -> ``welfare``): what staff
+    outside welfare may see of it."""
+    return template.partition(".")[0]
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -62,6 +68,11 @@ class Message(db.Model):
     locale: Mapped[str] = mapped_column(String(10), default="ko")
     template: Mapped[str] = mapped_column(String(120))
     context: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # What the producer sealed (a link with a live token): a Fernet token under a key derived
+    # from SECRET_KEY (portal.notify.sealing), opened only to render the notice for delivery,
+    # erased (NULL, with sealed_purged_at) once it is delivered or has failed for good.
+    sealed: Mapped[str | None] = mapped_column(Text)
+    sealed_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     status: Mapped[str] = mapped_column(String(20), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -76,6 +87,10 @@ class Message(db.Model):
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def family(self) -> str:
+        return family(self.template)
 
     def __repr__(self) -> str:  # no personal data in reprs either: they end up in logs
         return f"<Message {self.id} {self.channel} {self.status}>"

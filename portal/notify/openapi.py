@@ -10,13 +10,22 @@ _channel = {"enum": ["app", "email", "sms", "voice"]}
 _status = {"enum": ["queued", "sending", "delivered", "temporary_failure", "permanent_failure"]}
 _ts = {"type": ["string", "null"], "format": "date-time"}
 
-_message = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "user_id": {"type": ["integer", "null"]}, "channel": _channel,
-    "locale": {"enum": ["ko", "en", "zh"]}, "template": {"type": "string"},
-    "idempotency_key": {"type": "string"}, "status": _status, "attempts": {"type": "integer"},
+_summary_props = {
+    "id": {"type": "integer"}, "channel": _channel,
+    "family": {"type": "string", "description": "the service that sent it: accounts, proposals, tourism, welfare, ..."},
+    "status": _status, "attempts": {"type": "integer"},
     "last_error": {"type": ["string", "null"], "description": "machine code, e.g. smtp_550, http_503, opted_out"},
     "created_at": _ts, "queued_at": _ts, "sending_at": _ts, "delivered_at": _ts, "failed_at": _ts,
-    "next_attempt_at": _ts}}
+    "next_attempt_at": _ts}
+_summary = {"type": "object", "additionalProperties": False, "properties": _summary_props,
+            "description": "A notice as staff outside welfare see it: no recipient, template or key"}
+_full = {"type": "object", "additionalProperties": False, "properties": {
+    **_summary_props, "user_id": {"type": ["integer", "null"]}, "locale": {"enum": ["ko", "en", "zh"]},
+    "template": {"type": "string"}, "idempotency_key": {"type": "string"}},
+    "description": "A notice as welfare officers and admin see it"}
+_message = {"oneOf": [_full, _summary]}
+_roles = ("Welfare officers and admin get each notice's recipient (user_id), template and "
+          "idempotency key; other staff only what the queue did with it (family, status, failure code).")
 _inbox_item = {"type": "object", "properties": {
     "id": {"type": "integer"}, "subject": {"type": "string"}, "body": {"type": "string"},
     "channel": _channel, "locale": {"enum": ["ko", "en", "zh"]}, "template": {"type": "string"},
@@ -55,7 +64,8 @@ PATHS = {
                 "responses": {"200": _json("Preferences", _prefs), "401": _err, "422": _err}},
     },
     "/api/v1/notify/messages": {
-        "get": {"summary": "Officers: all notices, newest first", "tags": _tags,
+        "get": {"summary": "Officers and staff: all notices, newest first", "tags": _tags,
+                "description": _roles + " A read: it writes nothing.",
                 "parameters": [{"name": "status", "in": "query", "schema": _status},
                                {"name": "channel", "in": "query", "schema": _channel},
                                _cursor, _limit],
@@ -63,20 +73,26 @@ PATHS = {
                               "403": _err, "422": _err}},
     },
     "/api/v1/notify/messages/{message_id}/retry": {
-        "post": {"summary": "Officers: queue a failed notice again (attempts start over)",
-                 "tags": _tags, "parameters": _id,
+        "post": {"summary": "Officers and staff: queue a failed notice again (attempts start over)",
+                 "tags": _tags, "parameters": _id, "description": _roles,
                  "responses": {"200": _json("The notice, queued", _message), "401": _err,
                                "403": _err, "404": _err,
                                "409": {"$ref": "#/components/responses/Error",
-                                       "description": "not_retryable: the notice has not failed"}}},
+                                       "description": "not_retryable: the notice has not failed; "
+                                                      "sealed_gone: it failed for good and its one-time "
+                                                      "link was erased with it"}}},
     },
     "/api/v1/notify/stats": {
-        "get": {"summary": "Officers: queue depth by status and channel, delivery rate, failures",
-                "tags": _tags,
+        "get": {"summary": "Officers and staff: queue depth by status and channel, delivery rate, "
+                           "failures by status, channel, family and reason",
+                "tags": _tags, "description": _roles,
                 "responses": {"200": _json("Statistics", {"type": "object", "properties": {
                     "depth": {"type": "object"}, "totals": {"type": "object"},
                     "delivery_rate": {"type": ["number", "null"]},
-                    "failures": {"type": "array"}, "recent_failures": {"type": "array", "items": _message}}}),
+                    "failures": {"type": "array", "items": {"type": "object", "properties": {
+                        "status": _status, "channel": _channel, "family": {"type": "string"},
+                        "reason": {"type": "string"}, "count": {"type": "integer"}}}},
+                    "recent_failures": {"type": "array", "items": _message}}}),
                     "401": _err, "403": _err}},
     },
 }

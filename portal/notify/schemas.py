@@ -38,13 +38,13 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class MessageOut(Out):
+class MessageSummaryOut(Out):
+    """A notice as staff outside welfare see it: what the queue did with it, not whom it was for
+    nor what it said."""
+
     id: int
-    user_id: int | None
     channel: Channel
-    locale: Locale
-    template: str
-    idempotency_key: str
+    family: str = Field(description="the service that sent it: accounts, proposals, tourism, welfare, ...")
     status: Status
     attempts: int
     last_error: str | None = Field(description="machine code, e.g. smtp_550, http_503, opted_out")
@@ -56,15 +56,24 @@ class MessageOut(Out):
     next_attempt_at: datetime | None
 
 
-def message_json(m: Message) -> dict:
-    """A notice as officers see it: no address, no context (it may hold welfare data)."""
-    return {
+class MessageOut(MessageSummaryOut):
+    """A notice as welfare officers (and admin) see it: also whom and which template (never an
+    address, the context or its sealed part)."""
+
+    user_id: int | None
+    locale: Locale
+    template: str
+    idempotency_key: str
+
+
+def message_json(m: Message, full: bool) -> dict:
+    """A notice on the officers' list: ``MessageOut`` (``full``, for whom
+    ``service.sees_recipients``) or ``MessageSummaryOut``. Never an address, the context (it
+    may hold welfare data) or its sealed part."""
+    out = {
         "id": m.id,
-        "user_id": m.user_id,
         "channel": m.channel,
-        "locale": m.locale,
-        "template": m.template,
-        "idempotency_key": m.idempotency_key,
+        "family": m.family,
         "status": m.status,
         "attempts": m.attempts,
         "last_error": m.last_error,
@@ -75,6 +84,10 @@ def message_json(m: Message) -> dict:
         "failed_at": iso(m.failed_at),
         "next_attempt_at": iso(m.next_attempt_at),
     }
+    if full:
+        out.update(user_id=m.user_id, locale=m.locale, template=m.template,
+                   idempotency_key=m.idempotency_key)
+    return out
 
 
 class InboxItemOut(Out):
@@ -112,7 +125,7 @@ class InboxPageOut(Out):
 
 
 class MessagePageOut(Out):
-    items: list[MessageOut]
+    items: list[MessageOut] | list[MessageSummaryOut]
     next_cursor: str | None
 
 
@@ -137,6 +150,7 @@ def preferences_json(pref: Preference | None) -> dict:
 class FailureOut(Out):
     status: Literal[FAILED]
     channel: Channel
+    family: str
     reason: str
     count: int
 
@@ -146,15 +160,15 @@ class StatsOut(Out):
     totals: dict[Status, int]
     delivery_rate: float | None
     failures: list[FailureOut]
-    recent_failures: list[MessageOut]
+    recent_failures: list[MessageOut] | list[MessageSummaryOut]
 
 
-def stats_json(stats: dict) -> dict:
-    """The queue's statistics (``service.stats``) with the recent failures as officers see them."""
+def stats_json(stats: dict, full: bool) -> dict:
+    """The queue's statistics (``service.stats``), the recent failures as ``message_json``."""
     return {
         "depth": stats["depth"],
         "totals": stats["totals"],
         "delivery_rate": stats["delivery_rate"],
         "failures": stats["failures"],
-        "recent_failures": [message_json(m) for m in stats["recent_failures"]],
+        "recent_failures": [message_json(m, full) for m in stats["recent_failures"]],
     }

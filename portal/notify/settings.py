@@ -34,6 +34,19 @@ SWEEP_INTERVAL = Setting("NOTIFY_SWEEP_INTERVAL", 60.0, float, environ=True,
 REDIS_URL = Setting("REDIS_URL", None, as_str, environ=True)
 
 
+def _secrets(value: Any) -> tuple:
+    """A list in the app config, or secrets separated by white space in the environment."""
+    return tuple(value) if isinstance(value, list | tuple) else tuple(str(value).split())
+
+
+# The shell's SECRET_KEY (portal.config): sealed parts of notices and the references that
+# providers and logs see are keyed by it (portal.notify.sealing). SECRET_KEY_FALLBACKS
+# (Flask's name): earlier keys, which still open what they sealed after SECRET_KEY changed.
+SECRET_KEY = Setting("SECRET_KEY", None, str)
+SECRET_KEY_FALLBACKS = Setting("SECRET_KEY_FALLBACKS", (), _secrets, environ=True,
+                               doc="earlier SECRET_KEYs, white-space separated: they still open sealed notices")
+
+
 def _per_channel(name: str, defaults: dict[str, Any], parse: Callable[[Any], Any]) -> dict[str, Setting]:
     """One setting per channel: ``name`` with ``{CHANNEL}`` replaced by ``SMS``, ``VOICE``, ..."""
     return {channel: Setting(name.format(CHANNEL=channel.upper()), default, parse, environ=True)

@@ -12,7 +12,7 @@ from portal.extensions import db
 
 from . import service
 from .forms import PreferencesForm
-from .labels import CHANNEL_LABELS, STATUS_LABELS, reason_label
+from .labels import CHANNEL_LABELS, STATUS_LABELS, family_label, reason_label
 from .models import CHANNELS, STATUSES
 
 bp = Blueprint("notify", __name__, template_folder="templates")
@@ -21,7 +21,7 @@ bp = Blueprint("notify", __name__, template_folder="templates")
 @bp.app_context_processor
 def _labels():
     return {"notify_channel_labels": CHANNEL_LABELS, "notify_status_labels": STATUS_LABELS,
-            "notify_reason": reason_label}
+            "notify_reason": reason_label, "notify_family": family_label}
 
 
 # -- residents -------------------------------------------------------------------------------
@@ -75,7 +75,8 @@ def preferences():
 @login_required
 def dashboard():
     data = service.stats(db.session, current_user)
-    return render_template("notify/dashboard.html", stats=data, channels=CHANNELS, statuses=STATUSES)
+    return render_template("notify/dashboard.html", stats=data, channels=CHANNELS, statuses=STATUSES,
+                           full=service.sees_recipients(current_user))
 
 
 @bp.post("/messages/<int:message_id>/retry")

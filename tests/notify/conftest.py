@@ -28,8 +28,20 @@ class LogFile:
             return []
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line]
 
+    def references(self) -> list[str]:
+        """What the file says of each notice instead of its idempotency key."""
+        return [r["reference"] for r in self.records()]
+
     def keys(self) -> list[str]:
-        return [r["idempotency_key"] for r in self.records()]
+        """The idempotency keys of the outbox rows whose references the file holds (a reference
+        of no row stays as it is): read back through the database, as the file never has them."""
+        from sqlalchemy import select
+
+        from portal.notify import sealing
+        from portal.notify.models import Message
+
+        known = {sealing.reference(k): k for k in db.session.scalars(select(Message.idempotency_key))}
+        return [known.get(ref, ref) for ref in self.references()]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -10,6 +11,7 @@ from portal.extensions import db
 from portal.notify import service
 from portal.notify.channels import message_id_header
 from portal.notify.models import Message
+from portal.notify.sealing import reference
 from portal.types import utcnow
 
 
@@ -21,8 +23,9 @@ def test_email_goes_through_smtp_in_the_recipients_language(send, make_user, smt
     assert mail["To"] == "minji@example.kr"
     assert mail["Subject"] == "시청 포털 시험 메시지"
     assert "참조 번호: M-9" in mail.get_content()
-    # the Message-ID comes from the idempotency key: a resend is recognisable as the same mail
-    assert mail["Message-ID"] == message_id_header("mail-1", "noreply@city.example.kr")
+    # the Message-ID comes from the reference: a resend is recognisable as the same mail
+    assert mail["Message-ID"] == message_id_header(reference("mail-1"), "noreply@city.example.kr")
+    assert "mail-1" not in mail["Message-ID"]
 
 
 def test_a_bare_email_address_without_an_account(send, smtp_server):
@@ -52,12 +55,14 @@ def test_an_unreachable_mail_server_is_retried_later(app, send, make_user):
     assert message.next_attempt_at > before
 
 
-def test_http_provider_gets_the_key_and_the_idempotency_key(send, make_user, http_provider):
+def test_http_provider_gets_the_key_and_the_reference(send, make_user, http_provider):
+    """The provider's Idempotency-Key is the notice's reference, never the idempotency key."""
     user = make_user(phone="010-2222-3333", locale="zh")
-    message = send(user=user, channel="sms", idempotency_key="sms-1")
+    message = send(user=user, channel="sms", idempotency_key="welfare:care:1")
     assert message.status == "delivered"
     [request] = http_provider.requests
-    assert request["headers"]["Idempotency-Key"] == "sms-1"
+    assert request["headers"]["Idempotency-Key"] == request["json"]["reference"] == reference("welfare:care:1")
+    assert "welfare" not in json.dumps(request)
     assert request["headers"]["Authorization"] == "Bearer sms-test-key"
     assert request["json"]["to"] == "010-2222-3333"
     assert request["json"]["text"].startswith("您好。这是城市门户发送的测试消息。")
@@ -83,7 +88,7 @@ def test_http_409_means_the_provider_already_has_the_notice(send, make_user, htt
     http_provider.statuses = [409]
     message = send(user=make_user(phone="010-2222-3333"), channel="sms", idempotency_key="seen-1")
     assert message.status == "delivered"
-    assert http_provider.requests[0]["headers"]["Idempotency-Key"] == "seen-1"
+    assert http_provider.requests[0]["headers"]["Idempotency-Key"] == reference("seen-1")
 
 
 def test_a_missing_phone_number_is_a_permanent_failure(send, make_user, http_provider):
@@ -125,15 +130,13 @@ def test_log_provider_writes_each_key_once_even_when_sent_again(app, send, make_
 
 def test_log_provider_sees_lines_other_processes_wrote(app, send, make_user, notify_log):
     """Another worker process wrote the key first: this one must not write it again."""
-    import json
-
     message = service.send(db.session, template="notify.channel_check", context={},
                            idempotency_key="other-proc", user=make_user(phone="010-1"), channel="sms")
     db.session.execute(update(Message).where(Message.id == message.id)
                        .values(status="temporary_failure", next_attempt_at=utcnow() + timedelta(hours=1)))
     db.session.commit()  # delivery deferred: nothing written yet
     assert notify_log.records() == []
-    notify_log.path.write_text(json.dumps({"idempotency_key": "other-proc", "channel": "sms"}) + "\n")
+    notify_log.path.write_text(json.dumps({"reference": reference("other-proc"), "channel": "sms"}) + "\n")
     with service.fresh_session() as session:
         service.deliver_batch(session, "sms", [message.id], now=utcnow() + timedelta(hours=2))
     assert notify_log.keys() == ["other-proc"]

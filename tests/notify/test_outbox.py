@@ -114,6 +114,29 @@ def test_bad_notices_are_refused_with_the_field(make_user, kwargs, field):
     assert field in err.value.fields
 
 
+@pytest.mark.parametrize("kwargs, field", [
+    ({"context": {"guest": {"name": "Kim\x00"}}}, "context.guest.name"),
+    ({"context": {"names": ["ok", "\ud800"]}}, "context.names.1"),
+    ({"context": {"\x00": "key"}}, "context"),
+    ({"idempotency_key": "tourism:\x00"}, "idempotency_key"),
+    ({"email": "a\udc80@example.kr", "user": None, "channel": "email"}, "email"),
+    ({"phone": "010\x00", "user": None, "channel": "sms"}, "phone"),
+])
+def test_text_that_cannot_be_stored_is_refused_with_the_field(make_user, kwargs, field):
+    """NUL bytes and lone surrogates are an Invalid (422) naming the field, never a database
+    error (a 500 whose log would carry the statement's other values)."""
+    args = {"template": "notify.channel_check", "context": {}, "idempotency_key": "k",
+            "user": make_user(), **kwargs}
+    with pytest.raises(Invalid) as err:
+        service.send(db.session, **args)
+    assert set(err.value.fields) == {field}
+    with pytest.raises(Invalid) as err:
+        service.send_many(db.session, [{**{k: v for k, v in args.items() if k != "user"},
+                                        "user_id": args["user"].id if args["user"] else None}])
+    assert set(err.value.fields) == {f"items.0.{field}"}
+    assert count_messages() == 0
+
+
 def test_a_bare_address_needs_a_channel_it_can_use(make_user):
     with pytest.raises(Invalid) as err:
         service.send(db.session, template="notify.channel_check", context={}, idempotency_key="k",

@@ -8,6 +8,7 @@ from portal.notify.schemas import (
     InboxPageOut,
     MessageOut,
     MessagePageOut,
+    MessageSummaryOut,
     PreferencesOut,
     StatsOut,
 )
@@ -46,3 +47,17 @@ def test_officer_answers_match_their_models(client, make_user, bearer, send, htt
     assert len(stats.recent_failures) == 2
     retried = client.post(f"/api/v1/notify/messages/{failed.id}/retry", headers=headers)
     assert MessageOut.model_validate_json(retried.data).status == "delivered"
+
+
+def test_staff_answers_match_the_summary_model(client, make_user, bearer, send, http_provider):
+    staff = make_user(roles=("staff",))
+    http_provider.statuses = [400]
+    failed = send(user=make_user(phone="010-1"), channel="sms", idempotency_key="schema-staff")
+    headers = bearer(staff)
+    page = client.get("/api/v1/notify/messages", headers=headers).get_json()
+    assert [MessageSummaryOut.model_validate(item).id for item in page["items"]] == [failed.id]
+    stats = client.get("/api/v1/notify/stats", headers=headers).get_json()
+    assert MessageSummaryOut.model_validate(stats["recent_failures"][0]).family == "notify"
+    assert StatsOut.model_validate(stats).failures[0].family == "notify"
+    retried = client.post(f"/api/v1/notify/messages/{failed.id}/retry", headers=headers)
+    assert MessageSummaryOut.model_validate_json(retried.data).status == "delivered"

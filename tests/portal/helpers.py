@@ -20,7 +20,10 @@ def mails_to(email: str, template: str | None = None) -> list:
 
 
 def link_in(message) -> str:
-    return message.context["link"]
+    """The link of a mail, sealed (a live token) or not."""
+    from portal.notify import service
+
+    return {**message.context, **service.sealed_context(message)}["link"]
 
 
 def token_of(link: str) -> str:

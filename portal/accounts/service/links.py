@@ -42,23 +42,25 @@ def _new_link(session: Session, user: User, purpose: str) -> str:
 
 
 def _mail(session: Session, user: User | None, email: str, template: str, context: dict,
-          locale: str) -> bool:
-    """Queue one account mail unless the address had its share this hour."""
+          locale: str, sealed: dict | None = None) -> bool:
+    """Queue one account mail unless the address had its share this hour. ``sealed``: what
+    the outbox keeps encrypted and erases once the mail is sent (a link's live token)."""
     if not throttle.allow(settings.ACCOUNT_MAIL_RATE_LIMIT(), "account-mail", email):
         return False
     from portal.notify import service as notify  # notify imports accounts
 
     notify.send(session, template=template, context=context, idempotency_key=f"{template}:{uuid.uuid4()}",
-                email=email, channel="email", locale=locale)
+                email=email, channel="email", locale=locale, sealed=sealed)
     return True
 
 
 def _send_link(session: Session, user: User, purpose: str) -> bool:
     token = _new_link(session, user, purpose)
     template = "accounts.confirm_email" if purpose == CONFIRM else "accounts.password_reset"
-    context = {"link": links.absolute(f"{PATHS[purpose]}?t={token}"),
-               "hours": settings.CONFIRM_LINK_HOURS(), "minutes": settings.RESET_LINK_MINUTES()}
-    return _mail(session, user, user.email, template, context, user.locale)
+    context = {"hours": settings.CONFIRM_LINK_HOURS(), "minutes": settings.RESET_LINK_MINUTES()}
+    # the link holds a live token: sealed, so that no reader of the outbox table can use it
+    sealed = {"link": links.absolute(f"{PATHS[purpose]}?t={token}")}
+    return _mail(session, user, user.email, template, context, user.locale, sealed)
 
 
 def register(session: Session, email: str, password: str, name: str, locale: str = "ko") -> None:

@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from jinja2 import TemplateNotFound
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
 from portal.extensions import db
 from portal.types import utcnow
 
-from .. import ratelimit, settings
+from .. import ratelimit, sealing, settings
 from ..channels import DeliveryError, Envelope, PermanentFailure, TemporaryFailure, get_channel
 from ..models import PHONE_CHANNELS, Message, Preference
 from .rendering import render
@@ -39,6 +39,13 @@ log = logging.getLogger(__name__)
 def fresh_session() -> Session:
     """A session of its own for delivery (never the web request's, which may be mid-commit)."""
     return db.session.session_factory()
+
+
+def purged(now: datetime) -> dict:
+    """The values of an UPDATE that erases a finished notice's sealed part (the SQL ``CASE``
+    stamps only rows that had one)."""
+    return {"sealed": None,
+            "sealed_purged_at": case((Message.sealed.is_not(None), now), else_=Message.sealed_purged_at)}
 
 
 def backoff(attempt: int) -> float:
@@ -94,6 +101,18 @@ def _address(row: Message, user: tuple | None) -> str | None:
     return None
 
 
+def _opened(row: Message) -> dict:
+    """The context a notice is rendered with: its sealed part opened (and winning)."""
+    if row.sealed_purged_at is not None:
+        raise PermanentFailure("sealed_unreadable")  # erased: what it held is gone for good
+    if not row.sealed:
+        return row.context or {}
+    try:
+        return {**(row.context or {}), **sealing.unseal(row.sealed)}
+    except sealing.SealBroken:
+        raise PermanentFailure("sealed_unreadable") from None
+
+
 def _envelopes(session: Session, rows: list[Message], claimed: dict[int, int],
                outcome: BatchOutcome) -> dict[str, list[Envelope]]:
     user_ids = {r.user_id for r in rows if r.user_id is not None}
@@ -113,12 +132,13 @@ def _envelopes(session: Session, rows: list[Message], claimed: dict[int, int],
             to = _address(row, users.get(row.user_id))
             if row.channel != "app" and not to:
                 raise PermanentFailure("no_address")
+            context = _opened(row)
             # notices of one event share their context: render each distinct one once per batch
             key = (row.template, row.locale, row.channel == "voice",
-                   json.dumps(row.context, sort_keys=True, ensure_ascii=False))
+                   json.dumps(context, sort_keys=True, ensure_ascii=False))
             try:
                 if key not in rendered_cache:
-                    rendered_cache[key] = render(row.template, row.context, row.locale,
+                    rendered_cache[key] = render(row.template, context, row.locale,
                                                  voice=row.channel == "voice")
                 subject, body, voice = rendered_cache[key]
             except TemplateNotFound:
@@ -126,7 +146,7 @@ def _envelopes(session: Session, rows: list[Message], claimed: dict[int, int],
             except Exception as exc:  # noqa: BLE001 - a broken template fails this notice only
                 raise PermanentFailure(f"render_error:{type(exc).__name__}") from None
             envelopes[row.channel].append(Envelope(
-                message_id=row.id, idempotency_key=row.idempotency_key, channel=row.channel,
+                message_id=row.id, reference=sealing.reference(row.idempotency_key), channel=row.channel,
                 attempt=claimed[row.id], locale=row.locale, to=to, subject=subject, body=body,
                 voice=voice))
         except PermanentFailure as exc:
@@ -177,14 +197,17 @@ def deliver_batch(session: Session, channel: str, ids: list[int], *, limit: bool
             else:
                 outcome.failed[env.message_id] = error.code
     done = utcnow()
+    # delivered or failed for good: what was sealed is erased (a retry of a temporary failure
+    # still needs it)
+    purge = purged(done)
     _finish(session, outcome.delivered, now, status="delivered", delivered_at=done,
-            updated_at=done, next_attempt_at=None, last_error=None)
+            updated_at=done, next_attempt_at=None, last_error=None, **purge)
     by_reason: dict[str, list[int]] = defaultdict(list)
     for message_id, reason in outcome.failed.items():
         by_reason[reason].append(message_id)
     for reason, failed_ids in by_reason.items():
         _finish(session, failed_ids, now, status="permanent_failure", failed_at=done,
-                updated_at=done, next_attempt_at=None, last_error=reason)
+                updated_at=done, next_attempt_at=None, last_error=reason, **purge)
     for message_id, reason in temporary.items():
         delay = backoff(claimed[message_id])
         _finish(session, [message_id], now, status="temporary_failure", failed_at=done,

@@ -39,9 +39,11 @@ from portal.db import dialect_name, insert_ignoring
 from portal.i18n import LOCALES, current_locale
 from portal.types import UTCDateTime, utcnow
 
+from .. import sealing
 from ..errors import InvalidNotice
 from ..limits import IDEMPOTENCY_KEY_MAX
 from ..models import CHANNELS, Message, Preference
+from ..text import MESSAGE, unstorable, unstorable_at
 from .queue import queue_after_commit
 from .rendering import template_exists
 
@@ -78,6 +80,25 @@ def _fallback_locale() -> str:
     return current_locale() if has_request_context() else "ko"
 
 
+def _json_object(value, name: str, index: int | None, checked: set[int]) -> dict:
+    """A context (or its sealed part): a JSON object whose text can be stored."""
+    if not value:
+        return {}
+    if not isinstance(value, dict):
+        raise _bad(index, name, _("The context must be a JSON object."))
+    if id(value) in checked:  # producers often share one context object (kept alive by the rows)
+        return value
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        raise _bad(index, name, _("The context must be a JSON object.")) from None
+    where = unstorable_at(value, name)
+    if where is not None:
+        raise _bad(index, where, MESSAGE)
+    checked.add(id(value))
+    return value
+
+
 def _prepare_rows(session: Session, items: list[dict], *, single: bool) -> list[dict]:
     """Validate ``items`` and turn them into outbox rows (channel and locale resolved)."""
     user_ids = {int(it["user_id"]) for it in items if it.get("user_id") is not None}
@@ -105,21 +126,17 @@ def _prepare_rows(session: Session, items: list[dict], *, single: bool) -> list[
         key = item.get("idempotency_key")
         if not isinstance(key, str) or not key.strip() or len(key) > IDEMPOTENCY_KEY_MAX:
             raise _bad(index, "idempotency_key", _("An idempotency key of 1 to 200 characters is required."))
-        context = item.get("context") or {}
-        if not isinstance(context, dict):
-            raise _bad(index, "context", _("The context must be a JSON object."))
-        try:
-            if id(context) not in serialisable:  # producers often share one context object
-                json.dumps(context)
-                serialisable.add(id(context))
-        except (TypeError, ValueError):
-            raise _bad(index, "context", _("The context must be a JSON object.")) from None
+        context = _json_object(item.get("context"), "context", index, serialisable)
+        sealed = _json_object(item.get("sealed"), "sealed", index, serialisable)
         user_id = item.get("user_id")
         user_id = int(user_id) if user_id is not None else None
         if user_id is not None and user_id not in locales:
             raise _bad(index, "user", _("There is no such user."))
         email = (item.get("email") or "").strip() or None
         phone = (item.get("phone") or "").strip() or None
+        for name, value in (("idempotency_key", key), ("email", email), ("phone", phone)):
+            if unstorable(value):
+                raise _bad(index, name, MESSAGE)
         requested = item.get("channel")
         if requested is not None and requested not in CHANNELS:
             raise _bad(index, "channel", _("Not one of the allowed values."))
@@ -135,7 +152,7 @@ def _prepare_rows(session: Session, items: list[dict], *, single: bool) -> list[
         rows.append({
             "idempotency_key": key, "user_id": user_id, "email": email, "phone": phone,
             "channel": channel, "locale": locale, "template": template,
-            "context": context,
+            "context": context, "sealed": sealing.seal(sealed) if sealed else None,
             "status": "queued", "attempts": 0, "created_at": now, "updated_at": now,
             "queued_at": now,
         })
@@ -146,7 +163,8 @@ def _prepare_rows(session: Session, items: list[dict], *, single: bool) -> list[
 
 # What a producer decides, as the columns of the JSON records PostgreSQL reads the rows from.
 _RECORD = (("idempotency_key", Text), ("user_id", BigInteger), ("email", Text), ("phone", Text),
-           ("channel", Text), ("locale", Text), ("template", Text), ("context", JSONB))
+           ("channel", Text), ("locale", Text), ("template", Text), ("context", JSONB),
+           ("sealed", Text))
 _STATE = ("status", "attempts", "created_at", "updated_at", "queued_at")
 
 
@@ -200,11 +218,16 @@ def _insert_new(session: Session, rows: list[dict]) -> list[tuple[int, str]]:
 
 def send(session: Session, *, template: str, context: dict, idempotency_key: str, user=None,
          email: str | None = None, phone: str | None = None, channel: str | None = None,
-         locale: str | None = None) -> Message:
+         locale: str | None = None, sealed: dict | None = None) -> Message:
     """Write one notice to the outbox and queue it once the caller's transaction commits.
 
     A second call with the same ``idempotency_key`` returns the existing row (nothing new is
     sent).  ``channel=None``: the user's preferred channel; ``locale=None``: the user's locale.
+    ``sealed``: more of the template's context that must not lie readable in the database (a
+    link holding a live token): stored encrypted, opened only to render the notice for
+    delivery (where it wins over ``context``), never shown by the API or the dashboard, and
+    erased once the notice is delivered or has failed for good (:mod:`portal.notify.sealing`).
+    The resident's inbox shows a notice without its sealed part.
     """
     user_id = None
     if user is not None and getattr(user, "is_authenticated", True):
@@ -215,6 +238,7 @@ def send(session: Session, *, template: str, context: dict, idempotency_key: str
     rows = _prepare_rows(session, [{
         "template": template, "context": context, "idempotency_key": idempotency_key,
         "user_id": user_id, "email": email, "phone": phone, "channel": channel, "locale": locale,
+        "sealed": sealed,
     }], single=True)
     new = _insert_new(session, rows)
     if new:
@@ -227,7 +251,8 @@ def send(session: Session, *, template: str, context: dict, idempotency_key: str
 def send_many(session: Session, items: list[dict]) -> int:
     """Bulk :func:`send` for producers such as the welfare scan.
 
-    Each item has ``send()``'s keyword arguments with ``user_id`` instead of ``user``.  One
+    Each item has ``send()``'s keyword arguments (``sealed`` included) with ``user_id`` instead
+    of ``user``.  One
     set-based insert per 5,000 rows skips existing idempotency keys; the new rows are queued in
     batch tasks after the caller commits.  Returns how many rows were new.
     """

@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 
+from .. import sealing
 from ..models import Message
 
 _TEMPLATE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
@@ -57,3 +58,9 @@ def rendered(message: Message) -> dict:
     except TemplateNotFound:
         subject, body = message.template, ""
     return {"subject": subject, "body": body}
+
+
+def sealed_context(message: Message) -> dict:
+    """What a notice's sealed part holds ({} when it has none or it was erased). Delivery opens
+    it to render; nothing shows it to a person (tests read a mailed link with it)."""
+    return sealing.unseal(message.sealed) if message.sealed else {}

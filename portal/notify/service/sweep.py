@@ -14,6 +14,7 @@ from portal.types import utcnow
 
 from .. import settings
 from ..models import Message
+from .delivery import purged
 from .queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ def sweep(session: Session, *, now: datetime | None = None) -> list[tuple[int, s
         update(Message)
         .where(Message.status == "sending", Message.sending_at < cutoff,
                Message.attempts >= settings.MAX_ATTEMPTS())
-        .values(status="permanent_failure", failed_at=now, updated_at=now, last_error="worker_lost")
+        .values(status="permanent_failure", failed_at=now, updated_at=now, last_error="worker_lost",
+                **purged(now))
         .execution_options(synchronize_session=False))
     found: list[tuple[int, str]] = []
     for where, values in (
