@@ -249,3 +249,67 @@ def test_notices_render_in_the_recipients_language(app, locale, subject, status)
     subj, body, _voice = notify.render("proposals.threshold_reached",
                                        {"proposal_id": 7, "title": "안전한 통학로", "threshold": 50}, locale)
     assert "50" in body and subj
+
+
+# -- who has a voice; who reads a hiding's reason ------------------------------------------
+
+def test_an_unconfirmed_address_has_no_voice(client, make_user, bearer, new_proposal, start_vote):
+    """Proposing, endorsing and voting need a confirmed address (403 email_not_confirmed);
+    once confirmed, the same account speaks."""
+    from sqlalchemy import func, update
+
+    from portal.accounts.models import User
+    from portal.types import utcnow
+    from proposals.models import BallotParticipation, Endorsement, Proposal, SealedBallot
+
+    quiet = make_user(email_confirmed=False)
+    h = bearer(quiet)
+    p, vote = new_proposal(make_user()), new_proposal(make_user(), title="투표 중인 다른 제안입니다")
+    start_vote(vote.id)
+    acts = [("/api/v1/proposals", GOOD), (f"/api/v1/proposals/{p.id}/endorsement", None),
+            (f"/api/v1/proposals/{vote.id}/ballot", {"choice": "for"})]
+    for url, body in acts:
+        r = client.post(url, json=body, headers=h)
+        assert r.status_code == 403 and r.get_json()["error"]["code"] == "email_not_confirmed", url
+        assert "Confirm your email address" in client.post(f"{url}?lang=en", json=body, headers=h
+                                                           ).get_json()["error"]["message"]
+    counts = [db.session.scalar(select(func.count()).select_from(m)) for m in
+              (Proposal, Endorsement, BallotParticipation, SealedBallot)]
+    assert counts == [2, 0, 0, 0]
+    db.session.execute(update(User).where(User.id == quiet.id).values(email_confirmed_at=utcnow()))
+    db.session.commit()
+    assert [client.post(url, json=body, headers=h).status_code for url, body in acts] == [201, 201, 201]
+
+
+def test_hide_reasons_stay_staff_only_also_after_a_restore(app, client, make_user, staff, bearer, login,
+                                                           new_proposal):
+    author = make_user()
+    p = new_proposal(author)
+    reason = "본문에 다른 주민의 전화번호가 노출됨"
+    url = f"/api/v1/proposals/{p.id}"
+    r = client.post(f"{url}/transitions", json={"to": "hidden", "reason": reason}, headers=bearer(staff))
+    assert r.status_code == 200 and r.get_json()["hidden_reason"] == reason
+    viewers = {"anonymous": None, "resident": make_user(), "author": author, "staff": staff}
+
+    def read(who):
+        api = client.get(url, headers=bearer(who) if who else {})
+        browser = app.test_client()
+        if who:
+            login(browser, who)
+        page = browser.get(f"/proposals/{p.id}")
+        return api, page
+
+    for name, who in viewers.items():  # hidden: only staff see it, and why
+        api, page = read(who)
+        if name == "staff":
+            assert api.get_json()["hidden_reason"] == reason and reason in page.get_data(as_text=True)
+        else:
+            assert (api.status_code, page.status_code) == (404, 404), name
+            assert reason not in str(api.get_json()) + page.get_data(as_text=True), name
+    assert client.post(f"{url}/transitions", json={"to": "open"}, headers=bearer(staff)).status_code == 200
+    for name, who in viewers.items():  # restored: everyone sees it, only staff see why it was hidden
+        api, page = read(who)
+        assert (api.status_code, page.status_code) == (200, 200), name
+        assert [(t["from"], t["to"]) for t in api.get_json()["history"]] == [("open", "hidden"), ("hidden", "open")]
+        shown = reason in str(api.get_json()), reason in page.get_data(as_text=True)
+        assert shown == ((True, True) if name == "staff" else (False, False)), name

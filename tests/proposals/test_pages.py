@@ -156,3 +156,18 @@ def test_staff_opens_a_vote_with_a_seoul_end_time(client, make_user, login, new_
     voting = reload(p.id)
     assert voting.status == "voting"
     assert voting.vote_ends_at == datetime(2030, 1, 1, 0, 0, tzinfo=UTC)  # 09:00 in Seoul
+
+
+def test_pages_tell_an_unconfirmed_resident_why_and_what_to_do(client, make_user, login, new_proposal, start_vote):
+    open_p, vote = new_proposal(make_user()), new_proposal(make_user(), title="투표 중인 다른 제안입니다")
+    start_vote(vote.id)
+    login(client, make_user(email_confirmed=False, locale="en"))
+    new = client.get("/proposals/new")
+    assert new.status_code == 403 and "Confirm your email address first" in new.get_data(as_text=True)
+    for p, form in ((open_p, "endorse"), (vote, "ballot")):
+        html = client.get(f"/proposals/{p.id}").get_data(as_text=True)
+        assert "Confirm your email address to propose, endorse and vote" in html
+        assert 'action="/account/confirm/resend"' in html
+        assert f'action="/proposals/{p.id}/{form}"' not in html
+    assert client.form(f"/proposals/{open_p.id}/endorse").status_code == 403
+    assert client.form(f"/proposals/{vote.id}/ballot", {"choice": "for"}).status_code == 403
