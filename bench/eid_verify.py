@@ -138,13 +138,13 @@ def prepare_api(n_cards: int):
             service.issue_card(db.session, user)
         cards = list(db.session.scalars(db.select(Card).order_by(Card.id)))
         by_user = {u.id: u for u in users}
-        pairs = [(card, by_user[card.user_id]) for card in cards]
+        # the holders' facts read now: the session closes below
+        pairs = [(card, service.holder_facts(db.session, by_user[card.user_id])) for card in cards]
+        for card, _holder in pairs:
+            _ = card.public_id
         fernet = service.fernet()
-        key_row = keys.active_key(db.session, fernet)
-        db.session.commit()
+        key_row = keys.active_key(db.session)
         signer, kid = keys.signer(key_row, fernet), key_row.kid
-        for card, user in pairs:  # load the attributes now: the session closes below
-            _ = (card.public_id, user.birth_date, user.district, user.roles, user.verified_at)
 
     def make_tokens(n: int) -> list[str]:
         """n fresh tokens (distinct jti), signed now, exactly as the card page signs them."""

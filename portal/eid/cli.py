@@ -2,6 +2,7 @@
 
     eid gate-create FACILITY_CODE [--name NAME]   prints the gate's API key alone on the last line
     eid rotate-key                                new signing key; the old one stays published
+    eid ensure-key                                the first signing key, if there is none yet
     eid verify-offline TOKEN --keys FILE --status FILE [--issuer ISS] [--policy FILE]
                                                   exit 0 granted, 1 denied (verifier.py only)
     eid expire                                    mark cards past their validity as expired
@@ -43,6 +44,17 @@ def rotate_key():
 
     row = service.rotate_key(db.session)
     click.echo(f"New signing key {row.kid}")
+
+
+@eid_cli.command("ensure-key")
+def ensure_key():
+    """Create the first signing key if there is none (idempotent: for deploy scripts). Card
+    pages never create one: until a key exists they answer 503."""
+    from portal.eid import service
+    from portal.extensions import db
+
+    row, made = service.ensure_signing_key(db.session)
+    click.echo(f"{'New' if made else 'Existing'} signing key {row.kid}")
 
 
 @eid_cli.command("expire")

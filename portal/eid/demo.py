@@ -1,4 +1,5 @@
-"""Demo facilities, a gate and a card for the demo resident (idempotent)."""
+"""Demo facilities, a gate, the first signing key and a card for the demo residents
+(idempotent)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ FACILITIES = [
 def seed(session: Session) -> None:
     from portal.accounts.service import find_by_email
 
+    service.ensure_signing_key(session)  # card pages only read it (make run seeds the demo)
     for spec in FACILITIES:
         if session.scalar(select(Facility.id).where(Facility.code == spec["code"])) is None:
             session.add(Facility(**spec))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from flask_babel import format_timedelta
 from flask_babel import lazy_gettext as _l
 
-from portal.errors import Conflict, DomainError, NotFound, Unauthorized
+from portal.errors import Conflict, DomainError, NotFound, RateLimited, Unauthorized
 
 # -- cards -------------------------------------------------------------------------------
 
@@ -27,6 +30,23 @@ class CardExists(Conflict):
 class CardSuspended(Conflict):
     code = "card_suspended"
     default_message = _l("This card is suspended. Please contact the city office.")
+
+
+class CardIssueLimit(RateLimited):
+    """The holder had ``EID_CARD_ISSUES_PER_DAY`` cards issued in the last 24 hours: 429 with
+    ``Retry-After: retry_after`` (seconds until the oldest of them leaves the 24 hours)."""
+
+    code = "card_issue_limit"
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(_l("Too many cards were issued to your account in the last 24 hours. "
+                            "You can have a new card issued %(when)s.", when=in_time(retry_after)))
+
+
+def in_time(seconds: int) -> str:
+    """When something ``seconds`` from now can be done: "in 5 hours", "5시간 후", "5小时后"."""
+    return format_timedelta(timedelta(seconds=seconds), threshold=1, add_direction=True)
 
 
 class NoSuchCard(NotFound):
@@ -68,6 +88,16 @@ class InvalidGateKey(Unauthorized):
 
 
 # -- verify ------------------------------------------------------------------------------
+
+
+class NoSigningKey(DomainError):
+    """No signing key exists yet: a read never creates one (``flask --app portal eid
+    rotate-key``, the demo seeding or the first card issued do)."""
+
+    status = 503
+    code = "signing_key_missing"
+    default_message = _l("Card codes cannot be made yet: the city has not set up its signing key. "
+                         "Please try again later.")
 
 
 class VerifyUnavailable(DomainError):

@@ -93,10 +93,16 @@ def rotate(session: Session, fernet: Fernet, now: datetime | None = None) -> Sig
     return row
 
 
-def active_key(session: Session, fernet: Fernet) -> SigningKey:
-    """The active signing key; the first one is created on demand (the partial unique index
-    makes two racing creators end with one key)."""
-    row = session.scalar(select(SigningKey).where(SigningKey.status == "active"))
+def active_key(session: Session) -> SigningKey | None:
+    """The active signing key, or None before the first one exists (a read: never creates one)."""
+    return session.scalar(select(SigningKey).where(SigningKey.status == "active"))
+
+
+def ensure_active_key(session: Session, fernet: Fernet) -> SigningKey:
+    """The active signing key, made now if there is none yet (the first card issued, the demo
+    seeding, ``eid ensure-key``: writes, never a read). Flushes only; the partial unique index
+    makes two racing creators end with one key."""
+    row = active_key(session)
     if row is not None:
         return row
     try:
@@ -104,7 +110,7 @@ def active_key(session: Session, fernet: Fernet) -> SigningKey:
             row = new_key(fernet)
             session.add(row)
     except IntegrityError:
-        row = session.scalar(select(SigningKey).where(SigningKey.status == "active"))
+        row = active_key(session)
     return row
 
 

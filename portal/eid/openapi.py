@@ -31,8 +31,14 @@ _limit = {"name": "limit", "in": "query", "required": False,
 
 PATHS = {
     "/api/v1/eid/cards": {
-        "post": {"summary": "Issue my e-ID card (verified residents)", "tags": ["eid"],
-                 "responses": {"201": _card, "401": _err, "403": _err, "409": _err}},
+        "post": {"summary": "Issue my e-ID card (verified residents; at most EID_CARD_ISSUES_PER_DAY "
+                            "cards in any 24 hours)", "tags": ["eid"],
+                 "responses": {"201": _card, "401": _err, "403": _err, "409": _err,
+                               "429": {"description": "card_issue_limit: the day's cards were "
+                                                      "issued; Retry-After says when the next can be",
+                                       "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                                       "content": {_json: {"schema": {
+                                           "$ref": "#/components/schemas/Error"}}}}}},
     },
     "/api/v1/eid/cards/me": {
         "get": {"summary": "My card (the live one, else the latest)", "tags": ["eid"],
@@ -45,7 +51,10 @@ PATHS = {
                      "type": "object", "required": ["token", "expires_in"],
                      "properties": {"token": {"type": "string"},
                                     "expires_in": {"type": "integer", "maximum": 60}}}}}},
-                     "401": _err, "403": _err, "404": _err, "409": _err}},
+                     "401": _err, "403": _err, "404": _err, "409": _err,
+                     "503": {"description": "signing_key_missing: no signing key exists yet "
+                                            "(flask --app portal eid ensure-key)",
+                             "content": {_json: {"schema": {"$ref": "#/components/schemas/Error"}}}}}},
     },
     "/api/v1/eid/cards/me/revoke": {
         "post": {"summary": "Report my card lost: it is revoked; a new one can be issued",
@@ -80,7 +89,8 @@ PATHS = {
                 "responses": {"200": {"description": "JWKS; retired keys stay until their tokens expired"}}},
     },
     "/api/v1/eid/status": {
-        "get": {"summary": "Revoked and suspended card ids, for offline gates", "tags": ["eid"], "security": [],
+        "get": {"summary": "Revoked and suspended card ids, for offline gates (each until 90 s "
+                           "after its card's validity ended)", "tags": ["eid"], "security": [],
                 "parameters": [{"name": "If-None-Match", "in": "header", "required": False,
                                 "schema": {"type": "string"}}],
                 "responses": {

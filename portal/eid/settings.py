@@ -31,6 +31,11 @@ ISSUER = Setting("EID_ISSUER", "https://portal.example.kr", str)
 TOKEN_SECONDS = Setting("EID_TOKEN_SECONDS", verifier.MAX_LIFETIME, int,
                         minimum=5, maximum=verifier.MAX_LIFETIME)
 CARD_VALID_DAYS = Setting("EID_CARD_VALID_DAYS", 5 * 365, int, minimum=1)
+# Cards a resident may have issued in any 24 hours (a first card, a new one after a revocation,
+# a report of loss): counted from the cards table, so it holds across restarts and processes.
+# Every card issued ends up in the public status document once revoked; this bounds how fast a
+# resident can grow it. Staff actions (suspend, resume) issue no card and are not counted.
+CARD_ISSUES_PER_DAY = Setting("EID_CARD_ISSUES_PER_DAY", 3, int, minimum=1)
 # The ages a token can attest ("age_over") and facility age rules may use.
 AGE_THRESHOLDS = Setting("EID_AGE_THRESHOLDS", (14, 19, 65), _ages)
 # Encrypts the signing keys at rest; empty means SECRET_KEY (``key_encryption_secret``).

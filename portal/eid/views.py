@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from portal.api import json_error, paginate
 from portal.eid import service, settings
+from portal.eid.errors import CardIssueLimit, in_time
 from portal.eid.forms import ActionForm, CardStatusForm, FacilityForm, GateForm
 from portal.eid.models import Facility, Gate
 from portal.errors import DomainError, NotFound
@@ -67,21 +68,32 @@ def _flash_error(exc: DomainError, form=None):
 # --- residents ------------------------------------------------------------------------------
 
 
-@bp.get("/")
-@login_required
-def card():
-    card = token = None
+def _card_page(status: int = 200, retry_after: int | None = None):
+    """The holder's card page; a read (no key is made here: 503 ``signing_key_missing``
+    before the first one)."""
+    card = token = holder = None
     expires_in = 0
     if current_user.is_verified:
+        holder = service.holder_facts(db.session, current_user)
         try:
             card = service.my_card(db.session, current_user)
         except NotFound:
             card = None
         if card is not None and card.status == "active":
             token, expires_in = service.card_token(db.session, current_user)
-    page = render_template("eid/card.html", card=card, qr=qr_svg(token) if token else None,
-                           expires_in=expires_in, form=ActionForm())
-    return page, 200, {"Cache-Control": "no-store"}  # the page carries a live token
+    page = render_template("eid/card.html", card=card, holder=holder,
+                           qr=qr_svg(token) if token else None, expires_in=expires_in,
+                           form=ActionForm())
+    headers = {"Cache-Control": "no-store"}  # the page carries a live token
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return page, status, headers
+
+
+@bp.get("/")
+@login_required
+def card():
+    return _card_page()
 
 
 @bp.post("/issue")
@@ -92,6 +104,9 @@ def issue():
         try:
             service.issue_card(db.session, current_user)
             flash(_("Your e-ID card is ready."), "success")
+        except CardIssueLimit as exc:
+            flash(str(exc.message), "error")
+            return _card_page(exc.status, exc.retry_after)
         except DomainError as exc:
             _flash_error(exc)
     return redirect(url_for("eid.card"), 303)
@@ -103,10 +118,15 @@ def report_lost():
     form = ActionForm()
     if form.validate_on_submit():
         try:
-            service.report_lost(db.session, current_user)
-            flash(_("The old card is revoked and a new card is issued."), "success")
+            report = service.report_lost(db.session, current_user)
         except DomainError as exc:
             _flash_error(exc)
+            return redirect(url_for("eid.card"), 303)
+        if report.new_card is None:  # revoked all the same; the new card has to wait
+            flash(_("Your card is revoked. You can have a new card issued %(when)s.",
+                    when=in_time(report.retry_after)), "error")
+            return _card_page(CardIssueLimit.status, report.retry_after)
+        flash(_("The old card is revoked and a new card is issued."), "success")
     return redirect(url_for("eid.card"), 303)
 
 

@@ -94,7 +94,7 @@ def test_the_gate_pool_as_deployed(gunicorn_server, make_user, card_for, make_ga
     cards = {c.user_id: c for c in db.session.scalars(db.select(Card))}
 
     def token(user):
-        return service.sign_token(db.session, cards[user.id], user)[0]
+        return service.sign_token(db.session, cards[user.id])[0]
 
     server_url = gunicorn_server("gevent", workers=2)
     for gate_key in gates:  # the first check at each gate is Flask's; it fills the caches

@@ -106,7 +106,7 @@ def message(reason: str, lang: str = "ko") -> str:
 def sign_at(user, when: float) -> str:
     card = db.session.scalar(db.select(Card).where(Card.user_id == user.id,
                                                    Card.status == "active"))
-    token, _ = service.sign_token(db.session, card, user, datetime.fromtimestamp(when, tz=UTC))
+    token, _ = service.sign_token(db.session, card, datetime.fromtimestamp(when, tz=UTC))
     return token
 
 

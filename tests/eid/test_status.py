@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from portal.eid import keys, service, verifier
-from portal.eid.models import SigningKey
+from portal.eid.models import Card, SigningKey
 from portal.extensions import db
 from portal.types import utcnow
 
@@ -84,3 +84,31 @@ def test_status_document_with_etag(client, resident, staff, make_user, card_for)
     assert response.get_json() == {"revoked": [other_card["card_id"]], "suspended": [card["card_id"]]}
     assert client.get("/api/v1/eid/status",
                       headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+
+
+def test_a_card_leaves_the_status_document_once_no_token_of_it_can_pass(app, resident, make_user,
+                                                                       staff, card_for):
+    """Listed while a token signed before its validity ended can pass a gate (60 s token + 30 s
+    skew after the card expired); after that the entry would only grow the document."""
+    revoked = card_for(resident)
+    service.revoke_my_card(db.session, resident)
+    suspended = card_for(make_user())
+    service.suspend_card(db.session, staff, suspended["card_id"], "check")
+    expiry = utcnow().replace(microsecond=0) + timedelta(days=30)
+    db.session.execute(db.update(Card).values(expires_at=expiry))
+    db.session.commit()
+    # The last token of the revoked card: signed a second before its validity ended.
+    card = db.session.scalar(db.select(Card).where(Card.public_id == revoked["card_id"]))
+    token, _ = service.sign_token(db.session, card, expiry - timedelta(seconds=1))
+    public = verifier.load_jwks(service.jwks(db.session))
+
+    def offline_gate(at):
+        doc, _etag = service.status_document(db.session, at)
+        return doc["revoked"] + doc["suspended"], verifier.verify(
+            token, public, status=doc, now=at.timestamp()).reason
+
+    both = [revoked["card_id"], suspended["card_id"]]
+    assert offline_gate(expiry - timedelta(seconds=30)) == (both, "revoked")
+    assert offline_gate(expiry + timedelta(seconds=89)) == (both, "revoked")
+    # No token of the cards can pass any more: they have left the document.
+    assert offline_gate(expiry + timedelta(seconds=90)) == ([], "expired")

@@ -93,7 +93,7 @@ def test_altered_claims(make_user, card_for, token_for, make_gate, verify):
 def sign_at(user, when):
     card = db.session.scalar(db.select(Card).where(Card.user_id == user.id))
     from datetime import UTC, datetime
-    token, _ = service.sign_token(db.session, card, user, datetime.fromtimestamp(when, tz=UTC))
+    token, _ = service.sign_token(db.session, card, datetime.fromtimestamp(when, tz=UTC))
     return token
 
 

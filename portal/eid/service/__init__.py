@@ -5,9 +5,12 @@ that user may do, and either commits one unit of work in the function named here
 it calls only flush) or raises a domain error (``portal.eid.errors``; nothing committed).
 Reads never write.
 
-- cards: a resident's card, its status, the signed token for the QR, expiry;
+- cards: a resident's card, its status, expiry, the day's limit of cards issued;
+- tokens: the short-lived signed token for the card's QR;
+- holders: what a card attests of its holder (verified facts only), and the holder's cards
+  revoked when their register entry is released (``revoke_on_release``);
 - staff_cards: the desk finds, suspends and resumes cards;
-- status: the status document, the published keys, key rotation;
+- status: the status document, the published keys, key rotation and the first key;
 - facilities: facilities, opening hours and access policy;
 - gates: registering and switching off gates;
 - access_log: where a resident's card was used;
@@ -29,17 +32,15 @@ from portal.eid.verify import (
 from .access_log import ACCESS_LOG_ORDER, DECISION_LABELS, access_log_stmt
 from .cards import (
     STATUS_LABELS,
-    ages_met,
-    card_token,
+    LostReport,
     expire_cards,
     issue_card,
+    issue_wait,
     live_card,
     my_card,
     report_lost,
     revoke_my_card,
     shown_status,
-    sign_token,
-    token_claims,
 )
 from .common import require_staff
 from .facilities import (
@@ -53,8 +54,10 @@ from .facilities import (
     update_facility,
 )
 from .gates import create_gate, deactivate_gate
+from .holders import Holder, holder_facts, revoke_on_release
 from .staff_cards import find_cards, resume_card, suspend_card
-from .status import fernet, jwks, rotate_key, status_document
+from .status import ensure_signing_key, fernet, jwks, rotate_key, status_document
+from .tokens import ages_met, card_token, sign_token, token_claims
 
 __all__ = [
     "ACCESS_LOG_ORDER",
@@ -66,6 +69,8 @@ __all__ = [
     "FacilityInput",
     "Gate",
     "GateInfo",
+    "Holder",
+    "LostReport",
     "VerifyUnavailable",
     "access_log_stmt",
     "ages_met",
@@ -74,13 +79,16 @@ __all__ = [
     "create_facility",
     "create_gate",
     "deactivate_gate",
+    "ensure_signing_key",
     "expire_cards",
     "facilities_stmt",
     "fernet",
     "find_cards",
     "format_opening_hours",
     "get_facility",
+    "holder_facts",
     "issue_card",
+    "issue_wait",
     "jwks",
     "live_card",
     "my_card",
@@ -90,6 +98,7 @@ __all__ = [
     "require_staff",
     "resume_card",
     "revoke_my_card",
+    "revoke_on_release",
     "rotate_key",
     "shown_status",
     "sign_token",

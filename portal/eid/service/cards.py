@@ -1,33 +1,40 @@
-"""A resident's card: issue, show, report lost, and the short-lived signed token for the QR.
+"""A resident's card: issue, show, report lost (its token is ``tokens``).
 
 A card is "live" while active or suspended; one live card per user (a partial unique index
 decides races). A live card past its validity counts as expired wherever it is read
 (``shown_status``); the write paths and the hourly ``expire_cards`` task mark it so.
+
+A resident has at most ``EID_CARD_ISSUES_PER_DAY`` cards issued in any 24 hours, counted in
+the cards table under a lock on their account row (``_hold_account``), so the limit holds
+across processes and restarts however the requests race. Revoking is never limited: a lost
+card can always be stopped.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-import jwt
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.accounts import roles
+from portal.accounts.errors import NotVerified
+from portal.accounts.models import User
 from portal.accounts.service import require_verified
 from portal.audit import record
 from portal.eid import keys, settings, verifier
-from portal.eid.errors import CardExists, CardSuspended, NoActiveCard, NoCardYet
+from portal.eid.errors import CardExists, CardIssueLimit, CardSuspended, NoActiveCard, NoCardYet
 from portal.eid.models import LIVE_STATUSES, Card
 from portal.eid.service.common import now_or
 from portal.eid.service.status import fernet
 
-SEOUL = ZoneInfo("Asia/Seoul")
+# The window of ``EID_CARD_ISSUES_PER_DAY``.
+ISSUE_WINDOW = timedelta(days=1)
 
 STATUS_LABELS = {
     "active": _l("Valid"),
@@ -71,8 +78,43 @@ def _expire_due(session: Session, user, now: datetime) -> None:
                     .values(status="expired", status_changed_at=now))
 
 
+def _hold_account(session: Session, user) -> None:
+    """Lock the holder's account row for the rest of the transaction and re-read whether it
+    is verified (flush only). Every use case that issues a card takes this lock first, so one
+    account's issues run one after another: each counts the cards the previous ones committed
+    (``_check_issue_limit``), and a release committed meanwhile is seen (no card for an account
+    that stopped being verified). ``FOR NO KEY UPDATE``: rows that merely reference the account
+    (cards, audit rows) are not held up."""
+    verified_at = session.scalar(select(User.verified_at).where(User.id == user.id)
+                                 .with_for_update(key_share=True))
+    if verified_at is None:
+        session.rollback()
+        raise NotVerified()
+
+
+def issue_wait(session: Session, user, now: datetime) -> int:
+    """Seconds until ``user`` may have another card issued (0: now). A read."""
+    issued = list(session.scalars(
+        select(Card.issued_at).where(Card.user_id == user.id, Card.issued_at > now - ISSUE_WINDOW)
+        .order_by(Card.issued_at)))
+    over = len(issued) - settings.CARD_ISSUES_PER_DAY()
+    if over < 0:
+        return 0
+    # The window frees a place when the oldest card beyond the allowance leaves it.
+    return max(1, math.ceil((issued[over] + ISSUE_WINDOW - now).total_seconds()))
+
+
+def _check_issue_limit(session: Session, user, now: datetime) -> None:
+    """429 ``card_issue_limit`` when ``user`` had their day's cards (under ``_hold_account``)."""
+    wait = issue_wait(session, user, now)
+    if wait:
+        session.rollback()
+        raise CardIssueLimit(wait)
+
+
 def _issue(session: Session, user, now: datetime) -> Card:
     _expire_due(session, user, now)
+    keys.ensure_active_key(session, fernet())  # a token can be signed from the first read on
     card = Card(public_id=verifier.b64url_encode(secrets.token_bytes(16)),
                 user_id=user.id, number="".join(secrets.choice("0123456789") for _ in range(16)),
                 status="active", issued_at=now, status_changed_at=now,
@@ -90,9 +132,17 @@ def _issue(session: Session, user, now: datetime) -> Card:
 
 
 def issue_card(session: Session, user, now: datetime | None = None) -> Card:
-    """Issue a card to a verified resident; 409 ``card_exists`` if they hold a live one."""
+    """Issue a card to a verified resident; 409 ``card_exists`` if they hold a live one, 429
+    ``card_issue_limit`` past ``EID_CARD_ISSUES_PER_DAY``."""
     require_verified(user)
-    card = _issue(session, user, now_or(now))
+    now = now_or(now)
+    _hold_account(session, user)
+    live = live_card(session, user)
+    if live is not None and shown_status(live, now) != "expired":
+        session.rollback()
+        raise CardExists()  # before the limit: "you have a card" says more than "wait"
+    _check_issue_limit(session, user, now)
+    card = _issue(session, user, now)
     session.commit()
     return card
 
@@ -123,14 +173,27 @@ def revoke_my_card(session: Session, user, now: datetime | None = None) -> Card:
     return card
 
 
-def report_lost(session: Session, user, now: datetime | None = None) -> Card:
-    """Revoke the active card and issue a new one, in one commit."""
+@dataclass(frozen=True)
+class LostReport:
+    """What reporting a card lost did: the revoked card, and the new one, or None with the
+    seconds until one can be issued (the day's cards were issued)."""
+
+    revoked: Card
+    new_card: Card | None
+    retry_after: int = 0
+
+
+def report_lost(session: Session, user, now: datetime | None = None) -> LostReport:
+    """Revoke the active card and issue a new one, in one commit. Past the day's cards the
+    card is still revoked (a lost card can always be stopped) and no new card is issued."""
     require_verified(user)
     now = now_or(now)
-    _revoke(session, user, now)
-    card = _issue(session, user, now)
+    _hold_account(session, user)
+    revoked = _revoke(session, user, now)
+    wait = issue_wait(session, user, now)
+    card = None if wait else _issue(session, user, now)
     session.commit()
-    return card
+    return LostReport(revoked, card, wait)
 
 
 def expire_cards(session: Session, now: datetime | None = None) -> int:
@@ -140,54 +203,3 @@ def expire_cards(session: Session, now: datetime | None = None) -> int:
                         .values(status="expired", status_changed_at=now)).rowcount
     session.commit()
     return n
-
-
-# --- the token ------------------------------------------------------------------------------
-
-
-def ages_met(birth_date: date | None, thresholds, today: date) -> list[int]:
-    if birth_date is None:
-        return []
-    age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
-    return [t for t in thresholds if age >= t]
-
-
-def card_token(session: Session, user, now: datetime | None = None) -> tuple[str, int]:
-    """A short-lived signed token for the holder's active card: (token, expires_in)."""
-    require_verified(user)
-    now = now_or(now)
-    card = live_card(session, user)
-    status = shown_status(card, now) if card is not None else None
-    if status != "active":
-        if status == "suspended":
-            raise CardSuspended()
-        raise NoActiveCard()
-    return sign_token(session, card, user, now)
-
-
-def sign_token(session: Session, card: Card, user, now: datetime | None = None) -> tuple[str, int]:
-    """Sign a token for ``card``. The first token ever creates the signing key, so this
-    commits (nothing else is written)."""
-    claims = token_claims(card, user, now_or(now))
-    f = fernet()
-    row = keys.active_key(session, f)
-    session.commit()
-    token = jwt.encode(claims, keys.signer(row, f), algorithm=verifier.ALGORITHM,
-                       headers={"kid": row.kid, "typ": "JWT"})
-    return token, claims["exp"] - claims["iat"]
-
-
-def token_claims(card: Card, user, now: datetime) -> dict:
-    """The claims of a card token: a pseudonymous subject and the gate attributes only."""
-    iat = int(now.timestamp())
-    return {
-        "iss": settings.ISSUER(),
-        "sub": card.public_id,
-        "iat": iat,
-        "exp": iat + settings.TOKEN_SECONDS(),
-        "jti": verifier.b64url_encode(secrets.token_bytes(16)),
-        "resident": bool(user.is_verified and roles.RESIDENT in user.roles),
-        "district": user.district,
-        "age_over": ages_met(user.birth_date, settings.AGE_THRESHOLDS(),
-                             now.astimezone(SEOUL).date()),
-    }

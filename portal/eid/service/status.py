@@ -6,23 +6,32 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.eid import keys, settings
-from portal.eid.models import Card
+from portal.eid import keys, settings, verifier
+from portal.eid.models import Card, SigningKey
 from portal.eid.service.common import now_or
+
+# How long a revoked or suspended card stays listed after its validity ended: a token signed
+# just before the card expired lives up to the longest token lifetime, and a gate accepts it up
+# to the clock-skew allowance after that. Later no token of the card can pass anywhere (none is
+# signed for a card past its validity), so listing it would only grow the document.
+LISTED_AFTER_EXPIRY = timedelta(seconds=verifier.MAX_LIFETIME + verifier.LEEWAY)
 
 
 def status_document(session: Session, now: datetime | None = None) -> tuple[dict, str]:
-    """Revoked (not yet past their validity) and suspended card ids, with a content ETag."""
+    """Revoked and suspended card ids, with a content ETag: every such card whose validity
+    ended less than ``LISTED_AFTER_EXPIRY`` ago (the document grows with cards revoked within
+    a card's validity, no longer)."""
     now = now_or(now)
     rows = session.execute(
         select(Card.public_id, Card.status)
-        .where((Card.status == "suspended") | ((Card.status == "revoked") & (Card.expires_at > now)))
+        .where(Card.status.in_(("revoked", "suspended")),
+               Card.expires_at > now - LISTED_AFTER_EXPIRY)
         .order_by(Card.public_id)
     ).all()
     doc = {
@@ -42,6 +51,15 @@ def rotate_key(session: Session, now: datetime | None = None):
     row = keys.rotate(session, fernet(), now)
     session.commit()
     return row
+
+
+def ensure_signing_key(session: Session) -> tuple[SigningKey, bool]:
+    """The first signing key, made if there is none yet (``eid ensure-key``, the demo
+    seeding): (the active key, whether it was made now). Idempotent."""
+    existing = keys.active_key(session)
+    row = existing or keys.ensure_active_key(session, fernet())
+    session.commit()
+    return row, existing is None
 
 
 def fernet():
