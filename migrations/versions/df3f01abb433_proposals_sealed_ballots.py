@@ -5,7 +5,7 @@ counters as its counted tally. A vote still running gets a key pair, its counter
 sealed ballots (their receipts are nobody's) and the counters go; the count adds them up.
 
 Revision ID: df3f01abb433
-Revises: f99dd0d4de76
+Revises: 3c5e9a1d7b42
 Create Date: 2026-12-02 01:55:56.789877
 
 """
@@ -19,7 +19,7 @@ import portal.types
 
 # revision identifiers, used by Alembic.
 revision = 'df3f01abb433'
-down_revision = 'f99dd0d4de76'
+down_revision = '3c5e9a1d7b42'
 branch_labels = None
 depends_on = None
 
