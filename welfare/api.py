@@ -53,7 +53,7 @@ def my_eligibility():
 @bp.get("/profile/me")
 @api_login_required
 def get_my_profile():
-    return jsonify(schemas.profile_json(service.view_profile(db.session, current_user, current_user.id)))
+    return jsonify(schemas.profile_json(service.own_profile(db.session, current_user)))
 
 
 @bp.put("/profile/me")
@@ -108,10 +108,12 @@ def start_scan():
     return jsonify(schemas.scan_json(result)), 201
 
 
-@bp.get("/profiles/<int:user_id>")
+@bp.post("/profiles/lookup")
 @api_login_required
-def officer_profile(user_id):
-    profile = service.view_profile(db.session, current_user, user_id)
+def look_up_profile():
+    """A POST although it reads: the look is audited, and who is looked up stays out of URLs."""
+    body = parse_body(schemas.ProfileLookupIn)
+    profile = service.look_up_profile(db.session, current_user, user_id=body.user_id, email=body.email)
     return jsonify(schemas.profile_json(profile))
 
 

@@ -15,6 +15,8 @@ DISABILITY_GRADE = (1, 6)  # 1 is the most severe
 YOUNGEST_CHILD_AGE = (0, 30)  # years (the screener asks an age, the profile a birth date)
 EARLIEST_BIRTH_YEAR = 1890  # an earlier date is a typing error (the message says "after 1890")
 DISTRICT_MAX = 64  # characters (welfare_profile.district is VARCHAR(64))
+EMAIL_MAX = 320  # characters of the address an officer looks a resident up by (user.email)
+USER_ID_MAX = 2**31 - 1  # the user id an officer looks a resident up by (an integer column)
 
 # -- a programme ------------------------------------------------------------------------------
 PROGRAMME_CODE_MIN, PROGRAMME_CODE_MAX = 2, 64  # characters (welfare_programme.code is VARCHAR(64))

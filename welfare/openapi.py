@@ -113,11 +113,21 @@ PATHS = {
         "delete": {"summary": "Withdraw consent: delete the profile I gave", "tags": _tags,
                    "responses": {"204": {"description": "Deleted (or nothing to delete)"}, "401": _err}},
     },
-    "/api/v1/welfare/profiles/{user_id}": {
-        "get": {"summary": "Officer: a resident's profile (every view is audited)", "tags": _tags,
-                "parameters": [{"name": "user_id", "in": "path", "required": True,
-                                "schema": {"type": "integer"}}],
-                "responses": {"200": _json(_profile, "Profile"), "401": _err, "403": _err, "404": _err}},
+    "/api/v1/welfare/profiles/lookup": {
+        "post": {"summary": "Officer: a resident's profile, by user id or email (every look is audited)",
+                 "description": "A POST although it reads: the look writes its audit row, and whom an "
+                                "officer looks up stays out of URLs (and so of the access log).",
+                 "tags": _tags,
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "additionalProperties": False,
+                     "description": "exactly one of user_id and email",
+                     "properties": {"user_id": {"type": "integer", "minimum": 1, "maximum": limits.USER_ID_MAX},
+                                    "email": {"type": "string", "maxLength": limits.EMAIL_MAX}}}}}},
+                 "responses": {"200": _json(_profile, "Profile"), "401": _err, "403": _err,
+                               "404": {"$ref": "#/components/responses/Error",
+                                       "description": "no_user: no account has this email; "
+                                                      "no_profile: the resident has no profile"},
+                               "422": _err}},
     },
     "/api/v1/welfare/scans": {
         "post": {"summary": "Officer: run the eligibility scan now (201 with counts) or in the background "

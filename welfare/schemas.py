@@ -54,6 +54,13 @@ class ProfileIn(Body):
     notices_opt_out: bool = False
 
 
+class ProfileLookupIn(Body):
+    """Whose profile an officer looks at: a user id or an email address (one of them)."""
+
+    user_id: int | None = Field(default=None, ge=1, le=limits.USER_ID_MAX)
+    email: str | None = Field(default=None, max_length=limits.EMAIL_MAX)
+
+
 class ScanIn(Body):
     run_async: bool = Field(default=False, alias="async")
     scan_date: date | None = Field(default=None, alias="date")

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.errors import Invalid
+from portal.errors import Invalid, NotFound
 from portal.extensions import db, limiter
 from portal.i18n import pick
 from welfare import forms, rules, service, settings
@@ -172,13 +172,23 @@ def scan():
     return redirect(url_for("welfare.reach"))
 
 
-@bp.get("/officer/profiles")
+@bp.route("/officer/profiles", methods=["GET", "POST"])
 @login_required
 def officer_profile():
-    form = forms.ProfileLookupForm(request.args)
+    """The lookup form (GET), and a look by email (POST: it is audited, and the email stays out
+    of the URL and so of the access log)."""
     service.require_officer(current_user)
+    form = forms.ProfileLookupForm()
     profile = facts = None
-    if request.args.get("email") and form.validate():
-        profile = service.profile_by_email(db.session, current_user, form.email.data)
-        facts = rules.Facts.from_profile(profile, service.seoul_today())
-    return render_template("welfare/officer_profile.html", form=form, profile=profile, facts=facts)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            profile = service.look_up_profile(db.session, current_user, email=form.email.data)
+        except (Invalid, NotFound) as exc:  # no such address, no profile: said beside the form
+            _apply_errors(form, exc)
+            status = exc.status
+        else:
+            facts = rules.Facts.from_profile(profile, service.seoul_today())
+    elif form.errors:
+        status = 422
+    return render_template("welfare/officer_profile.html", form=form, profile=profile, facts=facts), status

@@ -3,7 +3,9 @@ tiny HTTP provider, all on 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -153,3 +155,49 @@ def send(app):
 def inbox_notice(send, user, key, **kwargs):
     """A notice to `user`'s portal inbox (delivered at once)."""
     return send(user=user, idempotency_key=key, channel="app", **kwargs)
+
+
+# -- reads that must not write -----------------------------------------------------------------
+
+ROLES = ("anonymous", "resident", "staff", "welfare_officer", "admin")
+_WRITE = re.compile(r"\b(INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\S+\s+SET)\b", re.IGNORECASE)
+
+
+@contextlib.contextmanager
+def statements_that_write():
+    """The INSERT, UPDATE and DELETE statements any session runs inside the block."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        if _WRITE.search(statement):
+            seen.append(" ".join(statement.split())[:120])
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+
+
+def get_urls(app, blueprints: tuple[str, ...], values: dict, queries: dict | None = None) -> list[str]:
+    """Every GET route of ``blueprints``, filled with ``values`` (and a query string where
+    ``queries`` gives one for the endpoint)."""
+    from flask import url_for
+
+    urls = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint.partition(".")[0] in blueprints and "GET" in rule.methods:
+                url = url_for(rule.endpoint, **{name: values[name] for name in rule.arguments})
+                urls.append(url + (queries or {}).get(rule.endpoint, ""))
+    return sorted(urls)
+
+
+def sign_in_as(client, role: str, make_user, login, resident=None):
+    """Sign ``client`` in with the session cookie as someone of ``role`` (or nobody)."""
+    if role == "resident":
+        login(client, resident or make_user())
+    elif role != "anonymous":
+        login(client, make_user(roles=(role,)))

@@ -80,9 +80,10 @@ def test_officer_pages_are_for_officers(app, client, login, make_user, make_prog
     make_programme("elderly")
     login(client, make_user())
     for url in ("/welfare/officer/", "/welfare/officer/programmes/new", "/welfare/officer/programmes/elderly",
-                "/welfare/officer/reach", "/welfare/officer/profiles?email=x@test.kr"):
+                "/welfare/officer/reach", "/welfare/officer/profiles"):
         assert client.get(url).status_code == 403, url
     assert client.form("/welfare/officer/scan").status_code == 403
+    assert client.form("/welfare/officer/profiles", {"email": "x@test.kr"}).status_code == 403
 
 
 def test_officer_sees_rule_errors_on_the_form(app, client, login, officer):
@@ -118,15 +119,28 @@ def test_officer_scan_button_and_reach(app, client, login, officer, make_program
     assert "<td>1</td>" in html
 
 
-def test_officer_profile_page_is_audited(app, client, login, officer, make_user, make_profile):
+def test_officer_profile_lookup_is_a_post_and_is_audited(app, client, login, officer, make_user, make_profile):
     resident = make_user(email="kim@test.kr")
     make_profile(resident, income_percentile=17)
     login(client, officer)
+    # the lookup forms post, with a CSRF token: the email never lands in a URL
+    for url in ("/welfare/officer/", "/welfare/officer/profiles"):
+        html = client.get(url).get_data(as_text=True)
+        assert 'method="post" action="/welfare/officer/profiles"' in html or (
+            url.endswith("profiles") and 'method="post"' in html)
+        assert 'name="csrf_token"' in html
+    # a GET with ?email= shows the form only: it looks at nobody and writes nothing
     r = client.get("/welfare/officer/profiles?email=kim@test.kr")
+    assert r.status_code == 200 and ">17<" not in r.get_data(as_text=True)
+    assert client.post("/welfare/officer/profiles", data={"email": "kim@test.kr"}).status_code == 400  # no CSRF
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+    r = client.form("/welfare/officer/profiles", {"email": "kim@test.kr"})
     assert r.status_code == 200
     assert ">17<" in r.get_data(as_text=True)
     entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "welfare.profile.view")).all()
     assert [(e.actor_id, e.target_id) for e in entries] == [(officer.id, str(resident.id))]
+    r = client.form("/welfare/officer/profiles?lang=en", {"email": "nobody@test.kr"})
+    assert r.status_code == 404 and "No account has this email." in r.get_data(as_text=True)
 
 
 def test_officer_pages_render_in_every_language(app, client, login, officer, make_programme):

@@ -2,8 +2,8 @@
 
 Every function takes the session and, where a person acts, the acting user; authorisation is
 checked here. Nothing in this package logs profile data. A use case commits once, in its
-top-level function (the scan once per batch, by design); a read writes nothing, except an
-officer's look at a resident's profile, which is audited (profiles.view_profile).
+top-level function (the scan once per batch, by design); a read writes nothing (an officer's
+look at a resident's profile writes its audit row, so it is a POST: profiles.look_up_profile).
 
 What views, API, tasks, the command line, bench/ and tests call is re-exported here; the
 modules, by concern:
@@ -29,10 +29,10 @@ from welfare.service.imports import (
     import_profiles,
 )
 from welfare.service.profiles import (
+    look_up_profile,
     my_profile,
-    profile_by_email,
+    own_profile,
     update_my_profile,
-    view_profile,
     withdraw_consent,
 )
 from welfare.service.programmes import (
@@ -60,8 +60,8 @@ __all__ = [
     "BATCH_SIZE", "CSV_COLUMNS", "NOTICE_TEMPLATE", "PROFILE_FIELDS", "SEOUL", "Eligibility",
     "ImportRejected", "ImportResult", "Programme", "RowError", "ScanResult", "active_clause",
     "count_rows", "create_programme", "delete_programme", "eligibility_for_facts", "get_programme",
-    "import_file", "import_profiles", "is_officer", "list_programmes", "message_key", "my_eligibility",
-    "my_profile", "normalise_profile", "profile_by_email", "queue_scan", "reach", "require_officer",
-    "scan", "scan_plan", "screen", "seoul_today", "update_my_profile", "update_programme",
-    "validate_programme", "view_profile", "withdraw_consent",
+    "import_file", "import_profiles", "is_officer", "list_programmes", "look_up_profile", "message_key",
+    "my_eligibility", "my_profile", "normalise_profile", "own_profile", "queue_scan", "reach",
+    "require_officer", "scan", "scan_plan", "screen", "seoul_today", "update_my_profile",
+    "update_programme", "validate_programme", "withdraw_consent",
 ]

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from portal import audit
 from portal.accounts.models import User
 from portal.db import insert
+from portal.notify.text import MESSAGE as UNSTORABLE
+from portal.notify.text import unstorable
 from portal.types import utcnow
 from welfare.errors import ImportRejected
 from welfare.models import WelfareProfile
@@ -74,7 +76,9 @@ def import_profiles(session: Session, actor, stream: Iterable[str],
             errors.append(RowError(line, "-", _("Too many cells in this row.")))
             continue
         email = (raw.get("email") or "").strip().lower()
-        if not email or "@" not in email:
+        if unstorable(email):
+            errors.append(RowError(line, "email", str(UNSTORABLE)))
+        elif not email or "@" not in email:
             errors.append(RowError(line, "email", _("Not a valid email address.")))
         elif email in seen:
             errors.append(RowError(line, "email", _("Same email as line %(line)d.", line=seen[email])))

@@ -1,9 +1,16 @@
 """Profiles: the resident's own (written only with consent, withdrawn by deleting it) and the
-officers' look at anyone's, which is audited."""
+officers' look at anyone's, which is audited.
+
+A read never writes: the resident's own profile is read with a GET. An officer's look at
+someone else's profile writes its audit row, so it is an explicit POST (the page's lookup form,
+``POST /api/v1/welfare/profiles/lookup``), whose target (a user id or an email) travels in the
+body, never in a URL that the access log would keep.
+"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from portal import audit
@@ -11,7 +18,10 @@ from portal.accounts.models import User
 from portal.accounts.service import require_login
 from portal.db import insert
 from portal.errors import Invalid
+from portal.notify.text import MESSAGE as UNSTORABLE
+from portal.notify.text import unstorable
 from portal.types import utcnow
+from welfare import limits
 from welfare.errors import ConsentRequired, NoProfile, NoUser
 from welfare.models import WelfareProfile
 from welfare.service.common import require_officer
@@ -27,33 +37,43 @@ def my_profile(session: Session, actor) -> WelfareProfile | None:
     return profile_of(session, actor.id)
 
 
-def view_profile(session: Session, actor, user_id: int) -> WelfareProfile:
-    """A resident sees their own profile; a welfare officer sees anyone's, and it is audited.
-
-    An officer's look writes and commits its audit row, although a GET calls this: recording
-    who looked at whose profile is the point (the audit trail's own issue revisits it).
-    """
-    require_login(actor)
-    if actor.id != user_id:
-        require_officer(actor)
-    profile = profile_of(session, user_id)
-    if actor.id != user_id:
-        # Looking is an act: record it even when there is nothing to see.
-        audit.record(session, actor, "welfare.profile.view", "welfare_profile", user_id,
-                     found=profile is not None)
-        session.commit()
+def own_profile(session: Session, actor) -> WelfareProfile:
+    """The signed-in resident's profile (a read: NoProfile when there is none)."""
+    profile = my_profile(session, actor)
     if profile is None:
         raise NoProfile()
     return profile
 
 
-def profile_by_email(session: Session, actor, email: str) -> WelfareProfile:
-    """An officer looks a resident up by email; then it is view_profile (audited, committed)."""
-    require_officer(actor)
-    user_id = session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == (email or "").strip().lower()))
+def _user_by_email(session: Session, email) -> int:
+    if not isinstance(email, str) or not email.strip() or len(email) > limits.EMAIL_MAX:
+        raise Invalid(fields={"email": _("Not a valid email address.")})
+    if unstorable(email):
+        raise Invalid(fields={"email": UNSTORABLE})
+    user_id = session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email.strip().lower()))
     if user_id is None:
         raise NoUser()
-    return view_profile(session, actor, user_id)
+    return user_id
+
+
+def look_up_profile(session: Session, actor, *, user_id: int | None = None,
+                    email: str | None = None) -> WelfareProfile:
+    """A welfare officer looks at a resident's profile, found by user id or by email: the look
+    is recorded in the audit log (also when there is nothing to see, or the officer looks at
+    their own) and committed. A write, so only a POST calls it."""
+    require_officer(actor)
+    if (user_id is None) == (email is None):
+        raise Invalid(fields={"user_id": _("Give either a user id or an email address.")})
+    if user_id is None:
+        user_id = _user_by_email(session, email)
+    profile = profile_of(session, user_id)
+    # Looking is an act: record it even when there is nothing to see.
+    audit.record(session, actor, "welfare.profile.view", "welfare_profile", user_id,
+                 found=profile is not None)
+    session.commit()
+    if profile is None:
+        raise NoProfile()
+    return profile
 
 
 def update_my_profile(session: Session, actor, data: dict, consent: bool) -> WelfareProfile:

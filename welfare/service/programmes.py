@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from portal import audit
 from portal.errors import Invalid
 from portal.i18n import LOCALES
+from portal.notify.text import MESSAGE as UNSTORABLE
+from portal.notify.text import unstorable_at
 from welfare import limits, rules
 from welfare.errors import NoProgramme, ProgrammeCodeTaken, ProgrammeHasNotices
 from welfare.models import CHANNELS, Notice, Programme
@@ -44,6 +46,9 @@ def validate_programme(data: dict, partial: bool = False, current: Programme | N
     """Clean programme fields or raise Invalid with one message per field."""
     errors: dict[str, str] = {}
     out: dict = {}
+    where = unstorable_at(data)
+    if where is not None:  # texts, rules: nothing the database cannot store
+        raise Invalid(fields={where: UNSTORABLE})
     if not partial or "code" in data:
         code = data.get("code")
         if not isinstance(code, str) or not CODE_RE.match(code.strip()):
@@ -117,6 +122,8 @@ def list_programmes(session: Session, actor=None, include_inactive: bool = False
 
 
 def _programme(session: Session, code: str, *, for_update: bool = False) -> Programme:
+    if not isinstance(code, str) or not CODE_RE.match(code):
+        raise NoProgramme()  # no programme can have this code (nor reach the database with it)
     stmt = sa.select(Programme).where(Programme.code == code)
     prog = session.scalar(stmt.with_for_update() if for_update else stmt)
     if prog is None:

@@ -11,6 +11,8 @@ from datetime import date, datetime
 
 from flask_babel import gettext as _
 
+from portal.notify.text import MESSAGE as UNSTORABLE
+from portal.notify.text import unstorable
 from welfare import limits
 from welfare.service.common import seoul_today
 
@@ -80,6 +82,24 @@ def as_bool(value, errors: dict, name: str):
     return None
 
 
+def as_district(value, errors: dict, name: str = "district"):
+    """A district's name (a profile's, a screener answer): text of at most DISTRICT_MAX
+    characters that can be stored (no NUL byte, no lone surrogate); None when empty."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors[name] = _("Must be text.")
+        return None
+    if unstorable(value):
+        errors[name] = str(UNSTORABLE)
+        return None
+    value = value.strip()
+    if len(value) > limits.DISTRICT_MAX:
+        errors[name] = _("Too long: at most %(n)s characters.", n=limits.DISTRICT_MAX)
+        return None
+    return value or None
+
+
 def _household(data: dict, errors: dict) -> dict:
     """The household facts a profile and the screener's answers share (the forms' _HouseholdForm)."""
     return {
@@ -104,13 +124,7 @@ def normalise_profile(data: dict, today: date | None = None) -> tuple[dict, dict
                                              "youngest_child_birth_date", today),
         "district": None,
     }
-    district = data.get("district")
-    if district is not None and not isinstance(district, str):
-        errors["district"] = _("Must be text.")
-    elif district and district.strip():
-        if len(district.strip()) > limits.DISTRICT_MAX:
-            errors["district"] = _("Too long: at most %(n)s characters.", n=limits.DISTRICT_MAX)
-        values["district"] = district.strip()
+    values["district"] = as_district(data.get("district"), errors)
     if values["lives_alone"] and (values["household_size"] or 1) > 1 and "household_size" not in errors:
         errors["household_size"] = _("A person who lives alone has a household of 1.")
     return values, errors
@@ -125,6 +139,6 @@ def normalise_answers(data: dict) -> tuple[dict, dict]:
         **_household(data, errors),
         "youngest_child_age": as_int(data.get("youngest_child_age"), limits.YOUNGEST_CHILD_AGE, errors,
                                      "youngest_child_age"),
-        "district": (str(data.get("district") or "").strip() or None),
+        "district": as_district(data.get("district"), errors),
     }
     return facts, errors
