@@ -8,14 +8,15 @@ from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.api import api_login_required, paginate, parse_body, parse_limit
-from portal.errors import Invalid
+from portal.api import api_login_required, json_error, paginate, parse_body, parse_limit
+from portal.errors import Invalid, Unauthorized
 from portal.extensions import csrf, db
 from portal.i18n import current_locale, normalise
 
 from . import schemas, service
+from .errors import HoldLimit
 from .models import Listing
-from .schemas import BookingIn, CancelIn, CheckInIn, PaymentIn, WaitlistIn
+from .schemas import BookingIn, CancelIn, CheckInIn, LookupIn, PaymentIn, WaitlistIn
 
 bp = Blueprint("tourism_api", __name__)
 
@@ -26,6 +27,14 @@ def _csrf_for_cookie_sessions():
     # signed in by the session cookie: then the CSRF token is required as everywhere else.
     if request.method == "POST" and current_user.is_authenticated and not g.get("bearer"):
         csrf.protect()
+
+
+@bp.errorhandler(HoldLimit)
+def _hold_limit(exc: HoldLimit):
+    db.session.rollback()
+    response, status = json_error(exc.code, exc.message, exc.status)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response, status
 
 
 def _lang() -> str:
@@ -72,15 +81,30 @@ def create_booking():
     booking, _created = service.create_booking(
         db.session, user=current_user, slot_id=body.slot_id, quantity=body.quantity,
         name=body.guest.name, email=str(body.guest.email), phone=body.guest.phone,
-        locale=body.locale or _lang(), idempotency_key=request.headers.get("Idempotency-Key"))
+        locale=body.locale or _lang(), idempotency_key=request.headers.get("Idempotency-Key"),
+        client=request.remote_addr)
     # Same Idempotency-Key, same answer: a retry gets the first booking with the same status code.
     return jsonify(schemas.booking_json(booking, _lang())), 201
 
 
 @bp.get("/bookings/<reference>")
 def get_booking(reference: str):
-    booking = service.read_booking(db.session, reference, email=_email_arg(request.args.get("email")),
-                                   user=current_user)
+    """For the signed-in booker and staff; a guest proves the booking with its email by POST."""
+    if "email" in request.args:  # an address in a URL lands in logs and histories
+        raise Invalid(fields={"email": _("Send the email in the body of a POST to "
+                                         "/api/v1/tourism/bookings/<reference>/lookup.")})
+    if not current_user.is_authenticated:
+        raise Unauthorized()
+    booking = service.read_booking(db.session, reference, user=current_user)
+    return jsonify(schemas.booking_json(booking, _lang()))
+
+
+@bp.post("/bookings/<reference>/lookup")
+@csrf.exempt
+def lookup_booking(reference: str):
+    """A booking for the guest who gives its email (a read: it writes nothing)."""
+    body = parse_body(LookupIn)
+    booking = service.read_booking(db.session, reference, email=str(body.email), user=current_user)
     return jsonify(schemas.booking_json(booking, _lang()))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from portal.errors import Conflict, Forbidden, Invalid, NotFound
+from portal.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 
 # --- not found (code not_found) ---------------------------------------------------------------
 
@@ -57,6 +57,19 @@ class SeatsAvailable(Conflict):
 class AlreadyWaiting(Conflict):
     code = "already_waiting"
     default_message = _l("You are already on the waiting list for this time.")
+
+
+class HoldLimit(RateLimited):
+    """Too many seats held unpaid at once by one guest email or one client address (429).
+    `retry_after`: seconds until the first of those holds ends (the Retry-After header)."""
+
+    code = "hold_limit"
+    default_message = _l("Too many seats are held at once for this email address or from your "
+                         "connection. Pay for or cancel a held booking, or try again when a hold ends.")
+
+    def __init__(self, retry_after: int, message=None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 # --- cancellation -------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ What keeps it right under concurrency (the service does the writes):
   so a slot never holds more seats than its capacity, whatever the number of web processes;
 * a booking leaves ``held`` exactly once (``UPDATE ... WHERE status = 'held'``), so an expired
   or cancelled hold gives its seats back exactly once;
+* seats held unpaid at once per guest email and per client address are counted and the hold
+  inserted under a lock of both (service/hold_limits.py), so racing requests cannot pass the limit;
 * ``idempotency_key`` and ``reference`` are UNIQUE: a retried request finds the first booking;
 * a payment moves ``pending -> paid`` and ``paid -> refunded`` by conditional UPDATE, so a
   double callback confirms once and a double cancel refunds once.
@@ -26,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -127,6 +130,12 @@ class Booking(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refund_amount: Mapped[int] = mapped_column(Integer, default=0)
+    # Who holds how many seats at once (service/hold_limits.py): the client address of a hold
+    # made by a request, as an HMAC with the secret key (never the address in clear), kept only
+    # while the booking is held.
+    client_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The confirmation mail was queued (not when the guest's address had its fill of mails).
+    confirmation_sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     slot: Mapped[Slot] = relationship()
     payments: Mapped[list[Payment]] = relationship(back_populates="booking", order_by="Payment.id")

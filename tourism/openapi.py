@@ -75,10 +75,25 @@ PATHS = {
                                                                   "guest": GUEST,
                                                                   "locale": {"enum": ["ko", "en", "zh"]}}})},
         "responses": {**_ok("Held", BOOKING, "201"), "404": _ERR,
-                      "409": {"description": "sold_out, slot_closed"}, "422": _ERR}}},
+                      "409": {"description": "sold_out, slot_closed"}, "422": _ERR,
+                      "429": {"description": "hold_limit: the guest's email or client address already "
+                                             "holds as many unpaid seats as allowed at once "
+                                             "(BOOKING_MAX_HELD_SEATS_PER_EMAIL, ..._PER_CLIENT)",
+                              "headers": {"Retry-After": {
+                                  "description": "seconds until the first of those holds ends",
+                                  "schema": {"type": "integer"}}},
+                              **_json({"$ref": "#/components/schemas/Error"})}}}},
     "/api/v1/tourism/bookings/{reference}": {"get": {
-        "summary": "A booking, for the booker (email) or staff", "tags": ["tourism"],
-        "parameters": [_REF, {"name": "email", "in": "query", "schema": {"type": "string"}}, _LANG],
+        "summary": "A booking, for the signed-in booker or staff (guests: POST .../lookup)",
+        "tags": ["tourism"], "security": [{"bearer": []}, {"cookie": []}],
+        "parameters": [_REF, _LANG],
+        "responses": {**_ok("Booking", BOOKING), "401": _ERR, "404": _ERR,
+                      "422": {"description": "an email in the query string (send it to .../lookup)"}}}},
+    "/api/v1/tourism/bookings/{reference}/lookup": {"post": {
+        "summary": "A booking, for the guest who gives the email it was booked with (writes nothing)",
+        "tags": ["tourism"], "parameters": [_REF, _LANG],
+        "requestBody": {"required": True, **_json({"type": "object", "required": ["email"], "properties": {
+            "email": {"type": "string", "format": "email"}}})},
         "responses": {**_ok("Booking", BOOKING), "404": _ERR, "422": _ERR}}},
     "/api/v1/tourism/bookings/{reference}/payment": {"post": {
         "summary": "Pay a held booking; the sandbox completes at once", "tags": ["tourism"],

@@ -58,6 +58,10 @@ class CancelIn(Body):
     email: EmailStr | None = None
 
 
+class LookupIn(Body):
+    email: EmailStr
+
+
 class CheckInIn(Body):
     reference: str = Field(min_length=1, max_length=REFERENCE_MAX)
 

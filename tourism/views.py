@@ -27,6 +27,7 @@ from portal.i18n import LOCALE_NAMES, LOCALES, current_locale
 from portal.types import utcnow
 
 from . import service, settings
+from .errors import HoldLimit
 from .forms import (
     BookingForm,
     CancelForm,
@@ -45,7 +46,9 @@ from .models import KINDS, TEXT_FIELDS
 
 bp = Blueprint("tourism", __name__, template_folder="templates")
 
-REMEMBERED = "tourism_refs"
+REMEMBERED = "tourism_refs"  # references of the bookings this browser made or looked up
+LINKS = "tourism_links"  # {reference: token} of the message links this browser followed
+LINK_PAGES = ("tourism.booking", "tourism.booking_ics", "tourism.booking_qr")
 # the listing form's per-locale fields: `<field>_<locale>`
 FORM_TEXT_FIELDS = ("area_name", *TEXT_FIELDS)
 
@@ -79,15 +82,32 @@ def _remember(reference: str) -> None:
 
 
 def _remembered(reference: str) -> bool:
-    """This browser made or looked up the booking, or followed a link from its messages."""
-    if service.token_matches(request.args.get("t"), reference):
-        _remember(service.normalise_reference(reference))
-        return True
-    return service.normalise_reference(reference) in session.get(REMEMBERED, [])
+    """This browser made or looked up the booking, or followed a link from its messages whose
+    time is not up."""
+    ref = service.normalise_reference(reference)
+    return ref in session.get(REMEMBERED, []) or service.token_matches(session.get(LINKS, {}).get(ref), ref)
 
 
-def _booking(reference: str, email: str | None = None, *, find=service.find_booking):
-    return find(db.session, reference, email=email, user=current_user, remembered=_remembered(reference))
+def _booking(reference: str, *, find=service.find_booking):
+    return find(db.session, reference, user=current_user, remembered=_remembered(reference))
+
+
+@bp.before_request
+def _link_token():
+    """A message link's ?t= goes into the session and out of the address bar: the same page
+    again without it, so the token is in no browser history, Referer or later access log line.
+    A token whose time is up sends the guest to the lookup form."""
+    token = request.args.get("t")
+    if token is None or request.endpoint not in LINK_PAGES:
+        return None
+    ref = service.normalise_reference((request.view_args or {}).get("reference"))
+    if not service.token_matches(token, ref):
+        flash(_("This link has expired. Find your booking with its reference and your email."), "error")
+        return redirect(url_for("tourism.lookup"))
+    links = {r: t for r, t in session.get(LINKS, {}).items() if r != ref}
+    session[LINKS] = dict([*links.items(), (ref, token[:200])][-20:])
+    lang = request.args.get("lang")
+    return redirect(request.path + (f"?lang={lang}" if lang in LOCALES else ""))
 
 
 def _flash_error(exc: DomainError) -> None:
@@ -138,12 +158,16 @@ def book(slot_id: int):
     form = _guest_form(BookingForm, slot)
     # One key per rendered form: a double click or a resent form makes one booking.
     key = request.form.get("idempotency_key") or uuid.uuid4().hex
+    status, headers = 200, {}
     if form.validate_on_submit():
         try:
             booking, _created = service.create_booking(
                 db.session, user=current_user, slot_id=slot_id, quantity=form.quantity.data,
                 name=form.name.data, email=form.email.data, phone=form.phone.data,
-                locale=current_locale(), idempotency_key="form:" + key[:64])
+                locale=current_locale(), idempotency_key="form:" + key[:64], client=request.remote_addr)
+        except HoldLimit as exc:  # the form again, as typed
+            _flash_error(exc)
+            status, headers = exc.status, {"Retry-After": str(exc.retry_after)}
         except DomainError as exc:
             _flash_error(exc)
             if exc.code == "sold_out":
@@ -152,7 +176,8 @@ def book(slot_id: int):
             _remember(booking.reference)
             return redirect(url_for("tourism.booking", reference=booking.reference))
     slot = service.reread_slot(db.session, slot)
-    return render_template("tourism/book.html", slot=slot, listing=slot.listing, form=form, key=key)
+    return render_template("tourism/book.html", slot=slot, listing=slot.listing, form=form, key=key), \
+        status, headers
 
 
 @bp.route("/slots/<int:slot_id>/waitlist", methods=["GET", "POST"])
@@ -216,14 +241,14 @@ def cancel(reference: str):
 
 @bp.get("/bookings/<reference>.ics")
 def booking_ics(reference: str):
-    item = _booking(reference, request.args.get("email"))
+    item = _booking(reference)
     return Response(service.ics(item), mimetype="text/calendar",
                     headers={"Content-Disposition": f'attachment; filename="{item.reference}.ics"'})
 
 
 @bp.get("/bookings/<reference>/qr.svg")
 def booking_qr(reference: str):
-    item = _booking(reference, request.args.get("email"))
+    item = _booking(reference)
     return Response(service.qr_svg(item.reference, inline=False), mimetype="image/svg+xml")
 
 

@@ -72,14 +72,19 @@ def test_idempotent_retry_makes_one_booking(client, make_listing, book):
     assert taken(slot.id) == 6
 
 
-def test_lookup_needs_the_right_email(client, make_listing, book):
+def test_lookup_needs_the_right_email_in_a_post(client, make_listing, book):
     _listing, slot = make_listing()
     ref = book(slot, email="Mina@Example.com")["reference"]
-    assert client.get(f"/api/v1/tourism/bookings/{ref}?email=mina@example.com").status_code == 200
-    assert client.get(f"/api/v1/tourism/bookings/{ref.lower()}?email=mina@example.com").status_code == 200
-    wrong = client.get(f"/api/v1/tourism/bookings/{ref}?email=other@example.com")
-    assert wrong.status_code == 404
-    assert client.get(f"/api/v1/tourism/bookings/{ref}").status_code == 422
+    lookup = "/api/v1/tourism/bookings/{}/lookup"
+    assert client.post(lookup.format(ref), json={"email": "mina@example.com"}).status_code == 200
+    assert client.post(lookup.format(ref.lower()), json={"email": "mina@example.com"}).status_code == 200
+    assert client.post(lookup.format(ref), json={"email": "other@example.com"}).status_code == 404
+    assert client.post(lookup.format(ref), json={}).status_code == 422
+    # Never an address in a URL (access logs, histories): the GET refuses one, and is for the
+    # signed-in booker and staff.
+    in_url = client.get(f"/api/v1/tourism/bookings/{ref}?email=mina@example.com")
+    assert in_url.status_code == 422 and "lookup" in in_url.get_json()["error"]["fields"]["email"]
+    assert client.get(f"/api/v1/tourism/bookings/{ref}").status_code == 401
     resp = client.post(f"/api/v1/tourism/bookings/{ref}/cancel", json={"email": "other@example.com"})
     assert resp.status_code == 404
     assert taken(slot.id) == 1

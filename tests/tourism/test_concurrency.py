@@ -110,12 +110,16 @@ def test_callbacks_racing_cancels_never_fail_and_refund_once(live_server, make_l
     assert taken(slot_id) == 0
 
 
-def test_lazy_and_beat_releases_racing_give_seats_back_once(live_server, make_listing):
+def test_beat_release_racing_the_write_paths_gives_seats_back_once(app, live_server, make_listing):
+    """Reads release nothing (a GET never writes): holds whose time is up go back through the
+    beat task and through the writes of their slot (a booking expires them before it takes its
+    seats). Racing each other, they give each expired hold's seats back exactly once."""
     from datetime import timedelta
 
     from sqlalchemy import update
 
     from portal.types import utcnow
+    from tourism.tasks import release_expired_holds
 
     _listing, slot = make_listing(capacity=12)
     slot_id, listing_id = slot.id, slot.listing_id
@@ -126,11 +130,57 @@ def test_lazy_and_beat_releases_racing_give_seats_back_once(live_server, make_li
     db.session.execute(update(Booking).values(hold_expires_at=utcnow() - timedelta(seconds=1)))
     db.session.commit()
 
-    def read(_i):
-        resp = requests.get(f"{base}/listings/{listing_id}", timeout=30)
-        return resp.status_code, resp.json()["slots"][0]["available"]
+    def read_write_or_beat(i):
+        if i % 3 == 0:  # the beat task, in a worker of its own
+            with app.app_context():
+                return "beat", release_expired_holds()
+        if i % 3 == 1:  # a read: counts the expired seats as free, releases nothing
+            resp = requests.get(f"{base}/listings/{listing_id}", timeout=30)
+            return "read", resp.status_code
+        resp = requests.post(base + "/bookings", json=booking_body(slot_id, email=f"n{i}@example.com"),
+                             timeout=30)
+        return "book", resp.status_code
 
-    results = race(10, read)
-    assert {r[0] for r in results} == {200}, results
-    assert taken(slot_id) == 0
+    results = race(18, read_write_or_beat)
+    assert all(isinstance(r, tuple) for r in results), results
+    assert {r[1] for r in results if r[0] in ("read", "book")} == {200, 201}, results
+    booked = sum(1 for r in results if r == ("book", 201))
+    assert booked == 6
+    assert release_expired_holds() == 0
+    # Each of the 10 expired holds gave its seat back once: only the 6 new holds are taken.
+    assert taken(slot_id) == 6
     assert db.session.scalar(select(func.count()).select_from(Booking).where(Booking.status == "expired")) == 10
+    assert db.session.scalar(select(func.count()).select_from(Booking).where(Booking.status == "held")) == 6
+
+
+def test_racing_holds_from_one_address_never_pass_its_limit(live_server, make_listing):
+    """Four guests after 20 seats each (two requests of 10, every request a new email and another
+    slot, so that no slot's row lock lines them up), all at once from one address: the address
+    holds 20 seats, not more. The third email on, they are limited by the address, whatever
+    X-Forwarded-For says (no trusted proxy)."""
+    slot_ids = [make_listing(capacity=100)[1].id for _ in range(8)]
+    url = live_server.url + "/api/v1/tourism/bookings"
+
+    def attempt(i):
+        resp = requests.post(url, json=booking_body(slot_ids[i], quantity=10, email=f"hoard{i}@example.com"),
+                             headers={"X-Forwarded-For": f"203.0.113.{i}"}, timeout=30)
+        return resp.status_code, (resp.json().get("error") or {}).get("code"), resp.headers.get("Retry-After")
+
+    results = race(8, attempt)
+    assert Counter(r[:2] for r in results) == {(201, None): 2, (429, "hold_limit"): 6}, results
+    assert all(int(r[2]) > 0 for r in results if r[0] == 429)
+    assert sum(taken(slot_id) for slot_id in slot_ids) == 20
+    assert db.session.scalar(select(func.sum(Booking.quantity)).where(Booking.status == "held")) == 20
+
+
+def test_racing_holds_of_one_email_never_pass_its_limit(live_server, make_listing):
+    slot_ids = [make_listing(capacity=100)[1].id for _ in range(6)]
+    url = live_server.url + "/api/v1/tourism/bookings"
+
+    def attempt(i):
+        resp = requests.post(url, json=booking_body(slot_ids[i], quantity=4, email="same@example.com"), timeout=30)
+        return resp.status_code, (resp.json().get("error") or {}).get("code")
+
+    results = race(6, attempt)
+    assert Counter(results) == {(201, None): 2, (429, "hold_limit"): 4}, results
+    assert sum(taken(slot_id) for slot_id in slot_ids) == 8

@@ -4,12 +4,14 @@
 - seats.py        the only places a slot's seats change (take, give_back), offers to the waiting
                   list, expiry of unpaid holds, and seats as a read counts them
 - bookings.py     holding seats, finding a booking again
+- hold_limits.py  seats held at once per guest email and per client address
 - payments.py     paying a held booking, gateway callbacks, refunds (gateways.py: the gateways)
 - cancellation.py cancelling with the listing's refund policy
 - waitlist.py     joining a sold-out slot's waiting list
 - documents.py    iCalendar and QR code of a booking
 - staff.py        listings, slots, capacity, check-in, reports
-- texts.py, references.py, guests.py, notices.py: what the others share
+- texts.py, references.py, guests.py, notices.py: what the others share (notices.py: the
+                  messages, their links and how many an address gets)
 
 A use case commits once, in its top-level function; the steps it calls only flush. A read
 (a page or an API GET) never writes.

@@ -19,10 +19,10 @@ from portal.errors import Invalid
 from portal.types import utcnow
 
 from .. import settings
-from ..errors import NoSuchBooking, Retry, SlotClosed, SoldOut
+from ..errors import HoldLimit, NoSuchBooking, Retry, SlotClosed, SoldOut
 from ..limits import IDEMPOTENCY_KEY_MAX
 from ..models import Booking
-from . import seats
+from . import hold_limits, seats
 from .guests import clean_email, guest_details, signed_in
 from .listings import get_slot
 from .references import new_reference, normalise_reference
@@ -34,13 +34,14 @@ def _by_key(session: Session, key: str) -> Booking | None:
 
 def create_booking(session: Session, *, user, slot_id: int, quantity: int, name: str, email: str,
                    phone: str | None = None, locale: str | None = None,
-                   idempotency_key: str | None = None, now: datetime | None = None
-                   ) -> tuple[Booking, bool]:
-    """Hold `quantity` seats of a slot for a guest or a signed-in user.
+                   idempotency_key: str | None = None, client: str | None = None,
+                   now: datetime | None = None) -> tuple[Booking, bool]:
+    """Hold `quantity` seats of a slot for a guest or a signed-in user, asking from the client
+    address `client` (the request's remote address).
 
     Returns (booking, created). The same `idempotency_key` always answers with the first
     booking made with it, also when the retries race each other. Raises SoldOut when too few
-    seats remain.
+    seats remain, HoldLimit when the guest's email or client address already holds too many.
     """
     key = (idempotency_key or "").strip() or None
     if key and len(key) > IDEMPOTENCY_KEY_MAX:
@@ -55,19 +56,31 @@ def create_booking(session: Session, *, user, slot_id: int, quantity: int, name:
     if slot.starts_at <= now:
         raise SlotClosed()
     price = slot.price
+    holder = hold_limits.client_key(client)
 
     for _attempt in range(3):
         try:
+            hold_limits.lock_holders(session, guest["email"], holder)
             seats.expire_holds(session, slot_id=slot_id, now=now)
             if not seats.take(session, slot_id, quantity):
                 session.commit()  # the holds expired above stay released
                 raise SoldOut()
+            try:
+                hold_limits.check(session, guest["email"], holder, quantity, now)
+            except HoldLimit:
+                session.rollback()  # the seats taken above go back with it...
+                existing = _by_key(session, key) if key else None
+                seats.expire_holds(session, slot_id=slot_id, now=now)  # ...the releases stay
+                session.commit()
+                if existing is not None:
+                    return existing, False
+                raise
             booking = Booking(
                 reference=new_reference(), slot_id=slot_id, user_id=guest["user_id"],
                 guest_name=guest["name"], guest_email=guest["email"], guest_phone=guest["phone"],
                 locale=guest["locale"], quantity=quantity, total=price * quantity, status="held",
                 hold_expires_at=now + timedelta(minutes=settings.HOLD_MINUTES()),
-                idempotency_key=key, created_at=now)
+                idempotency_key=key, client_key=holder, created_at=now)
             session.add(booking)
             session.commit()
             return booking, True

@@ -92,12 +92,10 @@ def slot_summary(session: Session, listing_ids: list[int], now: datetime | None 
     expired = seats.expired_seats(now)
     rows = session.execute(
         select(Slot.listing_id, func.min(Slot.starts_at), func.min(Slot.price),
-               func.sum(Slot.capacity - Slot.taken + expired), func.sum(expired))
+               func.sum(Slot.capacity - Slot.taken + expired))
         .where(Slot.listing_id.in_(listing_ids), Slot.starts_at > now).group_by(Slot.listing_id)).all()
-    if any(over for *_rest, over in rows):
-        seats.release_soon()
     return {lid: {"next": nxt, "price_from": price, "seats": int(left or 0)}
-            for lid, nxt, price, left, _over in rows}
+            for lid, nxt, price, left in rows}
 
 
 def get_slot(session: Session, slot_id: int) -> Slot:

@@ -1,40 +1,71 @@
-"""The messages a booker gets (confirmed, cancelled, waiting-list offer), in their language."""
+"""The messages a booker gets (confirmed, cancelled, waiting-list offer), in their language.
+
+The address is one a guest typed, so each address gets a limited number of them
+(BOOKING_MAILS_PER_RECIPIENT), and what the guest typed (their name) goes in as inert plain
+text. Links come from PORTAL_BASE_URL only, never from the request.
+"""
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request
+import logging
+import re
+from datetime import datetime, timedelta
+
 from flask_babel import force_locale, format_currency
 from sqlalchemy.orm import Session
 
+from portal import links, throttle
 from portal.i18n import pick
 
+from .. import settings
 from ..models import Booking
 from .references import access_token
 from .texts import format_when
+
+log = logging.getLogger(__name__)
+
+LINK_DAYS_AFTER_EVENT = 7  # a booking's links open it until its event plus this many days
+
+# Characters that show nothing or turn text around (controls, zero-width, bidi overrides).
+_HIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
+# What a mail client could make a link of: a scheme's "://", a dot inside a host name (also
+# the ideographic and full-width dots), an address's "@".
+_LINKISH = re.compile(r"://|(?<=\w)[.\u3002\uff0e\uff61](?=\w)|@")
+_DEFANGED = {"://": "[:]//", "@": "[at]"}
 
 
 def booking_path(booking: Booking) -> str:
     return f"/tourism/bookings/{booking.reference}"
 
 
-def _absolute(path: str) -> str:
-    if has_request_context():
-        return request.host_url.rstrip("/") + path
-    return str(current_app.config.get("PORTAL_BASE_URL") or "").rstrip("/") + path
+def inert(text: str | None) -> str:
+    """Text a guest typed, as it may appear in a plain-text mail: on one line, without hidden
+    characters, and with nothing a mail client would turn into a link (``http://evil.example``
+    becomes ``http[:]//evil[.]example``)."""
+    text = " ".join(_HIDDEN.sub(" ", text or "").split())
+    return _LINKISH.sub(lambda m: _DEFANGED.get(m.group(0), f"[{m.group(0)}]"), text)
 
 
-def notice_context(booking: Booking) -> dict:
+def links_until(booking: Booking, event: str) -> datetime:
+    """When the links of the `event` message stop opening the booking: an offer's with the
+    offer, the others a week after the event."""
+    if event == "waitlist_offer" and booking.hold_expires_at is not None:
+        return booking.hold_expires_at
+    return booking.slot.starts_at + timedelta(days=LINK_DAYS_AFTER_EVENT)
+
+
+def notice_context(booking: Booking, event: str) -> dict:
     """What the confirmation, cancellation and offer messages show, in the booker's language."""
     slot = booking.slot
     listing = slot.listing
-    token = access_token(booking.reference)
+    token = access_token(booking.reference, links_until(booking, event))
     with force_locale(booking.locale):
         name, _lang = pick(listing.name, booking.locale)
         address, _lang = pick(listing.address, booking.locale)
         policy, _lang = pick(listing.policy, booking.locale)
         return {
             "reference": booking.reference,
-            "guest_name": booking.guest_name,
+            "guest_name": inert(booking.guest_name),
             "listing": name,
             "address": address,
             "policy": policy,
@@ -43,16 +74,21 @@ def notice_context(booking: Booking) -> dict:
             "total": format_currency(booking.total, "KRW"),
             "refund": format_currency(booking.refund_amount or 0, "KRW"),
             "hold_expires_at": format_when(booking.hold_expires_at),
-            "booking_url": _absolute(f"{booking_path(booking)}?lang={booking.locale}&t={token}"),
-            "qr_url": _absolute(f"{booking_path(booking)}/qr.svg?t={token}"),
-            "ics_url": _absolute(f"{booking_path(booking)}.ics?t={token}"),
+            "booking_url": links.absolute(f"{booking_path(booking)}?lang={booking.locale}&t={token}"),
+            "qr_url": links.absolute(f"{booking_path(booking)}/qr.svg?t={token}"),
+            "ics_url": links.absolute(f"{booking_path(booking)}.ics?t={token}"),
         }
 
 
-def notify(session: Session, booking: Booking, event: str) -> None:
-    """Write the `event` message's outbox row in the caller's transaction (sent after commit)."""
+def notify(session: Session, booking: Booking, event: str) -> bool:
+    """Write the `event` message's outbox row in the caller's transaction (sent after commit).
+    False, and nothing written, when the guest's address has had its fill of our mails."""
     from portal.notify import service as notify_service  # late import: notify imports other services
 
-    notify_service.send(session, template=f"tourism.{event}", context=notice_context(booking),
+    if not throttle.allow(settings.MAILS_PER_RECIPIENT(), "tourism.mail", booking.guest_email):
+        log.info("tourism: %s mail of booking %s not sent: its address had its fill", event, booking.id)
+        return False
+    notify_service.send(session, template=f"tourism.{event}", context=notice_context(booking, event),
                         idempotency_key=f"tourism.{event}:{booking.id}", email=booking.guest_email,
                         channel="email", locale=booking.locale)
+    return True

@@ -96,7 +96,7 @@ def _settle(session: Session, provider_name: str, body: bytes, signature: str | 
     booking_id = payment.booking_id
     confirmed = session.execute(
         update(Booking).where(Booking.id == booking_id, Booking.status == "held")
-        .values(status="confirmed", confirmed_at=now, hold_expires_at=None)
+        .values(status="confirmed", confirmed_at=now, hold_expires_at=None, client_key=None)
         .execution_options(synchronize_session=False)).rowcount == 1
     if not confirmed:
         booking = session.get(Booking, booking_id)
@@ -114,7 +114,9 @@ def _settle(session: Session, provider_name: str, body: bytes, signature: str | 
     if confirmed:
         booking = session.get(Booking, booking_id)
         session.refresh(booking)
-        notify(session, booking, "confirmed")
+        if notify(session, booking, "confirmed"):
+            session.execute(update(Booking).where(Booking.id == booking_id).values(confirmation_sent=True)
+                            .execution_options(synchronize_session=False))
     return payment
 
 

@@ -8,12 +8,11 @@ confirmed, exactly once). Seats that come back go to the waiting list first
 An unpaid hold whose time is up is expired by a write: :func:`expire_holds`, which the beat task
 runs every minute and booking, joining the waiting list, paying and cancelling run for their
 slot. Until then a read counts its seats as free and the booking as expired (:func:`load`,
-:func:`status_now`) and queues the release (:func:`release_soon`): a read never writes.
+:func:`status_now`), and leaves them where they are: a read never writes, nor asks for a write.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select, update
@@ -25,9 +24,6 @@ from .. import settings
 from ..models import Booking, Slot, WaitlistEntry
 from .notices import notify
 from .references import new_reference
-
-log = logging.getLogger(__name__)
-
 
 # --- where seats change -----------------------------------------------------------------------
 
@@ -45,7 +41,7 @@ def take(session: Session, slot_id: int, quantity: int) -> bool:
 def give_back(session: Session, booking_id: int, slot_id: int, quantity: int, new_status: str,
               from_statuses: tuple[str, ...], now: datetime) -> bool:
     """Move a booking out of `from_statuses` and return its seats: true exactly once."""
-    values = {"status": new_status, "hold_expires_at": None}
+    values = {"status": new_status, "hold_expires_at": None, "client_key": None}
     if new_status == "cancelled":
         values["cancelled_at"] = now
     # Exactly once however many expiries and cancellations race: only the one whose conditional
@@ -137,19 +133,6 @@ def release_expired(session: Session, *, slot_id: int | None = None, now: dateti
     return released
 
 
-def release_soon() -> None:
-    """Queue the beat task's release now rather than at the next beat: a read saw holds whose
-    time is up (where tasks run eagerly it runs at once, in a unit of work of its own).
-    Never raises: the beat task releases them within the minute anyway."""
-    from ..tasks import release_expired_holds  # the tasks module imports the service
-
-    try:
-        release_expired_holds.delay()
-    except Exception as exc:  # noqa: BLE001 - a read must not fail for the housekeeping it asks for
-        log.warning("tourism: could not queue the release of expired holds (%s); the beat task will",
-                    type(exc).__name__)
-
-
 # --- seats as a read sees them ----------------------------------------------------------------
 
 def expired_seats(now: datetime):
@@ -160,14 +143,12 @@ def expired_seats(now: datetime):
 
 def load(session: Session, stmt, now: datetime | None = None) -> list[Slot]:
     """The slots of `stmt` (a select of Slot) with their seats counted as a read sees them.
-    Writes nothing; queues the release when it saw holds whose time is up."""
+    Writes nothing."""
     now = now or utcnow()
     rows = session.execute(stmt.add_columns(expired_seats(now))
                            .execution_options(populate_existing=True)).all()
     for slot, over in rows:
         slot.expired_held = int(over)  # after the reload, which forgets an older count
-    if any(over for _slot, over in rows):
-        release_soon()
     return [slot for slot, _over in rows]
 
 
