@@ -9,6 +9,8 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
     default_message = _l("The request could not be processed.")
+    # Seconds after which trying again may succeed; sent as Retry-After when set (429, 503).
+    retry_after: int | None = None
 
     def __init__(self, message=None, *, code: str | None = None, fields: dict | None = None):
         self.message = message if message is not None else self.default_message

@@ -126,7 +126,10 @@ def _error_response(status: int, code: str, message, fields: dict | None = None)
 
 def handle_domain_error(exc: DomainError):
     db.session.rollback()
-    return _error_response(exc.status, exc.code, exc.message, exc.fields)
+    response = current_app.make_response(_error_response(exc.status, exc.code, exc.message, exc.fields))
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, int(exc.retry_after)))
+    return response
 
 
 def handle_csrf_error(exc: CSRFError):

@@ -8,13 +8,12 @@ from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.api import api_login_required, json_error, paginate, parse_body, parse_limit
+from portal.api import api_login_required, paginate, parse_body, parse_limit
 from portal.errors import Invalid, Unauthorized
 from portal.extensions import csrf, db
 from portal.i18n import current_locale, normalise
 
 from . import schemas, service
-from .errors import HoldLimit
 from .models import Listing
 from .schemas import BookingIn, CancelIn, CheckInIn, LookupIn, PaymentIn, WaitlistIn
 
@@ -27,14 +26,6 @@ def _csrf_for_cookie_sessions():
     # signed in by the session cookie: then the CSRF token is required as everywhere else.
     if request.method == "POST" and current_user.is_authenticated and not g.get("bearer"):
         csrf.protect()
-
-
-@bp.errorhandler(HoldLimit)
-def _hold_limit(exc: HoldLimit):
-    db.session.rollback()
-    response, status = json_error(exc.code, exc.message, exc.status)
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response, status
 
 
 def _lang() -> str:

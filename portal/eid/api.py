@@ -9,22 +9,13 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, make_response, request
 from flask_login import current_user
 
-from portal.api import api_login_required, json_error, paginate, parse_body, parse_limit
+from portal.api import api_login_required, paginate, parse_body, parse_limit
 from portal.eid import schemas, service
-from portal.eid.errors import CardIssueLimit
 from portal.eid.models import Facility
 from portal.eid.verify import authenticate_gate, verify_at_gate
 from portal.extensions import csrf, db, limiter
 
 bp = Blueprint("eid_api", __name__)
-
-
-@bp.errorhandler(CardIssueLimit)
-def _issue_limit(exc: CardIssueLimit):
-    """429 with ``Retry-After``: when the day's cards allow another one."""
-    body, status = json_error(exc.code, exc.message, exc.status)
-    body.headers["Retry-After"] = str(exc.retry_after)
-    return body, status
 
 
 @bp.post("/cards")
