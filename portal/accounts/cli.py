@@ -36,6 +36,10 @@ def create(email, password, name, roles, birth_date, district, verified, locale)
     """Create an account (or update roles and verification of an existing one)."""
     born = birth_date.date() if birth_date else None
     existing = service.find_by_email(db.session, email)
+    if verified and not (existing is not None and existing.is_verified) and (born is None or not district):
+        # What a verified account's card attests is what the operator states here, never what the
+        # account holder typed on their profile.
+        raise click.ClickException("--verified needs --birth-date and --district (the facts the card attests)")
     try:
         if existing is None:
             user = service.create_user(db.session, email, password, name=name,
@@ -56,6 +60,7 @@ def create(email, password, name, roles, birth_date, district, verified, locale)
                 user.district = district
             if verified and not user.is_verified:
                 user.verified_at, user.verified_by = utcnow(), "staff"
+                user.birth_date, user.district = born, district
     except DomainError as exc:
         _fail(exc)
     db.session.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from portal.accounts.models import User
 from portal.extensions import db
 
@@ -64,3 +66,18 @@ def test_seed_demo_is_idempotent(app):
              for t in db.metadata.sorted_tables if not t.name.startswith(("audit", "notify", "eid_access"))}
     assert counts == again
     assert counts["user"] >= 6
+
+
+def test_an_operator_verifying_states_the_facts_the_card_attests(app, make_user):
+    make_user(email="self@city.kr", verified=False, birth_date=date(1940, 1, 1))
+    runner = app.test_cli_runner()
+    bare = runner.invoke(args=["users", "create", "self@city.kr", "--password", "a-long-password", "--verified"])
+    assert bare.exit_code != 0 and "--birth-date" in bare.output
+    db.session.expire_all()
+    assert not db.session.scalar(db.select(User).where(User.email == "self@city.kr")).is_verified
+    ok = runner.invoke(args=["users", "create", "self@city.kr", "--password", "a-long-password", "--verified",
+                             "--birth-date", "1990-07-07", "--district", "광진구"])
+    assert ok.exit_code == 0, ok.output
+    db.session.expire_all()
+    user = db.session.scalar(db.select(User).where(User.email == "self@city.kr"))
+    assert user.is_verified and str(user.birth_date) == "1990-07-07" and user.district == "광진구"
