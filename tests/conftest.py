@@ -339,3 +339,30 @@ def artefact_path():
     """artefact_path("name.png") -> a path under artefacts/ (kept after the run, not committed)."""
     os.makedirs(ARTEFACTS, exist_ok=True)
     return lambda name: os.path.join(ARTEFACTS, name)
+
+
+# -- figures that fault drills print ---------------------------------------------------------
+
+_FIGURES: list[str] = []
+
+
+@pytest.fixture
+def figures(request):
+    """figures("drill (a) slow provider: 0 sent twice, 120 delivered in 14.2 s"): a line that the
+    run prints at its end (and writes to artefacts/figures.txt), whatever pytest captures."""
+
+    def record(line: str) -> None:
+        _FIGURES.append(f"{request.node.nodeid}: {line}")
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _FIGURES:
+        return
+    terminalreporter.section("figures")
+    for line in _FIGURES:
+        terminalreporter.write_line(line)
+    os.makedirs(ARTEFACTS, exist_ok=True)
+    with open(os.path.join(ARTEFACTS, "figures.txt"), "w", encoding="utf-8") as fh:
+        fh.write("\n".join(_FIGURES) + "\n")
