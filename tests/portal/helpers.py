@@ -19,11 +19,16 @@ def mails_to(email: str, template: str | None = None) -> list:
     return list(db.session.scalars(stmt.order_by(Message.id)))
 
 
-def link_in(message) -> str:
-    """The link of a mail, sealed (a live token) or not."""
+def opened(message) -> dict:
+    """A notice's whole context as its delivery renders it: the sealed part (live tokens) opened."""
     from portal.notify import service
 
-    return {**message.context, **service.sealed_context(message)}["link"]
+    return {**message.context, **service.sealed_context(message)}
+
+
+def link_in(message) -> str:
+    """The link of a mail, sealed (a live token) or not."""
+    return opened(message)["link"]
 
 
 def token_of(link: str) -> str:

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.notify.service import rendered
+from portal.notify.service import render, rendered
+from tests.portal.helpers import opened
 from tourism.models import Booking
 
 from .conftest import booking_body, messages
@@ -35,12 +36,12 @@ def test_offer_mail_links_come_from_the_base_url_whatever_the_host_header(app, c
                        headers=forged, base_url="http://evil.example")
     assert resp.status_code == 200
     offer, = messages("tourism.waitlist_offer", "jin@example.com")
-    body = rendered(offer)["body"]
+    body = render(offer.template, opened(offer), offer.locale)[1]  # as it is delivered
     offered = db.session.scalar(select(Booking).where(Booking.guest_email == "jin@example.com"))
-    assert offer.context["booking_url"].startswith(f"https://portal.test/tourism/bookings/{offered.reference}?")
-    assert offer.context["booking_url"] in body
+    assert opened(offer)["booking_url"].startswith(f"https://portal.test/tourism/bookings/{offered.reference}?")
+    assert opened(offer)["booking_url"] in body
     assert "evil.example" not in body and "evil.example" not in str(offer.context)
-    for url in (offer.context["booking_url"], offer.context["ics_url"], offer.context["qr_url"]):
+    for url in (opened(offer)["booking_url"], opened(offer)["ics_url"], opened(offer)["qr_url"]):
         assert url.startswith("https://portal.test/"), url
 
 
@@ -90,3 +91,15 @@ def test_mails_to_a_typed_address_are_limited_and_the_page_claims_none_beyond(ap
     other = _book(new_client(), slot.id, "someone@example.com")
     assert client.post(f"/api/v1/tourism/bookings/{other}/payment", json={"provider": "sandbox"}).status_code == 200
     assert len(messages("tourism.confirmed", "someone@example.com")) == 1
+
+
+def test_booking_links_lie_sealed_in_the_outbox(client, make_listing, book, pay):
+    from sqlalchemy import text
+
+    _listing, slot = make_listing()
+    ref = book(slot, email="sealed@example.com")["reference"]
+    pay(ref)
+    [mail] = messages("tourism.confirmed", "sealed@example.com")
+    assert "t=" in opened(mail)["booking_url"]  # delivery opens it...
+    rows = db.session.execute(text("SELECT * FROM notify_message")).all()
+    assert rows and not any("t=" in str(value) for row in rows for value in row)  # ...a reader cannot

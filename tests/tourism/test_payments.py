@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.types import utcnow
+from tests.portal.helpers import opened
 from tourism import service
 from tourism.models import Booking, Payment, Slot
 
@@ -28,9 +29,9 @@ def test_payment_confirms_and_sends_the_confirmation_in_the_bookers_language(cli
     assert notices[0].context["reference"] == ref
     assert notices[0].context["listing"] == "丽水夜海游船"
     from portal.notify.service import render
-    subject, body, _voice = render("tourism.confirmed", notices[0].context, "zh")
+    subject, body, _voice = render("tourism.confirmed", opened(notices[0]), "zh")
     assert ref in subject and "预订已确认" in subject
-    assert notices[0].context["ics_url"] in body
+    assert opened(notices[0])["ics_url"] in body
 
 
 def test_sandbox_failure_leaves_the_booking_held(client, make_listing, book, pay):

@@ -54,11 +54,22 @@ def links_until(booking: Booking, event: str) -> datetime:
     return booking.slot.starts_at + timedelta(days=LINK_DAYS_AFTER_EVENT)
 
 
+def notice_links(booking: Booking, event: str) -> dict:
+    """The message's links, each holding the booking's access token: sealed in the outbox (no
+    database reader can open a booking with them)."""
+    token = access_token(booking.reference, links_until(booking, event))
+    return {
+        "booking_url": links.absolute(f"{booking_path(booking)}?lang={booking.locale}&t={token}"),
+        "qr_url": links.absolute(f"{booking_path(booking)}/qr.svg?t={token}"),
+        "ics_url": links.absolute(f"{booking_path(booking)}.ics?t={token}"),
+    }
+
+
 def notice_context(booking: Booking, event: str) -> dict:
-    """What the confirmation, cancellation and offer messages show, in the booker's language."""
+    """What the confirmation, cancellation and offer messages show, in the booker's language
+    (their links apart: notice_links)."""
     slot = booking.slot
     listing = slot.listing
-    token = access_token(booking.reference, links_until(booking, event))
     with force_locale(booking.locale):
         name, _lang = pick(listing.name, booking.locale)
         address, _lang = pick(listing.address, booking.locale)
@@ -74,9 +85,6 @@ def notice_context(booking: Booking, event: str) -> dict:
             "total": format_currency(booking.total, "KRW"),
             "refund": format_currency(booking.refund_amount or 0, "KRW"),
             "hold_expires_at": format_when(booking.hold_expires_at),
-            "booking_url": links.absolute(f"{booking_path(booking)}?lang={booking.locale}&t={token}"),
-            "qr_url": links.absolute(f"{booking_path(booking)}/qr.svg?t={token}"),
-            "ics_url": links.absolute(f"{booking_path(booking)}.ics?t={token}"),
         }
 
 
@@ -89,6 +97,6 @@ def notify(session: Session, booking: Booking, event: str) -> bool:
         log.info("tourism: %s mail of booking %s not sent: its address had its fill", event, booking.id)
         return False
     notify_service.send(session, template=f"tourism.{event}", context=notice_context(booking, event),
-                        idempotency_key=f"tourism.{event}:{booking.id}", email=booking.guest_email,
-                        channel="email", locale=booking.locale)
+                        sealed=notice_links(booking, event), idempotency_key=f"tourism.{event}:{booking.id}",
+                        email=booking.guest_email, channel="email", locale=booking.locale)
     return True
