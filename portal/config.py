@@ -54,6 +54,9 @@ def load(env: os._Environ | dict, instance_path: str) -> dict:
     cfg = {
         "PORTAL_ENV": portal_env,
         "SECRET_KEY": env.get("SECRET_KEY") or (None if production else DEV_SECRET_KEY),
+        # Earlier keys (white-space separated), after SECRET_KEY changed: sessions signed and
+        # notice parts sealed with them still open.
+        "SECRET_KEY_FALLBACKS": (env.get("SECRET_KEY_FALLBACKS") or "").split(),
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "REDIS_URL": redis_url,
