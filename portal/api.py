@@ -123,6 +123,23 @@ def parse_body(model: type[M], data=None) -> M:
         raise Invalid(fields=validation_fields(exc)) from None
 
 
+class Query(BaseModel):
+    """Base of a query-string model: parameters it does not name are left alone (``lang``,
+    ``cursor`` handled by the shell; a client's tracking parameters)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+def parse_query(model: type[M]) -> M:
+    """Validate the query string against a pydantic model; 422 with `fields` otherwise. A
+    parameter given several times counts once (the first)."""
+    data = {key: request.args.get(key) for key in request.args}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(fields=validation_fields(exc)) from None
+
+
 def parse_limit(default: int = DEFAULT_LIMIT) -> int:
     raw = request.args.get("limit")
     if raw is None:

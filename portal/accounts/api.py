@@ -12,12 +12,17 @@ from portal.accounts.schemas import (
     EmailConfirmIn,
     EmailIn,
     EntryLookupIn,
+    EntryOut,
     ManualVerificationIn,
+    MessageOut,
     PasswordChangeIn,
     PasswordResetConfirmIn,
     ProfilePatch,
     ReleaseIn,
+    TokenCreatedOut,
     TokenIn,
+    TokenListOut,
+    UserOut,
     VerificationIn,
     entry_out,
     token_out,
@@ -25,18 +30,21 @@ from portal.accounts.schemas import (
 )
 from portal.accounts.views import verify_limits
 from portal.api import api_login_required, parse_body
+from portal.apidoc import doc
 from portal.extensions import db, limiter
 
 bp = Blueprint("accounts_api", __name__)
 
 
 @bp.get("/me")
+@doc(answers={200: UserOut}, tags=("accounts",))
 @api_login_required
 def me():
     return jsonify(user_out(current_user))
 
 
 @bp.patch("/me")
+@doc(body=ProfilePatch, answers={200: UserOut}, tags=("accounts",))
 @api_login_required
 def patch_me():
     body = parse_body(ProfilePatch)
@@ -51,6 +59,7 @@ def patch_me():
 
 
 @bp.post("/me/verification")
+@doc(body=VerificationIn, answers={200: UserOut, 409: "the register entry is claimed by another account (already_claimed)"}, tags=("accounts",))
 @api_login_required
 @verify_limits
 def verify_me():
@@ -62,6 +71,7 @@ def verify_me():
 
 
 @bp.put("/me/password")
+@doc(body=PasswordChangeIn, answers={204: None}, tags=("accounts",))
 @api_login_required
 def change_password():
     body = parse_body(PasswordChangeIn)
@@ -73,6 +83,7 @@ def change_password():
 
 
 @bp.post("/me/email-confirmation")
+@doc(answers={202: MessageOut}, tags=("accounts",))
 @api_login_required
 def resend_confirmation():
     service.resend_confirmation(db.session, current_user)
@@ -81,6 +92,7 @@ def resend_confirmation():
 
 
 @bp.post("/email-confirmation")
+@doc(body=EmailConfirmIn, answers={204: None}, public=True, tags=("accounts",))
 def confirm_email():
     body = parse_body(EmailConfirmIn)
     service.confirm_email(db.session, body.token)
@@ -88,6 +100,7 @@ def confirm_email():
 
 
 @bp.post("/password-reset")
+@doc(body=EmailIn, answers={202: MessageOut}, public=True, tags=("accounts",))
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
 def password_reset():
     """202 whatever the address: whether it has an account is nobody's business."""
@@ -98,6 +111,7 @@ def password_reset():
 
 
 @bp.post("/password-reset/confirm")
+@doc(body=PasswordResetConfirmIn, answers={204: None}, public=True, tags=("accounts",))
 def password_reset_confirm():
     body = parse_body(PasswordResetConfirmIn)
     service.reset_password(db.session, body.token, body.password)
@@ -105,6 +119,7 @@ def password_reset_confirm():
 
 
 @bp.get("/tokens")
+@doc(answers={200: TokenListOut}, tags=("accounts",))
 @api_login_required
 def list_tokens():
     items = [token_out(t) for t in service.list_tokens(db.session, current_user)]
@@ -112,6 +127,7 @@ def list_tokens():
 
 
 @bp.post("/tokens")
+@doc(body=TokenIn, answers={201: TokenCreatedOut}, tags=("accounts",))
 @api_login_required
 def create_token():
     body = parse_body(TokenIn)
@@ -120,6 +136,7 @@ def create_token():
 
 
 @bp.delete("/tokens/<int:token_id>")
+@doc(answers={204: None}, tags=("accounts",))
 @api_login_required
 def revoke_token(token_id: int):
     service.revoke_token(db.session, current_user, token_id)
@@ -127,6 +144,7 @@ def revoke_token(token_id: int):
 
 
 @bp.post("/users/<int:user_id>/verification")
+@doc(body=ManualVerificationIn, answers={200: UserOut, 409: "already verified, or the entry is claimed"}, tags=("accounts",))
 @api_login_required
 def verify_user(user_id: int):
     body = parse_body(ManualVerificationIn)
@@ -137,6 +155,7 @@ def verify_user(user_id: int):
 
 
 @bp.post("/register/lookup")
+@doc(body=EntryLookupIn, answers={200: EntryOut}, tags=("accounts",))
 @api_login_required
 def register_lookup():
     """Staff: the register entry of a document number and who claimed it (a POST, so the
@@ -147,6 +166,7 @@ def register_lookup():
 
 
 @bp.post("/register/<int:entry_id>/release")
+@doc(body=ReleaseIn, answers={200: EntryOut}, tags=("accounts",))
 @api_login_required
 def register_release(entry_id: int):
     body = parse_body(ReleaseIn)

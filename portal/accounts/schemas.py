@@ -122,3 +122,18 @@ class TokenOut(BaseModel):
 def token_out(t) -> dict:
     return {"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": iso(t.created_at),
             "last_used_at": iso(t.last_used_at), "revoked": t.revoked_at is not None}
+
+
+class TokenListOut(BaseModel):
+    items: list[TokenOut]
+    next_cursor: str | None
+
+
+class TokenCreatedOut(BaseModel):
+    id: int
+    name: str
+    token: str
+
+
+class MessageOut(BaseModel):
+    message: str

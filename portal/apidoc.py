@@ -1,0 +1,112 @@
+"""The API's one source of truth: the pydantic models that validate a request and describe its
+answers also write its entry in ``/api/v1/openapi.json``.
+
+Every JSON endpoint is decorated with :func:`doc`::
+
+    @bp.post("/bookings")
+    @doc(body=BookingIn, answers={201: BookingOut, 409: "sold out"}, public=True)
+    def create_booking(): ...
+
+- ``body`` / ``query``: the models the view validates with ``portal.api.parse_body`` /
+  ``parse_query`` (the same classes, so the document cannot drift from the validation);
+- ``answers``: each success status with its ``...Out`` model (None for an empty body) and each
+  error status the endpoint can give beyond the ones every endpoint can give (``ERRORS``): an
+  error's entry is a short description, its body is always :class:`ErrorOut`;
+- ``public=True``: no token needed (``security: []``).
+
+The document is written by spectree (a maintained library that turns pydantic models and Flask
+routes into OpenAPI 3.1). It does not validate here (``skip_validation``): the views validate
+with the same models through ``portal.api``, which answers the house's error shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from spectree import Response, SecurityScheme, SpecTree
+from spectree.models import SecuritySchemeData
+
+# Errors any endpoint can answer: a body the shell refuses before parsing (400 too_deep, CSRF),
+# a missing record, a body too large, invalid input, a rate limit, the database unreachable.
+ERRORS = {400: "bad request (JSON nested too deep, a form that expired)", 404: "not found",
+          413: "request body too large", 422: "invalid input (see fields)",
+          429: "too many requests (see Retry-After)", 503: "unavailable for a moment (see Retry-After)"}
+SIGNED_IN_ERRORS = {401: "not signed in", 403: "not allowed"}
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class ErrorOut(BaseModel):
+    """Every error the API answers: ``{"error": {"code", "message", "fields"?}}``."""
+    model_config = ConfigDict(extra="forbid")
+    error: ErrorDetail
+
+
+def _model_name(model: type[BaseModel]) -> str:
+    service = model.__module__.split(".")[-2] if model.__module__.count(".") else model.__module__
+    return f"{service}.{model.__name__}" if model.__module__ != __name__ else model.__name__
+
+
+spec = SpecTree(
+    "flask", title="Civic portal API", version="1", openapi_version="3.1.0", mode="strict",
+    annotations=False, validation_error_status=422, validation_error_model=ErrorOut,
+    naming_strategy=_model_name,
+    security_schemes=[
+        SecurityScheme(name="bearer", data=SecuritySchemeData(
+            type="http", scheme="bearer",
+            description="A personal token (flask --app portal users token EMAIL) or, for "
+                        "POST /api/v1/eid/verify, a gate key")),
+        SecurityScheme(name="cookie", data=SecuritySchemeData(
+            type="apiKey", field_in="cookie", name="session",
+            description="A browser session; state-changing requests send X-CSRFToken")),
+    ],
+    security=[{"bearer": []}, {"cookie": []}],
+)
+
+
+def doc(*, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+        answers: dict[int, Any] | None = None, public: bool = False, tags: tuple[str, ...] = ()
+        ) -> Callable:
+    """Describe an endpoint in the OpenAPI document (see the module's docstring)."""
+    responses: dict[str, Any] = {}
+    errors = {**ERRORS, **({} if public else SIGNED_IN_ERRORS)}
+    for status, answer in (answers or {}).items():
+        if status >= 400 or isinstance(answer, str):
+            errors[status] = answer if isinstance(answer, str) else errors.get(status, "")
+        else:
+            responses[f"HTTP_{status}"] = answer
+    for status in errors:
+        responses[f"HTTP_{status}"] = ErrorOut
+    decorate = spec.validate(json=body, query=query, resp=Response(**responses), tags=list(tags),
+                             security={} if public else None, skip_validation=True)
+
+    def wrap(view):
+        wrapped = decorate(view)
+        wrapped.__doc__ = view.__doc__
+        return wrapped
+
+    return wrap
+
+
+LANG = {"name": "lang", "in": "query", "required": False, "schema": {"enum": ["ko", "en", "zh"]},
+        "description": "The language of translated fields and messages (else Accept-Language)"}
+
+
+def document() -> dict:
+    """The OpenAPI document of the current app's documented endpoints (in an app context)."""
+    if hasattr(spec, "_spec"):
+        del spec._spec  # built anew: a test process serves several apps
+    built = spec.spec
+    for operations in built["paths"].values():
+        for operation in operations.values():
+            names = {p["name"] for p in operation.get("parameters", [])}
+            if "lang" not in names:
+                operation.setdefault("parameters", []).append(dict(LANG))
+    return built
