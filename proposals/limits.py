@@ -12,6 +12,7 @@ COMMENT_MAX = 5_000
 REASON_MAX = 500  # a reason for hiding, and an abuse report's reason
 ANSWER_MAX = 20_000  # the official answer, per language
 QUERY_MAX = 200  # the list's search box
+VOTE_DAYS_MAX = 366  # a vote ends within a year of being opened (a later end is a typing error)
 
 PAGE_SIZE = 20  # proposals per list page
 COMMENTS_PAGE_SIZE = 50

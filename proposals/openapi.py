@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from .limits import BODY_MAX, BODY_MIN, COMMENT_MAX, REASON_MAX, RECEIPT_LENGTH, TITLE_MAX, TITLE_MIN
+from portal.inputs import MAX_ID
+
+from .limits import (
+    BODY_MAX,
+    BODY_MIN,
+    COMMENT_MAX,
+    REASON_MAX,
+    RECEIPT_LENGTH,
+    TITLE_MAX,
+    TITLE_MIN,
+    VOTE_DAYS_MAX,
+)
 from .vocabulary import CATEGORIES, CHOICES, SORTS, STATUSES
 
 _ID = {"name": "proposal_id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -133,7 +144,10 @@ PATHS = {
                      "to": _PROPOSAL["properties"]["status"],
                      "answer": {"type": ["string", "object"], "description": "required to accept or reject"},
                      "department": {"type": "string"},
-                     "vote_ends_at": {"type": "string", "format": "date-time"},
+                     "vote_ends_at": {"type": "string", "format": "date-time",
+                                      "description": "to put to a vote: with its offset (a time without "
+                                                     "one is 422), in the future, within "
+                                                     f"{VOTE_DAYS_MAX} days"},
                      "reason": {"type": "string", "description": "required to hide"}}}),
                  "responses": {"200": _ok("Changed", _DETAIL), **_errors}},
     },
@@ -161,7 +175,8 @@ PATHS = {
         "post": {"summary": "Staff: merge this duplicate into another proposal", "tags": ["proposals"],
                  "parameters": [_ID],
                  "requestBody": _json({"type": "object", "required": ["into"],
-                                       "properties": {"into": {"type": "integer"}}}),
+                                       "properties": {"into": {"type": "integer", "minimum": 1,
+                                                               "maximum": MAX_ID}}}),
                  "responses": {"200": _ok("The target proposal", _DETAIL), **_errors}},
     },
 }

@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Literal
 
 from flask import url_for
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from portal.api import Body, iso
+from portal.inputs import MAX_ID
 
 from . import limits
 from .vocabulary import CATEGORIES, CATEGORY_LABELS, STATUS_LABELS, STATUSES
@@ -33,7 +34,8 @@ class TransitionIn(Body):
     to: str
     answer: str | dict[str, str] | None = None
     department: str | None = Field(None, json_schema_extra={"maxLength": limits.DEPARTMENT_MAX})
-    vote_ends_at: str | None = None
+    # With its offset ("2027-03-02T18:00:00+09:00"): a time without one is 422, never guessed.
+    vote_ends_at: AwareDatetime | None = None
     reason: str | None = Field(None, json_schema_extra={"maxLength": limits.REASON_MAX})
 
 
@@ -50,7 +52,7 @@ class FlagIn(Body):
 
 
 class MergeIn(Body):
-    into: int
+    into: int = Field(ge=1, le=MAX_ID)
 
 
 # -- answers -------------------------------------------------------------------------------

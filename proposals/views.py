@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -57,11 +56,12 @@ def _to_detail(proposal_id: int):
     return redirect(url_for("proposals.detail", proposal_id=proposal_id))
 
 
-def _seoul_to_utc(value):
+def _in_seoul(value):
+    """A form's date and time (no offset: a person means the city's clock) as that time in
+    Asia/Seoul; the service checks its range before converting it to UTC."""
     if value is None:
         return None
-    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return value.replace(tzinfo=tz).astimezone(UTC)
+    return value.replace(tzinfo=ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
 
 
 # -- pages ---------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ def transition(proposal_id: int):
     try:
         service.transition(db.session, current_user, proposal_id, form.to.data,
                            answer=form.answer.data or None, department=form.department.data or None,
-                           vote_ends_at=_seoul_to_utc(form.vote_ends_at.data), reason=form.reason.data)
+                           vote_ends_at=_in_seoul(form.vote_ends_at.data), reason=form.reason.data)
         flash(_("The status is changed."), "success")
     except Invalid as exc:
         _flash_invalid(exc)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.accounts.roles import STAFF
+from portal.inputs import visible
 from portal.types import utcnow
 
 from ..errors import NoSuchProposal
@@ -28,13 +29,20 @@ def is_staff(user) -> bool:
     return bool(uid(user)) and user.has_role(STAFF)
 
 
+# Text a person reads (a title, a comment, a department) needs a character they can see.
+INVISIBLE = _l("Write it with characters a person can see, not only spaces or invisible characters.")
+
+
 def aware(dt: datetime) -> datetime:
+    """A datetime column's value as UTC (SQLite hands back naive ones); never a person's input,
+    whose time without an offset is refused (lifecycle.vote_end)."""
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def clean_text(value, field: str, lo: int, hi: int, errors: dict, required: bool = True) -> str | None:
-    """`value` stripped; a message in `errors[field]` when it is missing, not text, or its
-    length is outside lo..hi."""
+    """`value` stripped; a message in `errors[field]` when it is missing, not text, made only of
+    invisible characters (zero-width spaces, bidi controls, Hangul fillers), or its length is
+    outside lo..hi."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             errors[field] = _l("This field is required.")
@@ -43,7 +51,9 @@ def clean_text(value, field: str, lo: int, hi: int, errors: dict, required: bool
         errors[field] = _l("Wrong type or format.")
         return None
     value = value.strip()
-    if len(value) < lo:
+    if not visible(value):
+        errors[field] = INVISIBLE
+    elif len(value) < lo:
         errors[field] = _l("Too short: at least %(n)s characters.", n=lo)
     elif len(value) > hi:
         errors[field] = _l("Too long: at most %(n)s characters.", n=hi)

@@ -4,7 +4,7 @@ departments, merging duplicates, closing windows that ended below the threshold,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, literal, select, update
@@ -16,6 +16,7 @@ from portal.accounts.roles import STAFF
 from portal.db import insert_ignore
 from portal.errors import Conflict, Forbidden, Invalid
 from portal.i18n import LOCALES, current_locale, pick
+from portal.inputs import MAX_ID
 from portal.types import utcnow
 
 from .. import limits, settings
@@ -31,7 +32,7 @@ from ..errors import (
 from ..models import Endorsement, Follow, Proposal, ProposalTransition
 from ..vocabulary import AUTHOR, CATEGORIES, EDGES, STATUSES
 from .ballots import ballot_box, open_ballot, vote_ended
-from .common import aware, clean_text, find, is_staff, record_transition, uid
+from .common import clean_text, find, is_staff, record_transition, uid
 from .endorsements import reach_threshold
 
 # -- submitting ----------------------------------------------------------------------------
@@ -112,27 +113,55 @@ def allowed_moves(session: Session, user, proposal: Proposal) -> list[str]:
 
 # -- transitions ---------------------------------------------------------------------------
 
-def _parse_when(value) -> datetime | None:
+def vote_end(value, errors: dict) -> datetime | None:
+    """When a vote ends, in UTC: an aware datetime or ISO 8601 text with its offset (the API's;
+    the pages give the Seoul time of the form, see views), in the future and at most
+    VOTE_DAYS_MAX days away. A time without an offset is refused, never guessed: read as UTC,
+    a Korean client's 18:00 ended the vote 9 hours late. A message in `errors` otherwise."""
     if value is None or value == "":
+        errors["vote_ends_at"] = _l("Give the time the vote ends.")
         return None
-    if isinstance(value, datetime):
-        return aware(value)
-    try:
-        return aware(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
-    except ValueError:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            value = None
+    if not isinstance(value, datetime):
+        errors["vote_ends_at"] = _l("Give the time the vote ends as a date and time, such as "
+                                    "2027-03-02T18:00+09:00.")
         return None
+    if value.utcoffset() is None:
+        errors["vote_ends_at"] = _l("Give the time the vote ends with its offset from UTC, such as "
+                                    "2027-03-02T18:00+09:00.")
+        return None
+    # Aware datetimes are compared and subtracted as UTC instants without converting them, so a
+    # far date (9999-12-31 at -14:00) cannot overflow before it is refused.
+    now = utcnow()
+    if value <= now:
+        errors["vote_ends_at"] = _l("The end of the vote must be in the future.")
+    elif value - now > timedelta(days=limits.VOTE_DAYS_MAX):
+        errors["vote_ends_at"] = _l("The vote must end within %(n)s days.", n=limits.VOTE_DAYS_MAX)
+    else:
+        return value.astimezone(UTC)
+    return None
 
 
-def _answer_dict(answer) -> dict | None:
-    """The official answer, per locale. A plain string is taken as the writer's language."""
+def _answer_dict(answer, errors: dict) -> dict | None:
+    """The official answer, per locale ({"ko": ..., "en": ...}). A plain string is taken as the
+    writer's language. A message in `errors` for another language, a text too long or made
+    only of invisible characters."""
     if answer is None or answer == "":
         return None
     if isinstance(answer, str):
         answer = {current_locale(): answer}
-    if not isinstance(answer, dict):
+    if not isinstance(answer, dict) or not all(k in LOCALES and isinstance(v, str) for k, v in answer.items()):
+        errors["answer"] = _l("Invalid value.")
         return None
-    clean = {k: v.strip() for k, v in answer.items()
-             if k in LOCALES and isinstance(v, str) and v.strip() and len(v) <= limits.ANSWER_MAX}
+    clean = {}
+    for lang, text in answer.items():
+        text = clean_text(text, f"answer.{lang}", 1, limits.ANSWER_MAX, errors, required=False)
+        if text and f"answer.{lang}" not in errors:
+            clean[lang] = text
     return clean or None
 
 
@@ -148,37 +177,27 @@ def _move_values(proposal: Proposal, to: str, *, answer, department, vote_ends_a
     errors: dict = {}
     values: dict = {"status": to, "status_changed_at": utcnow()}
     note = None
-    answer_d = _answer_dict(answer)
-    if answer is not None and answer != "" and answer_d is None:
-        errors["answer"] = _l("Invalid value.")
+    answer_d = _answer_dict(answer, errors)
     if to in ("accepted", "rejected"):
-        if not answer_d and not proposal.answer:
+        if not answer_d and not proposal.answer and not any(k.startswith("answer") for k in errors):
             errors["answer"] = _l("An official answer is required to accept or reject.")
         if frm == "voting" and proposal.vote_ends_at is not None and not vote_ended(proposal):
             raise VoteNotEnded()
     if to == "voting":
-        when = _parse_when(vote_ends_at)
-        if when is None:
-            errors["vote_ends_at"] = _l("Give the time the vote ends.")
-        elif when <= utcnow():
-            errors["vote_ends_at"] = _l("The end of the vote must be in the future.")
-        else:
+        when = vote_end(vote_ends_at, errors)
+        if when is not None:
             values["vote_ends_at"] = when
     if to == "hidden":
-        reason = reason.strip() if isinstance(reason, str) else ""
-        if not reason:
+        if not isinstance(reason, str) or not reason.strip():
             errors["reason"] = _l("Give a reason for hiding.")
-        elif len(reason) > limits.REASON_MAX:
-            errors["reason"] = _l("Too long: at most %(n)s characters.", n=limits.REASON_MAX)
+        reason = clean_text(reason, "reason", 1, limits.REASON_MAX, errors, required=False)
         values.update(status_before_hidden=frm, hidden_reason=reason)
         note = reason
     if frm == "hidden":
         values.update(status_before_hidden=None, hidden_reason=None)
-    if department is not None and department != "":
-        if not isinstance(department, str) or len(department.strip()) > limits.DEPARTMENT_MAX:
-            errors["department"] = _l("Too long: at most %(n)s characters.", n=limits.DEPARTMENT_MAX)
-        else:
-            values["department"] = department.strip()
+    department = clean_text(department, "department", 0, limits.DEPARTMENT_MAX, errors, required=False)
+    if department is not None:
+        values["department"] = department
     if errors:
         raise Invalid(fields=errors)
     if answer_d:
@@ -264,9 +283,11 @@ def merge(session: Session, user, duplicate_id, target_id) -> Proposal:
     try:
         dup_id, tgt_id = int(duplicate_id), int(target_id)
     except (TypeError, ValueError):
-        raise Invalid(fields={"target_id": _l("Invalid value.")}) from None
+        raise Invalid(fields={"into": _l("Invalid value.")}) from None
+    if not 1 <= tgt_id <= MAX_ID:  # beyond the id column: no proposal has it (nor may a query ask)
+        raise Invalid(fields={"into": _l("No such proposal.")})
     if dup_id == tgt_id:
-        raise Invalid(fields={"target_id": _l("A proposal cannot be merged into itself.")})
+        raise Invalid(fields={"into": _l("A proposal cannot be merged into itself.")})
     # Lock both rows in id order so two merges cannot deadlock.
     locked = {p.id: p for p in session.scalars(
         select(Proposal).where(Proposal.id.in_([dup_id, tgt_id])).order_by(Proposal.id).with_for_update())}
@@ -274,7 +295,7 @@ def merge(session: Session, user, duplicate_id, target_id) -> Proposal:
     if dup is None:
         raise NoSuchProposal()
     if target is None:
-        raise Invalid(fields={"target_id": _l("No such proposal.")})
+        raise Invalid(fields={"into": _l("No such proposal.")})
     if dup.status in ("merged", "hidden") or target.status in ("merged", "hidden", "withdrawn"):
         raise CannotMerge()
     frm = dup.status

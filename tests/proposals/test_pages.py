@@ -146,16 +146,19 @@ def test_anonymous_list_may_lag_but_residents_see_it_at_once(app, client, make_u
 
 
 def test_staff_opens_a_vote_with_a_seoul_end_time(client, make_user, login, new_proposal, set_state, reload):
-    from datetime import UTC, datetime
+    """The form's date and time has no offset: a person means the city's clock (Asia/Seoul)."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
 
+    day = (datetime.now(ZoneInfo("Asia/Seoul")) + timedelta(days=30)).date()
     p = new_proposal(make_user())
     set_state(p.id, "under_review")
     login(client, make_user(roles=("staff",)))
-    r = client.form(f"/proposals/{p.id}/transition", {"to": "voting", "vote_ends_at": "2030-01-01T09:00"})
+    r = client.form(f"/proposals/{p.id}/transition", {"to": "voting", "vote_ends_at": f"{day}T18:00"})
     assert r.status_code == 302
     voting = reload(p.id)
     assert voting.status == "voting"
-    assert voting.vote_ends_at == datetime(2030, 1, 1, 0, 0, tzinfo=UTC)  # 09:00 in Seoul
+    assert voting.vote_ends_at == datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)  # 18:00 in Seoul
 
 
 def test_pages_tell_an_unconfirmed_resident_why_and_what_to_do(client, make_user, login, new_proposal, start_vote):
