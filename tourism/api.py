@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,6 +10,7 @@ from portal.api import api_login_required, paginate, parse_body, parse_limit
 from portal.errors import Invalid, Unauthorized
 from portal.extensions import csrf, db
 from portal.i18n import current_locale, normalise
+from portal.idempotency import current_token, idempotent
 
 from . import schemas, service
 from .models import Listing
@@ -42,12 +41,7 @@ def _email_arg(value: str | None) -> str | None:
 
 @bp.get("/listings")
 def listings():
-    on_date = None
-    if request.args.get("date"):
-        try:
-            on_date = date.fromisoformat(request.args["date"])
-        except ValueError:
-            raise Invalid(fields={"date": _("Wrong type or format.")}) from None
+    on_date = service.parse_day(request.args.get("date"))  # 422 outside the days the portal books
     stmt = service.listings_query(kind=request.args.get("kind") or None,
                                   area=request.args.get("area") or None,
                                   q=request.args.get("q") or None, on_date=on_date)
@@ -65,16 +59,18 @@ def listing(listing_id: int):
 
 # --- bookings -------------------------------------------------------------------------------
 
+# The POSTs that change something take an Idempotency-Key (portal.idempotency): the caller's
+# key, bound to the request; the first success is replayed to a retry.
+
 @bp.post("/bookings")
 @csrf.exempt
+@idempotent
 def create_booking():
     body = parse_body(BookingIn)
     booking, _created = service.create_booking(
         db.session, user=current_user, slot_id=body.slot_id, quantity=body.quantity,
         name=body.guest.name, email=str(body.guest.email), phone=body.guest.phone,
-        locale=body.locale or _lang(), idempotency_key=request.headers.get("Idempotency-Key"),
-        client=request.remote_addr)
-    # Same Idempotency-Key, same answer: a retry gets the first booking with the same status code.
+        locale=body.locale or _lang(), idempotency_key=current_token(), client=request.remote_addr)
     return jsonify(schemas.booking_json(booking, _lang())), 201
 
 
@@ -101,6 +97,7 @@ def lookup_booking(reference: str):
 
 @bp.post("/bookings/<reference>/payment")
 @csrf.exempt
+@idempotent
 def pay(reference: str):
     body = parse_body(PaymentIn)
     booking = service.pay(db.session, reference, body.provider, outcome=body.sandbox_outcome,
@@ -110,6 +107,7 @@ def pay(reference: str):
 
 @bp.post("/bookings/<reference>/cancel")
 @csrf.exempt
+@idempotent
 def cancel(reference: str):
     body = parse_body(CancelIn)
     email = _email_arg(str(body.email) if body.email else None)
@@ -119,6 +117,7 @@ def cancel(reference: str):
 
 @bp.post("/slots/<int:slot_id>/waitlist")
 @csrf.exempt
+@idempotent
 def join_waitlist(slot_id: int):
     body = parse_body(WaitlistIn)
     entry = service.join_waitlist(db.session, user=current_user, slot_id=slot_id, quantity=body.quantity,
@@ -142,6 +141,7 @@ def payment_callback(provider: str):
 @bp.post("/slots/<int:slot_id>/check-in")
 @csrf.exempt  # cookie sessions still need the token (see _csrf_for_cookie_sessions)
 @api_login_required
+@idempotent
 def check_in(slot_id: int):
     body = parse_body(CheckInIn)
     booking = service.check_in(db.session, current_user, slot_id, body.reference)

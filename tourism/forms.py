@@ -27,6 +27,7 @@ from .limits import (
     FREE_CANCEL_HOURS_MAX,
     GUEST_NAME_MAX,
     PHONE_MAX,
+    PRICE_MAX,
     QUANTITY_MAX,
     QUANTITY_MIN,
     REFERENCE_MAX,
@@ -109,7 +110,7 @@ class SlotForm(FlaskForm):
     starts_at = DateTimeLocalField(_l("Starts at (Korea time)"), format="%Y-%m-%dT%H:%M",
                                    validators=[InputRequired()])
     capacity = IntegerField(_l("Capacity"), validators=[InputRequired(), NumberRange(min=1, max=CAPACITY_MAX)])
-    price = IntegerField(_l("Price per seat (KRW)"), validators=[InputRequired(), NumberRange(min=0)])
+    price = IntegerField(_l("Price per seat (KRW)"), validators=[InputRequired(), NumberRange(min=0, max=PRICE_MAX)])
     submit = SubmitField(_l("Add time slot"))
 
 

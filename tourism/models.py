@@ -9,7 +9,9 @@ What keeps it right under concurrency (the service does the writes):
   or cancelled hold gives its seats back exactly once;
 * seats held unpaid at once per guest email and per client address are counted and the hold
   inserted under a lock of both (service/hold_limits.py), so racing requests cannot pass the limit;
-* ``idempotency_key`` and ``reference`` are UNIQUE: a retried request finds the first booking;
+* ``reference`` is UNIQUE, and so is ``idempotency_key``: the token of the request's claim of its
+  Idempotency-Key (portal.idempotency, which scopes keys to their caller and binds them to the
+  request), so a retry that takes over a dead request's claim finds the booking it made;
 * a payment moves ``pending -> paid`` and ``paid -> refunded`` by conditional UPDATE, so a
   double callback confirms once and a double cancel refunds once.
 """
@@ -36,7 +38,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.types import JSONType, UTCDateTime, utcnow
 
-from .limits import AREA_MAX, EMAIL_MAX, GUEST_NAME_MAX, IDEMPOTENCY_KEY_MAX, PHONE_MAX, PROVIDER_MAX
+from .limits import (
+    AREA_MAX,
+    EMAIL_MAX,
+    GATEWAY_ID_MAX,
+    GUEST_NAME_MAX,
+    IDEMPOTENCY_KEY_MAX,
+    PHONE_MAX,
+    PROVIDER_MAX,
+)
 
 KINDS = ("event", "lodging", "restaurant", "transport")
 BOOKING_STATUSES = ("held", "confirmed", "cancelled", "expired")
@@ -155,8 +165,8 @@ class Payment(db.Model):
     provider: Mapped[str] = mapped_column(String(PROVIDER_MAX))
     amount: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12), default="pending")
-    transaction_id: Mapped[str | None] = mapped_column(String(80))
-    refund_id: Mapped[str | None] = mapped_column(String(80))
+    transaction_id: Mapped[str | None] = mapped_column(String(GATEWAY_ID_MAX))
+    refund_id: Mapped[str | None] = mapped_column(String(GATEWAY_ID_MAX))
     refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .limits import GUEST_NAME_MAX, IDEMPOTENCY_KEY_MAX, PHONE_MAX, QUANTITY_MAX, QUANTITY_MIN
+from portal.idempotency import openapi_operation as _idempotent
+from portal.inputs import MAX_ID
+
+from .limits import DAY_MIN, GUEST_NAME_MAX, PHONE_MAX, QUANTITY_MAX, QUANTITY_MIN
 
 _ERR = {"$ref": "#/components/responses/Error"}
 _MONEY = {"$ref": "#/components/schemas/Money"}
@@ -51,7 +54,8 @@ PATHS = {
             {"name": "area", "in": "query", "schema": {"type": "string"},
              "description": "area key as in a listing's `area` (e.g. Dolsan), not its translated name"},
             {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"},
-             "description": "listings with a slot on this day (Asia/Seoul)"},
+             "description": f"listings with a slot on this day (Asia/Seoul), from {DAY_MIN} to 5 years "
+                            "ahead (422 otherwise)"},
             {"name": "q", "in": "query", "schema": {"type": "string"}}, _LANG,
             {"name": "cursor", "in": "query", "schema": {"type": "string"}},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}}],
@@ -63,13 +67,11 @@ PATHS = {
         "parameters": [{"name": "listing_id", "in": "path", "required": True, "schema": {"type": "integer"}}, _LANG],
         "responses": {**_ok("Listing", {"allOf": [LISTING, {"type": "object", "properties": {
             "slots": {"type": "array", "items": SLOT}}}]}), "404": _ERR}}},
-    "/api/v1/tourism/bookings": {"post": {
+    "/api/v1/tourism/bookings": {"post": _idempotent({
         "summary": "Hold seats (guest or signed in)", "tags": ["tourism"],
-        "parameters": [{"name": "Idempotency-Key", "in": "header",
-                        "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX},
-                        "description": "same key, same answer, one booking"}],
         "requestBody": {"required": True, **_json({"type": "object", "required": ["slot_id", "quantity", "guest"],
-                                                   "properties": {"slot_id": {"type": "integer"},
+                                                   "properties": {"slot_id": {"type": "integer", "minimum": 1,
+                                                                              "maximum": MAX_ID},
                                                                   "quantity": {"type": "integer", "minimum": QUANTITY_MIN,
                                                                                "maximum": QUANTITY_MAX},
                                                                   "guest": GUEST,
@@ -82,7 +84,7 @@ PATHS = {
                               "headers": {"Retry-After": {
                                   "description": "seconds until the first of those holds ends",
                                   "schema": {"type": "integer"}}},
-                              **_json({"$ref": "#/components/schemas/Error"})}}}},
+                              **_json({"$ref": "#/components/schemas/Error"})}}})},
     "/api/v1/tourism/bookings/{reference}": {"get": {
         "summary": "A booking, for the signed-in booker or staff (guests: POST .../lookup)",
         "tags": ["tourism"], "security": [{"bearer": []}, {"cookie": []}],
@@ -95,27 +97,27 @@ PATHS = {
         "requestBody": {"required": True, **_json({"type": "object", "required": ["email"], "properties": {
             "email": {"type": "string", "format": "email"}}})},
         "responses": {**_ok("Booking", BOOKING), "404": _ERR, "422": _ERR}}},
-    "/api/v1/tourism/bookings/{reference}/payment": {"post": {
+    "/api/v1/tourism/bookings/{reference}/payment": {"post": _idempotent({
         "summary": "Pay a held booking; the sandbox completes at once", "tags": ["tourism"],
         "parameters": [_REF],
         "requestBody": {"required": True, **_json({"type": "object", "required": ["provider"], "properties": {
             "provider": {"enum": ["sandbox"]}, "sandbox_outcome": {"enum": ["pay", "fail"], "default": "pay"},
             "email": {"type": "string"}}})},
         "responses": {**_ok("The booking (confirmed, or still held when the payment failed)", BOOKING),
-                      "404": _ERR, "409": {"description": "already_paid, not_payable"}, "422": _ERR}}},
-    "/api/v1/tourism/bookings/{reference}/cancel": {"post": {
+                      "404": _ERR, "409": {"description": "already_paid, not_payable"}, "422": _ERR}})},
+    "/api/v1/tourism/bookings/{reference}/cancel": {"post": _idempotent({
         "summary": "Cancel; refund per the listing's policy (exactly once)", "tags": ["tourism"],
         "parameters": [_REF],
         "requestBody": {"required": True, **_json({"type": "object", "properties": {"email": {"type": "string"}}})},
         "responses": {**_ok("The cancelled booking", BOOKING), "404": _ERR,
-                      "409": {"description": "not_cancellable, already_started"}, "422": _ERR}}},
-    "/api/v1/tourism/slots/{slot_id}/waitlist": {"post": {
+                      "409": {"description": "not_cancellable, already_started"}, "422": _ERR}})},
+    "/api/v1/tourism/slots/{slot_id}/waitlist": {"post": _idempotent({
         "summary": "Join a sold-out slot's waiting list", "tags": ["tourism"],
         "parameters": [{"name": "slot_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
         "requestBody": {"required": True, **_json({"type": "object", "required": ["quantity", "guest"], "properties": {
             "quantity": {"type": "integer"}, "guest": GUEST, "locale": {"enum": ["ko", "en", "zh"]}}})},
         "responses": {**_ok("On the list", {"type": "object"}, "201"), "404": _ERR,
-                      "409": {"description": "seats_available, already_waiting"}, "422": _ERR}}},
+                      "409": {"description": "seats_available, already_waiting"}, "422": _ERR}})},
     "/api/v1/tourism/payments/{provider}/callback": {"post": {
         "summary": "Payment gateway callback (HMAC-SHA256 of the body in X-Sandbox-Signature)",
         "tags": ["tourism"],
@@ -125,12 +127,12 @@ PATHS = {
             "amount": {"type": "integer"}, "transaction_id": {"type": "string"}}})},
         "responses": {**_ok("Handled (a repeated callback changes nothing)", {"type": "object"}),
                       "403": {"description": "bad_signature"}, "404": _ERR, "422": _ERR}}},
-    "/api/v1/tourism/slots/{slot_id}/check-in": {"post": {
+    "/api/v1/tourism/slots/{slot_id}/check-in": {"post": _idempotent({
         "summary": "Staff: check a confirmed booking in by its reference (scanned or typed)", "tags": ["tourism"],
         "security": [{"bearer": []}, {"cookie": []}],
         "parameters": [{"name": "slot_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
         "requestBody": {"required": True, **_json({"type": "object", "required": ["reference"],
                                                    "properties": {"reference": {"type": "string"}}})},
         "responses": {**_ok("The checked-in booking", BOOKING), "401": _ERR, "403": _ERR, "404": _ERR,
-                      "409": {"description": "already_checked_in, not_confirmed"}, "422": _ERR}}},
+                      "409": {"description": "already_checked_in, not_confirmed"}, "422": _ERR}})},
 }

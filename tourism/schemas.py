@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from portal.api import Body, iso, money
+from portal.inputs import MAX_ID
 
 from . import service
 from .limits import GUEST_NAME_MAX, PHONE_MAX, PROVIDER_MAX, QUANTITY_MAX, QUANTITY_MIN, REFERENCE_MAX
@@ -36,7 +37,7 @@ class Guest(Body):
 
 
 class BookingIn(Body):
-    slot_id: int = Field(gt=0)
+    slot_id: int = Field(gt=0, le=MAX_ID)
     quantity: int = Field(ge=QUANTITY_MIN, le=QUANTITY_MAX)
     guest: Guest
     locale: Lang | None = None

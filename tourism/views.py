@@ -3,8 +3,9 @@ call the service, render."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -21,6 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
+from portal import idempotency
 from portal.errors import DomainError, Invalid
 from portal.extensions import db
 from portal.i18n import LOCALE_NAMES, LOCALES, current_locale
@@ -51,6 +53,7 @@ LINKS = "tourism_links"  # {reference: token} of the message links this browser 
 LINK_PAGES = ("tourism.booking", "tourism.booking_ics", "tourism.booking_qr")
 # the listing form's per-locale fields: `<field>_<locale>`
 FORM_TEXT_FIELDS = ("area_name", *TEXT_FIELDS)
+FORM_WAIT_SECONDS = 10  # a resent booking form waits this long for the first one's answer
 
 
 @bp.context_processor
@@ -110,10 +113,17 @@ def _link_token():
     return redirect(request.path + (f"?lang={lang}" if lang in LOCALES else ""))
 
 
-def _flash_error(exc: DomainError) -> None:
-    flash(str(exc.message), "error")
+INVALID = 422  # a form sent back because of what was typed answers 422, as the API does
+
+
+def _flash_fields(exc: DomainError) -> None:
     for message in (exc.fields or {}).values():
         flash(str(message), "error")
+
+
+def _flash_error(exc: DomainError) -> None:
+    flash(str(exc.message), "error")
+    _flash_fields(exc)
 
 
 # --- visitors -------------------------------------------------------------------------------
@@ -121,19 +131,19 @@ def _flash_error(exc: DomainError) -> None:
 @bp.get("/")
 def index():
     kind = request.args.get("kind") if request.args.get("kind") in KINDS else None
-    on_date = None
-    if request.args.get("date"):
-        try:
-            on_date = date.fromisoformat(request.args["date"])
-        except ValueError:
-            flash(_("Enter the date as YYYY-MM-DD."), "error")
+    on_date, status = None, 200
+    try:
+        on_date = service.parse_day(request.args.get("date"))
+    except Invalid as exc:  # the listings without the day, and what was wrong with it
+        _flash_fields(exc)
+        status = INVALID
     area = request.args.get("area") or None
     q = (request.args.get("q") or "").strip()[:QUERY_MAX] or None
     listings = service.search_listings(db.session, kind=kind, area=area, q=q, on_date=on_date)
     summary = service.slot_summary(db.session, [item.id for item in listings])
     return render_template("tourism/index.html", listings=listings, summary=summary, kind=kind,
                            on_date=on_date, area=area, q=q,
-                           areas=service.areas(db.session, current_locale()))
+                           areas=service.areas(db.session, current_locale())), status
 
 
 @bp.get("/listings/<int:listing_id>")
@@ -152,29 +162,63 @@ def _guest_form(form_cls, slot):
     return form
 
 
+def _form_key() -> str:
+    """The booking form's own idempotency key (one per rendered form), or a new one."""
+    key = request.form.get("idempotency_key")
+    return key if idempotency.valid_key(key) else uuid.uuid4().hex
+
+
+def _hold_by_form(form: BookingForm, slot_id: int, key: str) -> str:
+    """Hold seats as the booking form asks; returns the booking's reference.
+
+    One booking per rendered form (a double click, a resent form): its key is the caller's
+    (portal.idempotency), bound to what the form says. A second submission waits for the first
+    and answers with its booking; the same key with other details is 422 idempotency_key_reused.
+    """
+    details = {"name": form.name.data, "email": form.email.data, "phone": form.phone.data,
+               "quantity": form.quantity.data}
+    outcome = idempotency.begin(db.session, idempotency.caller_scope(current_user), "form:" + key,
+                                idempotency.fingerprint("POST", request.path, details),
+                                wait=FORM_WAIT_SECONDS)
+    if isinstance(outcome, idempotency.Replay):
+        return json.loads(outcome.body)["reference"]
+    try:
+        booking, _created = service.create_booking(
+            db.session, user=current_user, slot_id=slot_id, quantity=form.quantity.data,
+            name=form.name.data, email=form.email.data, phone=form.phone.data,
+            locale=current_locale(), idempotency_key=outcome.token, client=request.remote_addr)
+    except BaseException:
+        idempotency.release(db.session, outcome)
+        raise
+    idempotency.finish(db.session, outcome, 303, json.dumps({"reference": booking.reference}))
+    return booking.reference
+
+
 @bp.route("/slots/<int:slot_id>/book", methods=["GET", "POST"])
 def book(slot_id: int):
     slot = service.get_slot(db.session, slot_id)
     form = _guest_form(BookingForm, slot)
-    # One key per rendered form: a double click or a resent form makes one booking.
-    key = request.form.get("idempotency_key") or uuid.uuid4().hex
+    key = _form_key()
     status, headers = 200, {}
     if form.validate_on_submit():
         try:
-            booking, _created = service.create_booking(
-                db.session, user=current_user, slot_id=slot_id, quantity=form.quantity.data,
-                name=form.name.data, email=form.email.data, phone=form.phone.data,
-                locale=current_locale(), idempotency_key="form:" + key[:64], client=request.remote_addr)
+            reference = _hold_by_form(form, slot_id, key)
         except HoldLimit as exc:  # the form again, as typed
             _flash_error(exc)
             status, headers = exc.status, {"Retry-After": str(exc.retry_after)}
+        except idempotency.KeyReused as exc:  # sent before with other details: a new form
+            _flash_error(exc)
+            status, key = exc.status, uuid.uuid4().hex
         except DomainError as exc:
             _flash_error(exc)
             if exc.code == "sold_out":
                 return redirect(url_for("tourism.waitlist", slot_id=slot_id))
+            status = exc.status
         else:
-            _remember(booking.reference)
-            return redirect(url_for("tourism.booking", reference=booking.reference))
+            _remember(reference)
+            return redirect(url_for("tourism.booking", reference=reference))
+    elif form.is_submitted():
+        status = INVALID
     slot = service.reread_slot(db.session, slot)
     return render_template("tourism/book.html", slot=slot, listing=slot.listing, form=form, key=key), \
         status, headers
@@ -184,6 +228,7 @@ def book(slot_id: int):
 def waitlist(slot_id: int):
     slot = service.get_slot(db.session, slot_id)
     form = _guest_form(WaitlistForm, slot)
+    status = 200
     if form.validate_on_submit():
         try:
             service.join_waitlist(db.session, user=current_user, slot_id=slot_id,
@@ -193,11 +238,14 @@ def waitlist(slot_id: int):
             _flash_error(exc)
             if exc.code == "seats_available":
                 return redirect(url_for("tourism.book", slot_id=slot_id))
+            status = exc.status
         else:
             flash(_("You are on the waiting list. If seats free up, we will hold them for you and "
                     "send you an email."), "success")
             return redirect(url_for("tourism.listing", listing_id=slot.listing_id))
-    return render_template("tourism/waitlist.html", slot=slot, listing=slot.listing, form=form)
+    elif form.is_submitted():
+        status = INVALID
+    return render_template("tourism/waitlist.html", slot=slot, listing=slot.listing, form=form), status
 
 
 @bp.get("/bookings/<reference>")
@@ -255,6 +303,7 @@ def booking_qr(reference: str):
 @bp.route("/lookup", methods=["GET", "POST"])
 def lookup():
     form = LookupForm()
+    status = 200
     if form.validate_on_submit():
         try:
             item = service.find_booking(db.session, form.reference.data, email=form.email.data)
@@ -263,7 +312,9 @@ def lookup():
         else:
             _remember(item.reference)
             return redirect(url_for("tourism.booking", reference=item.reference))
-    return render_template("tourism/lookup.html", form=form)
+    elif form.is_submitted():
+        status = INVALID
+    return render_template("tourism/lookup.html", form=form), status
 
 
 # --- the sandbox payment gateway ------------------------------------------------------------
@@ -319,18 +370,22 @@ def staff_listing_edit(listing_id: int | None):
         for field in FORM_TEXT_FIELDS:
             for code in LOCALES:
                 getattr(form, f"{field}_{code}").data = (getattr(item, field) or {}).get(code, "")
+    status = 200
     if form.validate_on_submit():
         try:
             item = service.save_listing(db.session, current_user, _listing_data(form), listing_id)
         except Invalid as exc:
             _flash_error(exc)
+            status = exc.status
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("tourism.staff_slots", listing_id=item.id))
+    elif form.is_submitted():
+        status = INVALID
     return render_template("tourism/staff/listing_form.html", form=form, listing=item,
                            text_fields=_text_fields(form),
                            area_names=[getattr(form, f"area_name_{code}") for code in LOCALES],
-                           missing=service.missing_translations(item) if item else list(LOCALES))
+                           missing=service.missing_translations(item) if item else list(LOCALES)), status
 
 
 @bp.route("/staff/listings/<int:listing_id>/slots", methods=["GET", "POST"])
@@ -338,25 +393,29 @@ def staff_slots(listing_id: int):
     service.require_staff(current_user)
     item = service.get_listing(db.session, listing_id, include_inactive=True)
     form = SlotForm()
+    status = 200
     if form.validate_on_submit():
-        starts_at = form.starts_at.data.replace(tzinfo=service.SEOUL)
+        starts_at = form.starts_at.data.replace(tzinfo=service.SEOUL)  # the page's time is Korea's
         try:
             service.add_slot(db.session, current_user, listing_id, starts_at=starts_at,
                              capacity=form.capacity.data, price=form.price.data)
         except Invalid as exc:
             _flash_error(exc)
+            status = exc.status
         else:
             flash(_("Time slot added."), "success")
             return redirect(url_for("tourism.staff_slots", listing_id=listing_id))
+    elif form.is_submitted():
+        status = INVALID
     slots = service.upcoming_slots(db.session, item, now=utcnow() - timedelta(days=7), limit=200)
-    return render_template("tourism/staff/slots.html", listing=item, slots=slots, form=form)
+    return render_template("tourism/staff/slots.html", listing=item, slots=slots, form=form), status
 
 
 @bp.get("/staff/slots/<int:slot_id>")
-def staff_slot(slot_id: int):
+def staff_slot(slot_id: int, capacity_form: CapacityForm | None = None):
     slot, bookings, waiting = service.slot_bookings(db.session, current_user, slot_id)
     return render_template("tourism/staff/slot.html", slot=slot, listing=slot.listing, bookings=bookings,
-                           waiting=waiting, capacity_form=CapacityForm(capacity=slot.capacity),
+                           waiting=waiting, capacity_form=capacity_form or CapacityForm(capacity=slot.capacity),
                            checkin_form=CheckInForm())
 
 
@@ -364,15 +423,14 @@ def staff_slot(slot_id: int):
 def staff_capacity(slot_id: int):
     service.require_staff(current_user)
     form = CapacityForm()
-    if form.validate_on_submit():
-        try:
-            service.set_capacity(db.session, current_user, slot_id, form.capacity.data)
-        except DomainError as exc:
-            _flash_error(exc)
-        else:
-            flash(_("Capacity changed."), "success")
+    if not form.validate_on_submit():  # not a capacity (say, beyond CAPACITY_MAX): the page, 422
+        return staff_slot(slot_id, capacity_form=form), INVALID
+    try:
+        service.set_capacity(db.session, current_user, slot_id, form.capacity.data)
+    except DomainError as exc:
+        _flash_error(exc)
     else:
-        flash(_("Enter a capacity of at least 1."), "error")
+        flash(_("Capacity changed."), "success")
     return redirect(url_for("tourism.staff_slot", slot_id=slot_id))
 
 
@@ -391,19 +449,13 @@ def staff_check_in(slot_id: int):
     return redirect(url_for("tourism.staff_slot", slot_id=slot_id))
 
 
-def _date_arg(name: str, default: date) -> date:
-    try:
-        return date.fromisoformat(request.args.get(name) or "") if request.args.get(name) else default
-    except ValueError:
-        raise Invalid(fields={name: _("Enter the date as YYYY-MM-DD.")}) from None
-
-
 @bp.get("/staff/reports")
 def staff_reports():
     service.require_staff(current_user)
     today = datetime.now(service.SEOUL).date()
-    start = _date_arg("start", today - timedelta(days=30))
-    end = _date_arg("end", today + timedelta(days=60))
+    # 422 (a translated page) for a day that is not one or lies outside the days the portal books
+    start = service.parse_day(request.args.get("start"), "start") or today - timedelta(days=30)
+    end = service.parse_day(request.args.get("end"), "end") or today + timedelta(days=60)
     if end < start:
         start, end = end, start
     rows = service.report(db.session, current_user, start=start, end=end)

@@ -34,17 +34,81 @@ def test_concurrent_bookings_never_exceed_capacity(live_server, make_listing):
 
 
 def test_concurrent_retries_with_one_key_make_one_booking(live_server, make_listing):
+    """Racing retries with one key and one body hold seats once. Issue 12 changed the answers:
+    before, every racing retry waited and answered 201; now (the draft's rule) a retry that
+    arrives while the first is in flight is 409 idempotency_key_in_use, and one that arrives
+    after it replays the first answer."""
     _listing, slot = make_listing(capacity=50)
     url, slot_id = live_server.url + "/api/v1/tourism/bookings", slot.id
 
     def attempt(_i):
         resp = requests.post(url, json=booking_body(slot_id, quantity=2),
                              headers={"Idempotency-Key": "same-key-under-race"}, timeout=30)
-        return resp.status_code, resp.json().get("reference")
+        return resp.status_code, resp.text, (resp.json().get("error") or {}).get("code")
 
     results = race(12, attempt)
-    assert {r[0] for r in results} == {201}, results
-    assert len({r[1] for r in results}) == 1
+    statuses = Counter(r[0] for r in results if isinstance(r, tuple))
+    assert set(statuses) <= {201, 409} and statuses[201] >= 1, results
+    assert {r[2] for r in results if r[0] == 409} <= {"idempotency_key_in_use"}
+    assert len({r[1] for r in results if r[0] == 201}) == 1  # the one answer, replayed
+    assert taken(slot.id) == 2
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
+    later = requests.post(url, json=booking_body(slot_id, quantity=2),
+                          headers={"Idempotency-Key": "same-key-under-race"}, timeout=30)
+    assert later.status_code == 201 and later.text == next(r[1] for r in results if r[0] == 201)
+    assert later.headers["Idempotent-Replayed"] == "true"
+
+
+def test_racing_callers_with_one_key_each_get_their_own_answer_or_none(live_server, make_listing, make_user,
+                                                                       bearer):
+    """Guests and signed-in users racing with one key and different slots and quantities: every
+    201 is for the slot and seats its own request asked for; of the guests one books (the others
+    422 or 409), every signed-in user books."""
+    slots = [make_listing(capacity=50)[1].id for _ in range(3)]
+    users = [bearer(make_user()) for _ in range(4)]
+    url = live_server.url + "/api/v1/tourism/bookings"
+
+    def attempt(i):
+        slot_id, quantity = slots[i % 3], 1 + i % 4
+        headers = {"Idempotency-Key": "k-123", **(users[i - 8] if i >= 8 else {})}
+        resp = requests.post(url, json=booking_body(slot_id, quantity, email=f"c{i}@example.com"),
+                             headers=headers, timeout=30)
+        data = resp.json()
+        return i, resp.status_code, data.get("slot", {}).get("id"), data.get("quantity"), \
+            (data.get("error") or {}).get("code")
+
+    results = race(12, attempt)
+    assert all(isinstance(r, tuple) for r in results), results
+    for i, status, slot_id, quantity, _code in results:
+        if status == 201:
+            assert (slot_id, quantity) == (slots[i % 3], 1 + i % 4), results
+    guests = [r for r in results if r[0] < 8]
+    assert sum(1 for r in guests if r[1] == 201) == 1, results
+    assert {r[4] for r in guests if r[1] != 201} <= {"idempotency_key_reused", "idempotency_key_in_use"}
+    assert all(r[1] == 201 for r in results if r[0] >= 8), results
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 5
+
+
+def test_a_booking_form_sent_many_times_at_once_makes_one_booking(live_server, make_listing):
+    """A double (or sextuple) click on the booking form: each sending waits for the first one's
+    answer and is sent to the same booking."""
+    import re
+
+    _listing, slot = make_listing(capacity=50)
+    browser = requests.Session()
+    page = browser.get(f"{live_server.url}/tourism/slots/{slot.id}/book?lang=en", timeout=30).text
+    form = {"csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1),
+            "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1),
+            "name": "Mina Park", "email": "mina@example.com", "quantity": "2"}
+
+    def send(_i):
+        resp = browser.post(f"{live_server.url}/tourism/slots/{slot.id}/book", data=form, timeout=30,
+                            allow_redirects=False)
+        return resp.status_code, resp.headers.get("Location")
+
+    results = race(6, send)
+    assert {r[0] for r in results} == {302}, results
+    assert len({r[1] for r in results}) == 1 and "/tourism/bookings/" in results[0][1]
     assert taken(slot.id) == 2
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
 

@@ -10,8 +10,9 @@
 - waitlist.py     joining a sold-out slot's waiting list
 - documents.py    iCalendar and QR code of a booking
 - staff.py        listings, slots, capacity, check-in, reports
-- texts.py, references.py, guests.py, notices.py: what the others share (notices.py: the
-                  messages, their links and how many an address gets)
+- texts.py, references.py, guests.py, notices.py, days.py: what the others share (notices.py:
+                  the messages, their links and how many an address gets; days.py: days and
+                  times as typed, within the range the portal books)
 
 A use case commits once, in its top-level function; the steps it calls only flush. A read
 (a page or an API GET) never writes.
@@ -19,6 +20,7 @@ A use case commits once, in its top-level function; the steps it calls only flus
 
 from .bookings import create_booking, find_booking, read_booking
 from .cancellation import cancel_booking, refund_for
+from .days import parse_day
 from .documents import ics, qr_svg
 from .listings import (
     areas,
@@ -52,7 +54,7 @@ __all__ = [
     "access_token", "add_slot", "area_name", "areas", "available", "booking_path",
     "cancel_booking", "check_in", "create_booking", "find_booking", "format_when", "get_listing",
     "get_payment", "get_slot", "handle_callback", "ics", "join_waitlist", "listings_query",
-    "missing_translations", "normalise_reference", "paid_payment", "pay", "qr_svg", "read_booking",
+    "missing_translations", "normalise_reference", "paid_payment", "parse_day", "pay", "qr_svg", "read_booking",
     "refund_for", "release_expired", "report", "require_staff", "reread_slot", "sandbox_complete",
     "save_listing", "search_listings", "search_text", "seats_taken", "SEOUL", "set_capacity",
     "slot_bookings", "slot_summary", "staff_listings", "start_payment", "status_now", "text",

@@ -39,9 +39,11 @@ def create_booking(session: Session, *, user, slot_id: int, quantity: int, name:
     """Hold `quantity` seats of a slot for a guest or a signed-in user, asking from the client
     address `client` (the request's remote address).
 
-    Returns (booking, created). The same `idempotency_key` always answers with the first
-    booking made with it, also when the retries race each other. Raises SoldOut when too few
-    seats remain, HoldLimit when the guest's email or client address already holds too many.
+    Returns (booking, created). `idempotency_key` is a token unique to one request and its
+    retries (the claim of its Idempotency-Key: portal.idempotency, which scopes keys to their
+    caller and binds them to the request): the same token always answers with the booking made
+    with it, also when the retries race each other. Raises SoldOut when too few seats remain,
+    HoldLimit when the guest's email or client address already holds too many.
     """
     key = (idempotency_key or "").strip() or None
     if key and len(key) > IDEMPOTENCY_KEY_MAX:

@@ -20,6 +20,7 @@ from portal.errors import Invalid
 
 from .. import settings
 from ..errors import BadCallback, BadSignature
+from ..limits import GATEWAY_ID_MAX
 
 
 class PaymentProvider:
@@ -75,14 +76,17 @@ class SandboxProvider(PaymentProvider):
             raise BadSignature()
         try:
             data = json.loads(body)
-            return {
+            out = {
                 "payment_id": str(data["payment_id"]),
                 "status": str(data["status"]),
                 "amount": int(data["amount"]),
                 "transaction_id": str(data.get("transaction_id") or ""),
             }
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise BadCallback() from exc
+        if len(out["payment_id"]) > GATEWAY_ID_MAX or len(out["transaction_id"]) > GATEWAY_ID_MAX:
+            raise BadCallback()  # longer than the columns: not a payment of ours
+        return out
 
     def refund(self, payment, amount: int) -> str:
         return "sbx_rf_" + secrets.token_hex(8)

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.errors import Invalid
 from portal.i18n import normalise
+from portal.inputs import visible
 
 from ..limits import EMAIL_MAX, GUEST_NAME_MAX, PHONE_MAX, QUANTITY_MAX, QUANTITY_MIN
 
@@ -28,12 +29,13 @@ def guest_details(user, *, name: str, email: str, phone: str | None, quantity,
         email = email or user.email
         locale = locale or user.locale
     fields = {}
-    if not (name or "").strip() or len(name.strip()) > GUEST_NAME_MAX:
+    # A name a person can read: not only spaces, zero-width or bidi-control characters.
+    if not visible(name) or len(name.strip()) > GUEST_NAME_MAX:
         fields["name"] = _l("Enter your name.")
     email = clean_email(email)
     if "@" not in email or len(email) > EMAIL_MAX or " " in email:
         fields["email"] = _l("Enter a valid email address.")
-    if phone and len(phone.strip()) > PHONE_MAX:
+    if phone and (len(phone.strip()) > PHONE_MAX or not visible(phone)):
         fields["phone"] = _l("Enter a valid phone number.")
     if (not isinstance(quantity, int) or isinstance(quantity, bool)
             or not QUANTITY_MIN <= quantity <= QUANTITY_MAX):

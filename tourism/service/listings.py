@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
@@ -15,7 +15,7 @@ from portal.types import utcnow
 from ..errors import NoSuchListing, NoSuchSlot
 from ..models import KINDS, Listing, Slot
 from . import seats
-from .texts import SEOUL
+from .days import day_range
 
 
 def listings_query(*, kind: str | None = None, area: str | None = None, q: str | None = None,
@@ -33,8 +33,7 @@ def listings_query(*, kind: str | None = None, area: str | None = None, q: str |
     if q and q.strip():
         stmt = stmt.where(Listing.search_text.contains(q.strip().lower(), autoescape=True))
     if on_date:
-        start = datetime.combine(on_date, time.min, SEOUL)
-        end = start + timedelta(days=1)
+        start, end = day_range(on_date, on_date)  # 422 for a day outside the range the portal books
         stmt = stmt.where(exists().where(Slot.listing_id == Listing.id, Slot.starts_at >= start,
                                          Slot.starts_at < end))
     return stmt

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -14,12 +14,14 @@ from portal.accounts.roles import STAFF
 from portal.accounts.service import require_role
 from portal.errors import Invalid
 from portal.i18n import LOCALES
+from portal.inputs import visible
 from portal.types import utcnow
 
 from ..errors import AlreadyCheckedIn, BelowTaken, NoSuchSlot, NotBookedForSlot, NotConfirmed
 from ..limits import CAPACITY_MAX, FREE_CANCEL_HOURS_MAX, PRICE_MAX, REFUND_PERCENT_MAX
 from ..models import KINDS, TEXT_FIELDS, Booking, Listing, Payment, Slot, WaitlistEntry
 from . import seats
+from .days import check_start, day_range
 from .listings import get_listing
 from .references import normalise_reference
 from .texts import SEOUL, missing_translations, search_text
@@ -50,8 +52,9 @@ def staff_listings(session: Session, user) -> list[tuple[Listing, list[str]]]:
 
 
 def _locale_texts(values: dict | None) -> dict[str, str]:
-    """{locale: text} of the portal's locales with a non-blank text, stripped."""
-    return {k: v.strip() for k, v in (values or {}).items() if k in LOCALES and v and v.strip()}
+    """{locale: text} of the portal's locales with a text a person can see, stripped (a text made
+    only of invisible or bidi-control characters counts as blank)."""
+    return {k: v.strip() for k, v in (values or {}).items() if k in LOCALES and isinstance(v, str) and visible(v)}
 
 
 def save_listing(session: Session, user, data: dict, listing_id: int | None = None) -> Listing:
@@ -63,6 +66,7 @@ def save_listing(session: Session, user, data: dict, listing_id: int | None = No
     if data.get("kind") not in KINDS:
         fields["kind"] = _l("Unknown kind.")
     area = (data.get("area") or "").strip()
+    area = area if visible(area) else ""
     area_names = _locale_texts(data.get("area_name"))
     if area_names and not area:
         fields["area"] = _l("Give the area a key (such as Dolsan) to go with its names.")
@@ -101,10 +105,11 @@ def add_slot(session: Session, user, listing_id: int, *, starts_at: datetime, ca
     require_staff(user)
     listing = get_listing(session, listing_id, include_inactive=True)
     fields = {}
-    if starts_at.tzinfo is None:
-        fields["starts_at"] = _l("Enter a date and time.")
-    elif starts_at <= utcnow():
-        fields["starts_at"] = _l("Choose a time in the future.")
+    try:
+        if check_start(starts_at) <= utcnow():  # with an offset, on a day the portal books
+            fields["starts_at"] = _l("Choose a time in the future.")
+    except Invalid as exc:
+        fields.update(exc.fields)
     fields.update(_range_errors(
         ("capacity", capacity, 1, CAPACITY_MAX, _l("Enter a capacity of at least 1.")),
         ("price", price, 0, PRICE_MAX, _l("Enter a price in whole won."))))
@@ -179,8 +184,7 @@ def report(session: Session, user, *, start: date, end: date) -> list[dict]:
     Revenue is what was paid less what was refunded.
     """
     require_staff(user)
-    lo = datetime.combine(start, time.min, SEOUL)
-    hi = datetime.combine(end, time.min, SEOUL) + timedelta(days=1)
+    lo, hi = day_range(start, end)  # 422 for a day outside the range the portal books
     paid = (select(Payment.booking_id, func.sum(Payment.amount - Payment.refunded_amount).label("net"))
             .where(Payment.status.in_(("paid", "refunded"))).group_by(Payment.booking_id).subquery())
     rows = session.execute(
