@@ -1,24 +1,38 @@
-"""Fixtures of the notification tests: a log-provider file, a real SMTP server (aiosmtpd) and a
-tiny HTTP provider, all on 127.0.0.1."""
+"""Fixtures of the notification tests: a log-provider file, a real SMTP server (aiosmtpd) and an
+HTTP provider that records every request, all on 127.0.0.1 (the providers live in
+:mod:`tests.notify.rig`)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import re
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from portal.extensions import db
+from tests.notify.rig import MailSink, RecordingProvider, free_port  # noqa: F401 - free_port: for tests
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def idempotency_keys(references) -> list[str]:
+    """The idempotency keys of the outbox rows whose references a provider got (a reference of
+    no row stays as it is), in the same order, repeats kept: read back through the database, as
+    no provider ever sees a key."""
+    from sqlalchemy import select
+
+    from portal.notify import sealing
+    from portal.notify.models import Message
+
+    known = {sealing.reference(k): k for k in db.session.scalars(select(Message.idempotency_key))}
+    return [known.get(ref, ref) for ref in references]
+
+
+class Recording(RecordingProvider):
+    def sent_keys(self) -> list[str]:
+        """The idempotency key of every request received, repeats kept, in order of arrival."""
+        with self.lock:
+            references = [r.key for r in self.received]
+        return idempotency_keys(references)
 
 
 class LogFile:
@@ -35,15 +49,9 @@ class LogFile:
         return [r["reference"] for r in self.records()]
 
     def keys(self) -> list[str]:
-        """The idempotency keys of the outbox rows whose references the file holds (a reference
-        of no row stays as it is): read back through the database, as the file never has them."""
-        from sqlalchemy import select
-
-        from portal.notify import sealing
-        from portal.notify.models import Message
-
-        known = {sealing.reference(k): k for k in db.session.scalars(select(Message.idempotency_key))}
-        return [known.get(ref, ref) for ref in self.references()]
+        """The idempotency keys of the notices the file holds (it drops repeats itself: count
+        duplicates at the ``http_provider``, never here)."""
+        return idempotency_keys(self.references())
 
 
 @pytest.fixture
@@ -55,85 +63,30 @@ def notify_log(app, tmp_path) -> LogFile:
     return LogFile(path)
 
 
-class SmtpSink:
-    """A real SMTP server: what it accepted, and recipients it refuses with 550."""
-
-    def __init__(self):
-        self.messages = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        from email import message_from_bytes
-        from email.policy import default
-        self.messages.append(message_from_bytes(envelope.content, policy=default))
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
 def smtp_server(app):
-    from aiosmtpd.controller import Controller
-
-    sink = SmtpSink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False,
+    """A real SMTP server (aiosmtpd) that keeps every message it accepted (``.messages``) and
+    refuses the addresses in ``.refuse`` with 550."""
+    sink = MailSink().up()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_USE_TLS=False,
                       MAIL_FROM="알림 <noreply@city.example.kr>")
     try:
         yield sink
     finally:
-        controller.stop()
-
-
-class Provider:
-    """A tiny HTTP SMS/voice provider: records each request; answers `statuses` in turn."""
-
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.statuses: list[int] = []
-        self.lock = threading.Lock()
-
-    def handler(self):
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                with provider.lock:
-                    provider.requests.append({"headers": dict(self.headers), "json": body})
-                    status = provider.statuses.pop(0) if provider.statuses else 202
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"ok": true}')
-
-            def log_message(self, *args):
-                return
-
-        return Handler
+        sink.down()
 
 
 @pytest.fixture
 def http_provider(app):
-    provider = Provider()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), provider.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}/v1/messages"
-    app.config.update(SMS_PROVIDER="http", SMS_PROVIDER_URL=url, SMS_PROVIDER_KEY="sms-test-key",
-                      VOICE_PROVIDER="http", VOICE_PROVIDER_URL=url, VOICE_PROVIDER_KEY="voice-test-key")
+    """SMS and voice go to a recording HTTP provider that keeps every request it receives
+    (``.requests``, ``.sent_keys()``), answering ``.statuses`` in turn (then 202): the place
+    to count duplicates."""
+    provider = Recording().start()
+    app.config.update(provider.settings())
     try:
         yield provider
     finally:
-        server.shutdown()
-        server.server_close()
+        provider.stop()
 
 
 @pytest.fixture

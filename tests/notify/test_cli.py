@@ -26,7 +26,7 @@ def test_check_sends_the_test_notice_and_stats_count_it(app, make_user, notify_l
     assert "delivery rate: 100.0%" in result.output
 
 
-def test_sweep_command_requeues_a_lost_notice(app, make_user, notify_log):
+def test_sweep_command_requeues_a_lost_notice(app, make_user, http_provider):
     message = service.send(db.session, template="notify.channel_check", context={},
                            idempotency_key="lost", user=make_user(phone="010-1"), channel="sms")
     db.session.execute(update(Message).where(Message.id == message.id)
@@ -37,4 +37,4 @@ def test_sweep_command_requeues_a_lost_notice(app, make_user, notify_log):
     assert result.exit_code == 0 and "re-queued 1" in result.output
     db.session.expire_all()
     assert db.session.scalar(select(Message.status)) == "delivered"
-    assert notify_log.keys() == ["lost"]
+    assert http_provider.sent_keys() == ["lost"]

@@ -16,7 +16,7 @@ def count_messages() -> int:
     return db.session.scalar(select(func.count()).select_from(Message))
 
 
-def test_same_idempotency_key_gives_one_row_and_one_delivery(send, make_user, notify_log):
+def test_same_idempotency_key_gives_one_row_and_one_delivery(send, make_user, http_provider):
     user = make_user(phone="010-1111-2222")
     first = send(user=user, channel="sms", idempotency_key="proposal:7:threshold:1")
     again = send(user=user, channel="sms", idempotency_key="proposal:7:threshold:1",
@@ -24,10 +24,10 @@ def test_same_idempotency_key_gives_one_row_and_one_delivery(send, make_user, no
     assert again.id == first.id
     assert count_messages() == 1
     assert first.status == "delivered"
-    assert notify_log.keys() == ["proposal:7:threshold:1"]
+    assert http_provider.sent_keys() == ["proposal:7:threshold:1"]
 
 
-def test_send_many_inserts_only_new_keys_and_delivers_each_once(app, make_user, notify_log):
+def test_send_many_inserts_only_new_keys_and_delivers_each_once(app, make_user, http_provider):
     users = [make_user(phone=f"010-0000-000{i}") for i in range(4)]
     items = [{"template": "notify.channel_check", "context": {}, "idempotency_key": f"scan:{u.id}",
               "user_id": u.id, "channel": "voice"} for u in users]
@@ -36,7 +36,7 @@ def test_send_many_inserts_only_new_keys_and_delivers_each_once(app, make_user, 
     assert service.send_many(db.session, items) == 2  # the first two exist already
     db.session.commit()
     assert count_messages() == 4
-    assert sorted(notify_log.keys()) == sorted(f"scan:{u.id}" for u in users)
+    assert sorted(http_provider.sent_keys()) == sorted(f"scan:{u.id}" for u in users)
     statuses = db.session.scalars(select(Message.status)).all()
     assert statuses == ["delivered"] * 4
 
@@ -158,7 +158,7 @@ def test_send_many_names_the_bad_item(make_user):
 
 
 @requires_postgres
-def test_concurrent_sends_with_one_key_make_one_row(app, make_user, notify_log):
+def test_concurrent_sends_with_one_key_make_one_row(app, make_user, http_provider):
     import threading
 
     user_id = make_user(phone="010-1").id
@@ -185,4 +185,4 @@ def test_concurrent_sends_with_one_key_make_one_row(app, make_user, notify_log):
         t.join(timeout=30)
     assert errors == [] and len(set(ids)) == 1 and len(ids) == 4
     assert count_messages() == 1
-    assert notify_log.keys() == ["same-event"]
+    assert http_provider.sent_keys() == ["same-event"]

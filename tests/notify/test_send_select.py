@@ -109,21 +109,21 @@ def test_null_context_is_an_empty_object(app, make_user):
     db.session.rollback()
 
 
-def test_rows_are_queued_only_after_commit_and_delivered_once(app, make_user, notify_log):
+def test_rows_are_queued_only_after_commit_and_delivered_once(app, make_user, http_provider):
     users = [make_user(phone=f"010-4444-000{i}") for i in range(3)]
     ids = [u.id for u in users]
     assert service.send_select(db.session, source(ids, "after-commit:", "sms"), template=TEMPLATE) == 3
     db.session.flush()
-    assert notify_log.records() == []
+    assert http_provider.requests == []
     db.session.commit()
-    assert sorted(notify_log.keys()) == sorted(f"after-commit:{uid}" for uid in ids)
+    assert sorted(http_provider.sent_keys()) == sorted(f"after-commit:{uid}" for uid in ids)
     statuses = db.session.scalars(sa.select(Message.status)).all()
     assert statuses == ["delivered"] * 3
     # again, rolled back: nothing is written, nothing is sent
     service.send_select(db.session, source(ids, "rolled-back:", "sms"), template=TEMPLATE)
     db.session.rollback()
     db.session.commit()
-    assert len(notify_log.records()) == 3
+    assert len(http_provider.requests) == 3
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 3
 
 

@@ -17,7 +17,7 @@ def _reload(message_id: int) -> Message:
     return db.session.get(Message, message_id)
 
 
-def test_the_sweep_requeues_stuck_rows_and_leaves_fresh_ones(app, make_user, notify_log):
+def test_the_sweep_requeues_stuck_rows_and_leaves_fresh_ones(app, make_user, http_provider):
     app.config.update(NOTIFY_STUCK_SECONDS=300)
     user = make_user(phone="010-1")
     old, fresh = utcnow() - timedelta(minutes=10), utcnow() - timedelta(seconds=5)
@@ -36,7 +36,7 @@ def test_the_sweep_requeues_stuck_rows_and_leaves_fresh_ones(app, make_user, not
         rows[key] = message.id
     db.session.info.pop("notify.pending", None)  # as if the broker lost every task
     db.session.commit()
-    assert notify_log.records() == []
+    assert http_provider.requests == []
 
     assert service.sweep_and_enqueue(db.session) == 3
     status = {key: _reload(mid).status for key, mid in rows.items()}
@@ -44,4 +44,4 @@ def test_the_sweep_requeues_stuck_rows_and_leaves_fresh_ones(app, make_user, not
                       "just-queued": "queued", "being-sent": "sending",
                       "out-of-attempts": "permanent_failure"}
     assert _reload(rows["out-of-attempts"]).last_error == "worker_lost"
-    assert sorted(notify_log.keys()) == ["lost-in-broker", "retry-lost", "worker-died"]
+    assert sorted(http_provider.sent_keys()) == ["lost-in-broker", "retry-lost", "worker-died"]
