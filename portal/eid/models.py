@@ -156,8 +156,9 @@ class AccessEntry(db.Model):
 
 class UsedToken(db.Model):
     """Token ids used at a gate: a token id is inserted once, in the same commit as its
-    decision's log row; a second insert is a replay. Rows past ``expires_at`` (the token can
-    no longer pass) are purged by ``eid.purge_used_tokens``."""
+    decision's log row; a second insert is a replay. ``expires_at`` is the token's ``exp``;
+    ``eid.purge_used_tokens`` forgets a row once ``exp`` plus the leeway and a margin is past
+    by the database's clock (``portal.eid.verify.store``)."""
 
     __tablename__ = "eid_used_token"
 

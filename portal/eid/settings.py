@@ -42,6 +42,17 @@ AGE_THRESHOLDS = Setting("EID_AGE_THRESHOLDS", (14, 19, 65), _ages)
 KEY_ENCRYPTION_KEY = Setting("EID_KEY_ENCRYPTION_KEY", "", str)
 # Gate checks answered in front of Flask (``portal.eid.verify.wsgi``).
 VERIFY_FAST_PATH = Setting("EID_VERIFY_FAST_PATH", True, _switch)
+# A gate check is answered or told to try again (503 ``verify_unavailable``) within about this
+# many seconds, never left waiting: the longest a check waits for the statement that writes it
+# (its own or the one of the checks before it in the fast path's group commit).
+VERIFY_WAIT_SECONDS = Setting("EID_VERIFY_WAIT_SECONDS", 5.0, float, minimum=1.0, maximum=60.0)
+# PostgreSQL's statement_timeout and lock_timeout (milliseconds) for the statements of a gate
+# check, in both paths: a statement stuck behind a lock or a slow disk is cancelled by the
+# server, so that the connection is free for the next check.
+VERIFY_STATEMENT_TIMEOUT_MS = Setting("EID_VERIFY_STATEMENT_TIMEOUT_MS", 2000, int,
+                                      minimum=100, maximum=60_000)
+VERIFY_LOCK_TIMEOUT_MS = Setting("EID_VERIFY_LOCK_TIMEOUT_MS", 1000, int, minimum=50,
+                                 maximum=60_000)
 
 
 def key_encryption_secret(config=None) -> str:

@@ -167,16 +167,21 @@ def test_expired_card_gives_no_token(app, client, resident, card_for, csrf_heade
 def test_upkeep_tasks_expire_cards_and_forget_old_token_ids(app, resident, card_for):
     from datetime import timedelta
 
-    from portal.eid import tasks
+    from portal.eid import tasks, verifier
     from portal.eid.models import UsedToken
+    from portal.eid.verify.store import USED_TOKEN_MARGIN
 
     card_for(resident)
     db.session.execute(db.update(Card).values(expires_at=utcnow() - timedelta(seconds=1)))
-    db.session.add_all([UsedToken(jti="old-jti-0001", expires_at=utcnow() - timedelta(minutes=1)),
-                        UsedToken(jti="new-jti-0001", expires_at=utcnow() + timedelta(minutes=1))])
+    # a used token id is kept until its token's exp + leeway + margin (by the database's clock)
+    kept = timedelta(seconds=verifier.LEEWAY + USED_TOKEN_MARGIN)
+    db.session.add_all([
+        UsedToken(jti="old-jti-0001", expires_at=utcnow() - kept - timedelta(seconds=5)),
+        UsedToken(jti="mid-jti-0001", expires_at=utcnow() - kept + timedelta(seconds=5)),
+        UsedToken(jti="new-jti-0001", expires_at=utcnow() + timedelta(minutes=1))])
     db.session.commit()
     assert tasks.expire_cards.delay().get() == 1
     assert tasks.purge_used_tokens.delay().get() == 1
     db.session.expire_all()
     assert db.session.scalar(db.select(Card.status)) == "expired"
-    assert list(db.session.scalars(db.select(UsedToken.jti))) == ["new-jti-0001"]
+    assert sorted(db.session.scalars(db.select(UsedToken.jti))) == ["mid-jti-0001", "new-jti-0001"]

@@ -16,7 +16,9 @@ A check, in either path:
 3. one statement reads the card's status and writes the access-log row with the final
    decision (a revoked or suspended card is denied even if steps 1-2 passed);
 
-2 and 3 commit together, and the gate is answered after that commit.
+2 and 3 commit together, and the gate is answered after that commit. The statements run under
+``EID_VERIFY_STATEMENT_TIMEOUT_MS`` and ``EID_VERIFY_LOCK_TIMEOUT_MS``: a check the database
+cannot write in time is told to try again (503 ``verify_unavailable``), never left waiting.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def verify_at_gate(session: Session, gate: GateInfo, token, now: float | None = 
     public = keys.public_keys(session, token_kid(token))
     now_s = time.time() if now is None else now
     reason, claims, sub = check_token(gate, token, public, settings.ISSUER(), now_s)
-    row = remember_and_log(session, gate, reason, claims, sub, now_s)
+    row = remember_and_log(session, gate, reason, claims, sub, now_s, timeouts=(
+        settings.VERIFY_STATEMENT_TIMEOUT_MS(), settings.VERIFY_LOCK_TIMEOUT_MS()))
     return schemas.gate_answer(gate, claims, row.decision, row.reason, row.card_status,
                                str(REASON_MESSAGES[row.reason]))

@@ -10,13 +10,40 @@ Two forms of the same rules (``rules.decision_columns``):
 Either way a token id is used up if and only if its decision is logged, and the gate is
 answered only after that commit. Statements are built once per shape, so SQLAlchemy's
 compiled cache serves every call.
+
+Replay across the purge: hosts' clocks differ (a gate host a few seconds behind the beat host
+granted a token twice: the beat host had already purged its id). So the database's clock
+alone (``db_clock``) says how long a used token id is kept and whether a token is still too
+young to be forgotten:
+
+- the row keeps the token's own ``exp`` (``expires_at``), and the purge forgets it only when
+  ``exp + LEEWAY + USED_TOKEN_MARGIN`` is past by the database's clock;
+- a check whose token passed on the gate host's clock is "expired" all the same when
+  ``exp + LEEWAY`` is past by the database's clock, and uses up nothing.
+
+So a token whose id could have been purged can no longer pass, however wrong a host's clock
+is: a gate host behind lets through no token the database calls expired; one ahead only
+refuses sooner. (``USED_TOKEN_MARGIN`` covers the time between a check's clock reading and
+its insert, which ``VERIFY_STATEMENT_TIMEOUT_MS`` bounds.)
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, String, bindparam, case, delete, exists, func, insert, literal, select
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy import column as db_column
 from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.exc import OperationalError
@@ -27,40 +54,98 @@ from portal.eid import verifier
 from portal.eid.errors import VerifyUnavailable
 from portal.eid.models import AccessEntry, Card, UsedToken
 from portal.eid.verify.rules import STATUS_DECIDES, decision_columns, status_decides
-from portal.types import UTCDateTime, utcnow
+from portal.types import UTCDateTime
 
 _stmts: dict = {}
 _LOG_COLUMNS = ["at", "card_id", "facility_id", "gate_id", "decision", "reason", "card_status"]
 
+# Seconds a used token id is kept after its token's ``exp`` plus the verifier's leeway, by the
+# database's clock: far more than any statement of a check may run (its statement_timeout).
+USED_TOKEN_MARGIN = 60
 
-def used_until(claims: dict, now_s: float) -> datetime:
-    """Until when a token id is remembered: until the token could not pass any more."""
-    return datetime.fromtimestamp(now_s + verifier.replay_ttl(claims, now_s), tz=UTC)
+
+def db_clock(dialect_name: str):
+    """The database's clock as SQL. PostgreSQL: ``statement_timestamp()``, when the statement
+    began (a check's statements run under ``statement_timeout``). SQLite: its ``'now'`` (the
+    file lives on this host, so its clock is the host's; text in the column's own format)."""
+    if dialect_name == "postgresql":
+        return func.statement_timestamp()
+    return func.strftime("%Y-%m-%d %H:%M:%f", "now")
+
+
+def _seconds(n: int):
+    """An interval of ``n`` seconds, in PostgreSQL's SQL."""
+    return literal_column(f"interval '{int(n)} seconds'")
+
+
+def token_exp(claims: dict) -> datetime:
+    """The token's ``exp``: what a used token id's row keeps (``UsedToken.expires_at``)."""
+    return datetime.fromtimestamp(claims["exp"], tz=UTC)
+
+
+def live_until(claims: dict) -> datetime:
+    """The last moment the token may pass by the database's clock: ``exp`` plus the leeway."""
+    return datetime.fromtimestamp(claims["exp"] + verifier.LEEWAY, tz=UTC)
 
 
 # -- one check -----------------------------------------------------------------------------
 
 
 def used_token_stmt(dialect_name: str):
-    """``INSERT INTO eid_used_token ... ON CONFLICT (jti) DO NOTHING RETURNING jti``, built
-    once per dialect; parameters from ``used_token_params``. A row back means the token id
-    was new; none means another check already used it (or is using it: PostgreSQL makes the
-    second insert wait for the first one's commit, then skips it). The table's primary key
-    decides which of two racing gates gets a token."""
+    """``INSERT INTO eid_used_token (jti, expires_at) SELECT :jti, :exp WHERE :live_until >=
+    <the database's clock> ON CONFLICT (jti) DO NOTHING RETURNING jti``, built once per
+    dialect; parameters from ``used_token_params``. A row back means the token id was new
+    and the token still live by the database's clock; none means another check already used
+    it (or is using it: PostgreSQL makes the second insert wait for the first one's commit,
+    then skips it), or that the token is past ``exp`` plus the leeway by the database's clock
+    (``live_stmt`` tells which). The table's primary key decides which of two racing gates
+    gets a token."""
     key = ("used", dialect_name)
     stmt = _stmts.get(key)
     if stmt is None:
         table = UsedToken.__table__
+        live = bindparam("live_until", type_=UTCDateTime()) >= db_clock(dialect_name)
         stmt = (insert_ignoring(dialect_name, table, index_elements=["jti"])
-                .values(jti=bindparam("used_jti", type_=String()),
-                        expires_at=bindparam("used_until", type_=UTCDateTime()))
+                .from_select(["jti", "expires_at"],
+                             select(bindparam("used_jti", type_=String()),
+                                    bindparam("used_exp", type_=UTCDateTime())).where(live))
                 .returning(table.c.jti))
         stmt = _stmts.setdefault(key, stmt)
     return stmt
 
 
-def used_token_params(jti: str, until: datetime) -> dict:
-    return {"used_jti": jti, "used_until": until}
+def live_stmt(dialect_name: str):
+    """``SELECT :live_until >= <the database's clock>``: whether a token may still pass."""
+    key = ("live", dialect_name)
+    stmt = _stmts.get(key)
+    if stmt is None:
+        stmt = select(bindparam("live_until", type_=UTCDateTime()) >= db_clock(dialect_name))
+        stmt = _stmts.setdefault(key, stmt)
+    return stmt
+
+
+def used_token_params(claims: dict) -> dict:
+    return {"used_jti": claims["jti"], "used_exp": token_exp(claims),
+            "live_until": live_until(claims)}
+
+
+def statement_timeouts(conn, statement_ms: int, lock_ms: int) -> None:
+    """PostgreSQL: ``statement_timeout`` and ``lock_timeout`` for the rest of the connection's
+    transaction (``SET LOCAL``): a check's statements stuck behind a lock or a slow disk are
+    cancelled by the server (the gate is told to try again) instead of holding the request."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_timeouts_stmt(), {"statement_ms": str(int(statement_ms)),
+                                        "lock_ms": str(int(lock_ms))})
+
+
+def _timeouts_stmt():
+    stmt = _stmts.get("timeouts")
+    if stmt is None:
+        stmt = select(func.set_config("statement_timeout", bindparam("statement_ms", type_=String()),
+                                      True),
+                      func.set_config("lock_timeout", bindparam("lock_ms", type_=String()), True))
+        stmt = _stmts.setdefault("timeouts", stmt)
+    return stmt
 
 
 def log_decision_stmt(status_decides: bool):
@@ -94,22 +179,29 @@ def log_params(gate, sub: str | None, given: str, now_s: float) -> dict:
 
 
 def remember_and_log(session: Session, gate, reason: str, claims: dict, sub: str | None,
-                     now_s: float):
+                     now_s: float, timeouts: tuple[int, int] | None = None):
     """Steps 2-3 of a gate check, committed together in the session's transaction: a token
-    that would pass uses up its ``jti`` (``used_token_stmt``), then one statement reads the
-    card's status and logs the decision. Returns the log row (decision, reason,
-    card_status); ``VerifyUnavailable`` when the database cannot be reached."""
+    that would pass uses up its ``jti`` (``used_token_stmt``; "expired" instead when the
+    database's clock says so), then one statement reads the card's status and logs the
+    decision. ``timeouts``: (statement_timeout, lock_timeout) in milliseconds for these
+    statements on PostgreSQL (``statement_timeouts``). Returns the log row (decision, reason,
+    card_status); ``VerifyUnavailable`` when the database cannot be reached or a timeout
+    cancelled a statement (nothing is written then)."""
     try:
         conn = session.connection()
+        if timeouts is not None:
+            statement_timeouts(conn, *timeouts)
         given = reason
         if reason == "ok":
-            fresh = conn.execute(used_token_stmt(conn.dialect.name), used_token_params(
-                claims["jti"], used_until(claims, now_s))).first()
-            given = "ok" if fresh is not None else "replayed"
+            params = used_token_params(claims)
+            fresh = conn.execute(used_token_stmt(conn.dialect.name), params).first()
+            if fresh is None:
+                live = conn.execute(live_stmt(conn.dialect.name), params).scalar()
+                given = "replayed" if live else "expired"
         row = conn.execute(log_decision_stmt(status_decides(given)),
                            log_params(gate, sub, given, now_s)).one()
         session.commit()
-    except OperationalError as exc:
+    except OperationalError as exc:  # unreachable, or statement_timeout / lock_timeout
         session.rollback()
         raise VerifyUnavailable() from exc
     return row
@@ -122,7 +214,8 @@ def log_decisions_stmt():
     """PostgreSQL: many gate checks decided and logged in one statement and one commit (the
     fast path's group commit). Row for row what ``remember_and_log`` does for one check:
 
-    1. each check that would pass (given "ok") uses up its ``jti``: ``INSERT INTO
+    1. each check that would pass (given "ok") is "expired" if its ``exp`` plus the leeway is
+       past by the database's clock; else it uses up its ``jti``: ``INSERT INTO
        eid_used_token ... ON CONFLICT DO NOTHING``; of several checks of one token id in the
        batch only the first is inserted, and it is "ok" only if no earlier commit had it;
        the others are "replayed";
@@ -140,12 +233,17 @@ def log_decisions_stmt():
     v = func.json_to_recordset(bindparam("checks", type_=JSON())).table_valued(
         db_column("ord", Integer()), db_column("at", UTCDateTime()), db_column("sub", String()),
         db_column("facility_id", Integer()), db_column("gate_id", Integer()),
-        db_column("given", String()), db_column("jti", String()), db_column("until", UTCDateTime()),
+        db_column("given", String()), db_column("jti", String()), db_column("exp", UTCDateTime()),
     ).render_derived(name="v", with_types=True)
-    checks = select(v, func.row_number().over(partition_by=v.c.jti, order_by=v.c.ord)
-                    .label("nth")).cte("checks")
+    # past exp + leeway by the database's clock: expired, whatever the gate host's clock said
+    past = v.c.exp + _seconds(verifier.LEEWAY) < db_clock("postgresql")
+    checks = select(v.c.ord, v.c.at, v.c.sub, v.c.facility_id, v.c.gate_id,
+                    case(((v.c.given == "ok") & past, "expired"), else_=v.c.given).label("given"),
+                    v.c.jti, v.c.exp,
+                    func.row_number().over(partition_by=v.c.jti, order_by=v.c.ord).label("nth")
+                    ).cte("checks")
     used = (insert_ignoring("postgresql", used_table, index_elements=["jti"])
-            .from_select(["jti", "expires_at"], select(checks.c.jti, checks.c.until)
+            .from_select(["jti", "expires_at"], select(checks.c.jti, checks.c.exp)
                          .where(checks.c.given == "ok", checks.c.nth == 1)
                          # every batch takes the ids in one order: two batches racing on
                          # the same tokens wait for each other, never deadlock
@@ -182,7 +280,7 @@ def batch_check(gate, reason: str, claims: dict, sub: str | None, now_s: float) 
     return {"at": datetime.fromtimestamp(now_s, tz=UTC).isoformat(), "sub": sub,
             "facility_id": gate.facility_id, "gate_id": gate.id, "given": reason,
             "jti": claims["jti"] if ok else None,
-            "until": used_until(claims, now_s).isoformat() if ok else None}
+            "exp": token_exp(claims).isoformat() if ok else None}
 
 
 def batch_checks(checks: list[dict]) -> list[dict]:
@@ -194,8 +292,15 @@ def batch_checks(checks: list[dict]) -> list[dict]:
 # -- upkeep --------------------------------------------------------------------------------
 
 
-def purge_used_tokens(session: Session, now: datetime | None = None) -> int:
-    """Forget token ids past the time their token could pass (the beat task, each minute)."""
-    n = session.execute(delete(UsedToken).where(UsedToken.expires_at < (now or utcnow()))).rowcount
+def purge_used_tokens(session: Session) -> int:
+    """Forget the ids of tokens past ``exp`` plus the leeway plus ``USED_TOKEN_MARGIN`` by the
+    database's clock, never the host's (the beat task, each minute): a token that old is
+    refused as expired by every check (see the module's docstring)."""
+    keep = verifier.LEEWAY + USED_TOKEN_MARGIN
+    if session.get_bind().dialect.name == "postgresql":
+        horizon = func.now() - _seconds(keep)
+    else:
+        horizon = func.strftime("%Y-%m-%d %H:%M:%f", "now", f"-{keep} seconds")
+    n = session.execute(delete(UsedToken).where(UsedToken.expires_at < horizon)).rowcount
     session.commit()
     return n

@@ -13,18 +13,26 @@ Flask view would:
   is sent (a session could choose the language).
 
 Anything else (a wrong, missing or not yet cached gate key, an unknown ``kid``, a stale key
-cache, bad JSON, an unknown field, a big body, a cookie) falls through to Flask, which answers
-and fills the caches: 401s, 413s and 422s are Flask's own. The token is checked by
+cache, bad JSON, JSON nested deeper than the shell reads, NUL bytes or lone surrogates, an
+unknown field, a big body, a cookie) falls through to Flask, which answers and fills the
+caches: 400s, 401s, 413s and 422s are Flask's own. The token is checked by
 ``rules.check_token``, as in the view; the check is written by ``group_commit.backend_for``
 (on PostgreSQL many checks to a commit). The answer's shape is the shell's: its security
 headers, its anonymous locale, its error body. Set ``EID_VERIFY_FAST_PATH`` to 0 to switch
 it off.
+
+A gate that hangs up cancels its check (under gevent, as the gates are deployed: ``HangUp``):
+a check still queued leaves the queue and uses up nothing, so the gate's next try with the
+same card code can pass; a statement under way is cancelled on the server
+(``group_commit``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import threading
 import time
 from io import BytesIO
@@ -35,8 +43,9 @@ from portal.api import error_body
 from portal.eid import keys, schemas, settings
 from portal.eid.errors import VerifyUnavailable
 from portal.eid.verify import gates, rules
-from portal.eid.verify.group_commit import backend_for
+from portal.eid.verify.group_commit import Timeouts, backend_for, on_gevent
 from portal.i18n import LOCALES, anonymous_locale
+from portal.inputs import first_unreadable, json_depth_ok
 from portal.web import NO_STORE, SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
@@ -109,9 +118,12 @@ class VerifyFastPath:
         reason, claims, sub = rules.check_token(gate, token, public,
                                                 settings.ISSUER.get(self.app.config), now_s)
         try:
-            decision, reason, card_status = self._remember_and_log(gate, reason, claims, sub, now_s)
-        except VerifyUnavailable as exc:
-            return "503 SERVICE UNAVAILABLE", self._error(exc.code, texts[exc.code]), lang, False
+            with HangUp.watch(environ):
+                decision, reason, card_status = self._remember_and_log(gate, reason, claims, sub,
+                                                                       now_s)
+        except (VerifyUnavailable, GateHungUp):  # a gate that hung up reads nothing
+            code = VerifyUnavailable.code
+            return "503 SERVICE UNAVAILABLE", self._error(code, texts[code]), lang, False
         except Exception:
             log.exception("e-ID verify failed at gate %s", gate.id)
             if self.app.testing:
@@ -137,11 +149,15 @@ class VerifyFastPath:
             raise _FallThrough
         data = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = BytesIO(data)  # Flask can still read it if we fall through
+        if not json_depth_ok(data):  # the shell's 400 too_deep, before any recursive parse
+            raise _FallThrough
         try:
             body = json.loads(data)
         except ValueError:
             raise _FallThrough from None
         if not isinstance(body, dict) or len(data) != length or not FIELDS.issuperset(body):
+            raise _FallThrough
+        if first_unreadable(body) is not None:  # NUL bytes, lone surrogates: the shell's 422
             raise _FallThrough
         return body.get("token")
 
@@ -187,8 +203,75 @@ class VerifyFastPath:
                 with self.app.app_context():
                     from portal.extensions import db
 
-                    self._backend = backend_for(db.engine)
+                    self._backend = backend_for(db.engine, Timeouts.from_config(self.app.config))
         return self._backend
+
+
+class GateHungUp(BaseException):  # noqa: N818 - a cancellation, as gevent's GreenletExit
+    """Thrown into a request whose gate hung up while its check was being written. A
+    ``BaseException``, so that no ``except Exception`` on the way swallows it."""
+
+
+class HangUp:
+    """While a check is being written, under gevent: a gate that hangs up (its socket reads
+    end-of-file or a reset) cancels the request, ``GateHungUp`` thrown where it waits.
+
+    One io watcher on the client's socket per check, armed only inside ``watch``: no thread,
+    no greenlet, nothing thrown once the check is done. Threads (the development server)
+    cannot be interrupted: there a check runs to its end."""
+
+    __slots__ = ("sock", "greenlet", "hub", "watcher", "armed")
+
+    @classmethod
+    def watch(cls, environ):
+        sock = environ.get("gunicorn.socket")
+        if sock is None or not on_gevent():
+            return contextlib.nullcontext()
+        return cls(sock)
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.armed = False
+
+    def __enter__(self):
+        import gevent
+
+        self.greenlet = gevent.getcurrent()
+        self.hub = gevent.get_hub()
+        self.watcher = self.hub.loop.io(self.sock.fileno(), 1)  # readable
+        self.armed = True
+        self.watcher.start(self._readable)
+        return self
+
+    def __exit__(self, *exc_info) -> bool:
+        self.armed = False
+        self.watcher.stop()
+        self.watcher.close()
+        return False
+
+    def _readable(self) -> None:
+        """In the hub: the socket is readable. Peek without blocking (the hub must not)."""
+        self.watcher.stop()
+        if not self.armed:
+            return
+        from gevent import monkey
+
+        raw = monkey.get_original("socket", "socket")(fileno=self.sock.fileno())
+        try:
+            hung_up = raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            hung_up = False
+        except OSError:  # reset by the gate
+            hung_up = True
+        finally:
+            raw.detach()  # the descriptor stays the server's
+        if hung_up:  # else the gate sent more (a pipelined request): it is still there
+            self.hub.loop.run_callback(self._throw)
+
+    def _throw(self) -> None:
+        if self.armed:  # not if the check ended meanwhile
+            self.armed = False
+            self.greenlet.throw(GateHungUp())
 
 
 def install(app) -> VerifyFastPath:
