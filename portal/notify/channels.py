@@ -3,11 +3,18 @@
 A channel takes a list of :class:`Envelope` (one rendered notice each) and answers, per message
 id, ``None`` when the provider accepted it or a :class:`DeliveryError` saying whether trying
 again later could help.  Every provider is handed the notice's reference (HTTP header
-``Idempotency-Key``, e-mail ``Message-ID``, a field of the log line) so that a provider sees each
-notice at most once even when a worker dies between sending and recording the delivery.  The
+``Idempotency-Key``, e-mail ``Message-ID``, a field of the log line), the same on every attempt:
+the one send that can be repeated (the one in flight when its worker died) reaches the provider
+as the same notice, which a provider keyed on it drops and a mail reader recognises.  The
 reference is a keyed hash of the idempotency key (:func:`portal.notify.sealing.reference`): a
 key such as ``welfare:<programme>:<user id>`` says who qualifies for what, and never leaves the
 outbox.
+
+A channel either sends one notice at a time over the network (SMTP, HTTP: the delivery loop
+renews its claim before each send, :mod:`portal.notify.service.claims`) or takes a whole batch
+in one local step (``batched``: the inbox, the ``log`` provider). A channel that cannot be
+reached raises :class:`ChannelDown`: the rest of the batch waits for a later retry instead of
+each notice waiting out its own timeout.
 
 Configuration (``portal.notify.settings``, read from the app config, else the environment):
 
@@ -20,11 +27,13 @@ Configuration (``portal.notify.settings``, read from the app config, else the en
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import smtplib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -55,6 +64,17 @@ class TemporaryFailure(DeliveryError):
 
 class PermanentFailure(DeliveryError):
     temporary = False
+
+
+class ChannelDown(TemporaryFailure):
+    """The provider did not answer (refused, timed out, hung up): this notice is tried again
+    later, and so is the rest of its batch, untried now."""
+
+
+def connect_timeout(timeout: float) -> float:
+    """Seconds to wait for a provider to connect (and, for SMTP, to answer a command): at most a
+    quarter of the stuck timeout, so that a provider that is down costs a batch little."""
+    return max(0.1, min(timeout, settings.STUCK_SECONDS() / 4))
 
 
 @dataclass
@@ -92,6 +112,12 @@ def mask(address: str | None) -> str | None:
 
 class Channel:
     name = "?"
+    batched = False  # True: deliver_many takes a whole batch in one local step (no network)
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Channel]:
+        """What a batch's sends share (an SMTP connection, an HTTP session)."""
+        yield self
 
     def deliver_many(self, envelopes: list[Envelope]) -> Results:
         return {env.message_id: self._safe(env) for env in envelopes}
@@ -111,6 +137,7 @@ class AppChannel(Channel):
     """The resident's in-portal inbox: the outbox row *is* the inbox entry."""
 
     name = "app"
+    batched = True
 
     def deliver(self, env: Envelope) -> None:
         return None
@@ -122,7 +149,14 @@ def message_id_header(reference: str, sender: str) -> str:
 
 
 class EmailChannel(Channel):
-    """Real SMTP; one connection per batch."""
+    """Real SMTP; one connection per batch, opened at its first mail.
+
+    Every message carries a ``Message-ID`` made from the notice's reference, the same on every
+    attempt: a mail sent again after a worker died is recognisably the same mail. A server that
+    refuses, hangs (``MAIL_TIMEOUT``, at most a quarter of ``NOTIFY_STUCK_SECONDS``) or hangs up
+    is :class:`ChannelDown`: the batch's other mails wait for the retry. A refused recipient or
+    sender (an SMTP reply code) fails that mail only.
+    """
 
     name = "email"
 
@@ -133,7 +167,8 @@ class EmailChannel(Channel):
         self.password = settings.MAIL_PASSWORD()
         self.use_tls = settings.MAIL_USE_TLS()
         self.sender = settings.MAIL_FROM()
-        self.timeout = settings.MAIL_TIMEOUT()
+        self.timeout = connect_timeout(settings.MAIL_TIMEOUT())
+        self.smtp: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
         smtp = smtplib.SMTP(self.server, self.port, timeout=self.timeout)
@@ -154,36 +189,38 @@ class EmailChannel(Channel):
         mail.set_content(env.body)
         return mail
 
-    def deliver_many(self, envelopes: list[Envelope]) -> Results:
-        results: Results = {}
-        if not envelopes:
-            return results
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[EmailChannel]:
         try:
-            smtp = self._connect()
-        except (OSError, smtplib.SMTPException) as exc:
-            error = _smtp_error(exc)
-            return {env.message_id: error for env in envelopes}
-        try:
-            for env in envelopes:
-                if not env.to:
-                    results[env.message_id] = PermanentFailure("no_address")
-                    continue
-                try:
-                    smtp.send_message(self._email(env))
-                    results[env.message_id] = None
-                except (OSError, smtplib.SMTPException) as exc:
-                    results[env.message_id] = _smtp_error(exc)
-                    if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
-                        try:
-                            smtp = self._connect()
-                        except (OSError, smtplib.SMTPException):
-                            pass
+            yield self
         finally:
-            try:
-                smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
-        return results
+            self._drop(quit=True)
+
+    def _drop(self, quit: bool = False) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit() if quit else smtp.close()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+    def deliver(self, env: Envelope) -> None:
+        if not env.to:
+            raise PermanentFailure("no_address")
+        try:
+            if self.smtp is None:
+                self.smtp = self._connect()
+            self.smtp.send_message(self._email(env))
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
+            error = _smtp_error(exc)
+            if isinstance(exc, smtplib.SMTPConnectError) or error.code == "smtp_421":
+                self._drop()  # "service not available": the server is closing on us
+                raise ChannelDown(error.code) from None
+            raise error from None
+        except (OSError, smtplib.SMTPException):  # refused, timed out, hung up
+            self._drop()
+            raise ChannelDown("smtp_unavailable") from None
 
 
 def _smtp_error(exc: Exception) -> DeliveryError:
@@ -206,9 +243,11 @@ class HttpProvider(Channel):
     """An SMS or voice-call provider behind an HTTP API.
 
     ``POST <URL>`` with JSON ``{"to", "text", "locale", "channel", "reference"}``, headers
-    ``Authorization: Bearer <KEY>`` and ``Idempotency-Key``.  2xx: accepted; 409: the provider
-    already has a notice with this idempotency key (accepted earlier); 408, 429 and 5xx
-    or a network error: try again later; any other 4xx: permanent.
+    ``Authorization: Bearer <KEY>`` and ``Idempotency-Key`` (the notice's reference, the same on
+    every attempt).  2xx: accepted; 409: the provider already has a notice with this
+    idempotency key (accepted earlier); 408, 429 and 5xx, or no answer within
+    ``<CHANNEL>_PROVIDER_TIMEOUT``: try again later; any other 4xx: permanent. Not reachable
+    (refused, no connection within a quarter of the stuck timeout, hung up): :class:`ChannelDown`.
     """
 
     def __init__(self, name: str):
@@ -216,19 +255,24 @@ class HttpProvider(Channel):
         self.url = settings.PROVIDER_URL[name]()
         self.key = settings.PROVIDER_KEY[name]()
         self.timeout = settings.PROVIDER_TIMEOUT[name]()
+        self.http: requests.Session | None = None
 
-    def deliver_many(self, envelopes: list[Envelope]) -> Results:
-        if not self.url:
-            return {env.message_id: PermanentFailure("provider_not_configured") for env in envelopes}
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[HttpProvider]:
         with requests.Session() as http:
             self.http = http
-            return super().deliver_many(envelopes)
+            try:
+                yield self
+            finally:
+                self.http = None
 
     def deliver(self, env: Envelope) -> None:
+        if not self.url:
+            raise PermanentFailure("provider_not_configured")
         if not env.to:
             raise PermanentFailure("no_address")
         try:
-            response = self.http.post(
+            response = (self.http or requests).post(
                 self.url,
                 json={
                     "to": env.to,
@@ -241,9 +285,13 @@ class HttpProvider(Channel):
                     "Authorization": f"Bearer {self.key}",
                     "Idempotency-Key": env.reference,
                 },
-                timeout=self.timeout,
+                # connecting: briefly; an answer may take the whole PROVIDER_TIMEOUT (the claim
+                # of a send in flight is kept alive meanwhile)
+                timeout=(connect_timeout(self.timeout), self.timeout),
             )
-        except (OSError, requests.RequestException):
+        except requests.ConnectionError:  # refused, not reachable in time, hung up
+            raise ChannelDown("provider_unreachable") from None
+        except (OSError, requests.RequestException):  # it has the request but did not answer in time
             raise TemporaryFailure("provider_unreachable") from None
         status = response.status_code
         if 200 <= status < 300 or status == 409:  # 409: it already has this idempotency key
@@ -263,6 +311,7 @@ class LogProvider(Channel):
     written, so a notice re-sent after a worker died shows up once.
     """
 
+    batched = True
     _seen: dict[str, tuple[int, int, set[str]]] = {}  # path -> (inode, offset, references)
     _lock = threading.Lock()
 

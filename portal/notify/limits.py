@@ -5,6 +5,7 @@ from __future__ import annotations
 
 IDEMPOTENCY_KEY_MAX = 200  # characters: the outbox column's length
 ERROR_CODE_MAX = 200       # characters of a failure's machine code (``last_error``)
+CLAIM_TOKEN_LENGTH = 16    # hex digits of a delivery claim's random token (64 bits)
 INBOX_PAGE = 20            # notices per page of a resident's inbox
 MESSAGES_PAGE = 50         # notices per page of the officers' list
 RECENT_FAILURES = 20       # failed notices the dashboard lists

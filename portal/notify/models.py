@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.extensions import db
 from portal.types import JSONType, UTCDateTime, utcnow
 
-from .limits import ERROR_CODE_MAX, IDEMPOTENCY_KEY_MAX
+from .limits import CLAIM_TOKEN_LENGTH, ERROR_CODE_MAX, IDEMPOTENCY_KEY_MAX
 
 CHANNELS = ("app", "email", "sms", "voice")
 STATUSES = ("queued", "sending", "delivered", "temporary_failure", "permanent_failure")
@@ -75,6 +75,11 @@ class Message(db.Model):
     sealed_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     status: Mapped[str] = mapped_column(String(20), default="queued")
+    # The claim of the worker sending it: a random token, new with each claim, NULL when no
+    # worker holds it. Each step of a delivery is a conditional UPDATE on it
+    # (portal.notify.service.claims), so a worker whose claim was taken over sends nothing more.
+    claim: Mapped[str | None] = mapped_column(String(CLAIM_TOKEN_LENGTH))
+    # delivery attempts (a notice the sweep took back before its turn came was not attempted)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # a short machine code ("smtp_550", "opted_out", ...): never an address or a name
     last_error: Mapped[str | None] = mapped_column(String(ERROR_CODE_MAX))

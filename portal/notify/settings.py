@@ -20,8 +20,9 @@ from .models import PHONE_CHANNELS
 
 MAX_ATTEMPTS = Setting("NOTIFY_MAX_ATTEMPTS", 5, int, environ=True,
                        doc="attempts before a temporary failure becomes permanent")
-STUCK_SECONDS = Setting("NOTIFY_STUCK_SECONDS", 300, int, environ=True,
-                        doc="how long a notice may sit queued or sending before the sweep re-queues it")
+STUCK_SECONDS = Setting("NOTIFY_STUCK_SECONDS", 300, int, minimum=1, environ=True,
+                        doc="how long a notice may sit queued, or claimed by a worker that stopped renewing its "
+                            "claim, before the sweep re-queues it")
 BATCH_SIZE = Setting("NOTIFY_BATCH_SIZE", 200, int, minimum=1, environ=True,
                      doc="notice ids per delivery task")
 RETRY_BASE_SECONDS = Setting("NOTIFY_RETRY_BASE_SECONDS", 30.0, float, environ=True,
@@ -68,7 +69,8 @@ MAIL_USERNAME = Setting("MAIL_USERNAME", None, as_str, environ=True)
 MAIL_PASSWORD = Setting("MAIL_PASSWORD", None, str, environ=True)  # str: spaces are the password's
 MAIL_USE_TLS = Setting("MAIL_USE_TLS", False, as_bool, environ=True)
 MAIL_FROM = Setting("MAIL_FROM", "noreply@portal.local", as_str, environ=True)
-MAIL_TIMEOUT = Setting("MAIL_TIMEOUT", 10.0, float, environ=True)
+MAIL_TIMEOUT = Setting("MAIL_TIMEOUT", 10.0, float, environ=True,
+                       doc="seconds to wait for the mail server to connect or answer (at most a quarter of NOTIFY_STUCK_SECONDS)")
 
 # -- SMS and voice providers: <CHANNEL>_PROVIDER = log | http ---------------------------------
 

@@ -3,7 +3,8 @@
 - ``notify.deliver_batch(channel, ids)``: deliver a batch of outbox rows.  ``acks_late`` and
   ``reject_on_worker_lost``: a worker killed mid-batch leaves its message to be redelivered, and
   the rows it had claimed (``sending``) are put back by the sweep; the claim is a conditional
-  UPDATE, so a redelivered or duplicated task never sends a notice twice.
+  UPDATE renewed before each send (``service.claims``), so a redelivered or duplicated task, or a
+  worker whose claim the sweep took back, never sends a notice twice.
 - ``notify.sweep``: every ``NOTIFY_SWEEP_INTERVAL`` seconds (default 60), re-queue rows stuck in
   ``queued``/``sending`` past ``NOTIFY_STUCK_SECONDS`` and retries whose task was lost.
 """

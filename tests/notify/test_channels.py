@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.notify import service
@@ -13,6 +16,7 @@ from portal.notify.channels import message_id_header
 from portal.notify.models import Message
 from portal.notify.sealing import reference
 from portal.types import utcnow
+from tests.notify.rig import wait_until
 
 
 def test_email_goes_through_smtp_in_the_recipients_language(send, make_user, smtp_server):
@@ -53,6 +57,102 @@ def test_an_unreachable_mail_server_is_retried_later(app, send, make_user):
     assert message.status == "temporary_failure"
     assert message.last_error == "smtp_unavailable"
     assert message.next_attempt_at > before
+
+
+def _emails(count: int, prefix: str) -> list[int]:
+    """``count`` e-mail notices to bare addresses, written and committed without a task: the
+    test delivers them."""
+    service.send_many(db.session, [{"template": "notify.channel_check", "context": {}, "locale": "en",
+                                    "idempotency_key": f"{prefix}-{i}", "email": f"{prefix}{i}@example.com",
+                                    "channel": "email"} for i in range(count)])
+    db.session.info.pop("notify.pending", None)
+    db.session.commit()
+    return sorted(db.session.scalars(select(Message.id).where(Message.idempotency_key.like(f"{prefix}-%"))))
+
+
+def test_a_mail_server_that_stops_answering_mid_batch_costs_the_batch_one_timeout(app, smtp_server):
+    """The server takes three mails, then hangs (TCP accepted, no word). The batch gives up
+    on its remaining mails after one timeout (not one per mail: with 200 mails and 10 s
+    timeouts that was past the stuck timeout), and they are sent, once each, when it is back."""
+    app.config.update(MAIL_TIMEOUT=0.5)
+    ids = _emails(10, "hang")
+    smtp_server.gate(after=3)  # the 4th mail is held, unanswered
+    started = time.monotonic()
+    worker = threading.Thread(target=_deliver, args=(app, "email", ids))
+    worker.start()
+    wait_until(lambda: smtp_server.arrived == 4, 10, "the 4th mail")
+    smtp_server.not_answering()  # the held mail's connection drops; a new one gets no greeting
+    worker.join(timeout=20)
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.5, f"the batch took {elapsed:.1f} s"
+    assert smtp_server.silent_connections <= 1
+    db.session.expire_all()
+    statuses = [db.session.get(Message, i).status for i in ids]
+    assert statuses == ["delivered"] * 3 + ["temporary_failure"] * 7
+    assert {db.session.get(Message, i).last_error for i in ids[3:]} == {"smtp_unavailable"}
+    smtp_server.up()
+    _deliver(app, "email", ids, now=utcnow() + timedelta(hours=1))
+    db.session.expire_all()
+    assert {db.session.get(Message, i).status for i in ids} == {"delivered"}
+    sender = "noreply@city.example.kr"
+    assert smtp_server.message_ids() == Counter(
+        message_id_header(reference(f"hang-{i}"), sender) for i in range(10))
+
+
+def test_a_mail_server_that_never_answers_costs_a_batch_one_connection(app, smtp_server):
+    app.config.update(MAIL_TIMEOUT=0.5)
+    ids = _emails(10, "silent")
+    smtp_server.not_answering()
+    started = time.monotonic()
+    _deliver(app, "email", ids)
+    assert time.monotonic() - started < 1.5
+    assert smtp_server.silent_connections == 1
+    db.session.expire_all()
+    rows = [db.session.get(Message, i) for i in ids]
+    assert {(m.status, m.last_error, m.attempts) for m in rows} == {("temporary_failure", "smtp_unavailable", 1)}
+    assert len({m.next_attempt_at for m in rows}) == 1  # retried together
+
+
+def _texts(user, count: int, prefix: str) -> list[int]:
+    service.send_many(db.session, [{"template": "notify.channel_check", "context": {}, "user_id": user.id,
+                                    "idempotency_key": f"{prefix}-{i}", "channel": "sms"} for i in range(count)])
+    db.session.info.pop("notify.pending", None)
+    db.session.commit()
+    return sorted(db.session.scalars(select(Message.id).where(Message.idempotency_key.like(f"{prefix}-%"))))
+
+
+def test_an_unreachable_http_provider_costs_a_batch_one_connection(app, make_user):
+    from tests.notify.rig import free_port
+
+    app.config.update(SMS_PROVIDER="http", SMS_PROVIDER_URL=f"http://127.0.0.1:{free_port()}/v1")
+    ids = _texts(make_user(phone="010-1"), 5, "refused")
+    outcome = _deliver(app, "sms", ids)
+    assert outcome.delivered == [] and sorted(i for _, batch in outcome.retry for i in batch) == ids
+    db.session.expire_all()
+    rows = [db.session.get(Message, i) for i in ids]
+    assert {(m.status, m.last_error, m.attempts) for m in rows} == {("temporary_failure", "provider_unreachable", 1)}
+    assert len({m.next_attempt_at for m in rows}) == 1
+
+
+def test_a_provider_slow_to_answer_one_notice_does_not_hold_back_the_others(app, make_user, http_provider):
+    """No answer in time is not a provider down: that notice is tried again later (with the
+    same Idempotency-Key, which the provider may already have), the others go on."""
+    app.config.update(SMS_PROVIDER_TIMEOUT=0.3)
+    http_provider.delay = lambda request: 1.0 if request.number == 1 else 0.0
+    ids = _texts(make_user(phone="010-1"), 4, "slow")
+    outcome = _deliver(app, "sms", ids)
+    assert outcome.delivered == ids[1:]
+    db.session.expire_all()
+    first = db.session.get(Message, ids[0])
+    assert (first.status, first.last_error) == ("temporary_failure", "provider_unreachable")
+    _deliver(app, "sms", ids, now=utcnow() + timedelta(hours=1))
+    keys = http_provider.sent_keys()
+    assert sorted(keys) == ["slow-0", "slow-0", "slow-1", "slow-2", "slow-3"]  # the repeat: same key
+
+
+def _deliver(app, channel, ids, **kwargs):
+    with app.app_context(), service.fresh_session() as session:
+        return service.deliver_batch(session, channel, ids, **kwargs)
 
 
 def test_http_provider_gets_the_key_and_the_reference(send, make_user, http_provider):

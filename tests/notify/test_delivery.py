@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -55,7 +56,7 @@ def test_backoff_is_capped_and_jittered(app):
 
 
 @requires_postgres
-def test_two_workers_delivering_the_same_batch_send_each_notice_once(app, make_user, notify_log):
+def test_two_workers_delivering_the_same_batch_send_each_notice_once(app, make_user, http_provider):
     user = make_user(phone="010-1")
     items = [{"template": "notify.channel_check", "context": {}, "idempotency_key": f"race-{i}",
               "user_id": user.id, "channel": "sms"} for i in range(60)]
@@ -77,8 +78,47 @@ def test_two_workers_delivering_the_same_batch_send_each_notice_once(app, make_u
     for t in threads:
         t.join(timeout=30)
     assert sorted(delivered[0] + delivered[1]) == sorted(ids)  # each id delivered by one worker
-    keys = notify_log.keys()
+    # the provider keeps every request it got: each notice reached it once
+    keys = http_provider.sent_keys()
     assert len(keys) == 60 and len(set(keys)) == 60
+
+
+def test_a_notice_taken_over_mid_batch_is_not_sent_by_its_old_claimer(app, make_user, http_provider):
+    """Worker A claims three notices; the provider takes 2.5 s over the first. Past the stuck
+    timeout (1 s) the sweep takes back what A has not started (the two others), and worker B
+    sends them. A's send in flight keeps its claim alive meanwhile (the sweep must not hand it
+    to B while the provider still has it), and A, once the provider answered, sends neither of
+    the notices it lost: the provider gets each notice once."""
+    app.config.update(NOTIFY_STUCK_SECONDS=1)
+    user = make_user(phone="010-1")
+    service.send_many(db.session, [{"template": "notify.channel_check", "context": {},
+                                    "idempotency_key": f"fence-{i}", "user_id": user.id, "channel": "sms"}
+                                   for i in range(3)])
+    db.session.info.pop("notify.pending", None)
+    db.session.commit()
+    ids = sorted(db.session.scalars(select(Message.id)))
+    http_provider.delay = lambda request: 2.5 if request.number == 1 else 0.0
+    outcome_a: list = []
+
+    def worker_a():
+        with app.app_context(), service.fresh_session() as session:
+            outcome_a.append(service.deliver_batch(session, "sms", ids))
+
+    a = threading.Thread(target=worker_a)
+    a.start()
+    time.sleep(1.6)  # A's first send is in flight; the batch's claim is 1.6 s old
+    with service.fresh_session() as session:
+        taken_back = service.sweep(session)
+        session.commit()
+    assert sorted(i for i, _ in taken_back) == ids[1:]  # not the one in flight
+    with service.fresh_session() as session:
+        outcome_b = service.deliver_batch(session, "sms", ids)
+    assert outcome_b.delivered == ids[1:]
+    a.join(timeout=10)
+    assert outcome_a[0].delivered == ids[:1]
+    assert sorted(http_provider.sent_keys()) == ["fence-0", "fence-1", "fence-2"]
+    assert {_reload(i).status for i in ids} == {"delivered"}
+    assert [_reload(i).attempts for i in ids] == [1, 1, 1]  # taken back before its turn: no attempt
 
 
 @requires_redis

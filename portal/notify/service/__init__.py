@@ -3,6 +3,8 @@
 - :mod:`.outbox`: producers write notices (:func:`send`, :func:`send_many`, :func:`send_select`);
 - :mod:`.queue`: the new rows go to Celery after the producer's commit (:func:`enqueue`);
 - :mod:`.delivery`: a worker claims, renders and delivers a batch, with retries and backoff;
+- :mod:`.claims`: the claim on each notice, checked and renewed before each send, kept alive
+  while a send is in flight;
 - :mod:`.sweep`: rows the broker or a dead worker lost go back on the queue;
 - :mod:`.rendering`: the notice templates, in the recipient's language;
 - :mod:`.inbox`, :mod:`.preferences`: what a resident sees and chooses;

@@ -1,14 +1,18 @@
 """Delivery: :func:`deliver_batch`, run by the ``notify.deliver_batch`` task.
 
-It claims rows with a conditional ``UPDATE ... WHERE status IN (queued, due temporary_failure)``,
-so two workers never both send one notice; it records each outcome fenced on the claim
-(``status = 'sending' AND sending_at = <this claim>``), so a worker that lost its claim to the
-sweep cannot overwrite a newer attempt.
+A worker claims its batch with a conditional UPDATE under a token of its own, so two workers
+never both hold one notice; then it renews its claim before each send and records each outcome
+on the same claim (:mod:`.claims`), so a notice the sweep took back is not sent by the worker
+that lost it, and a send still in flight is never taken back from a live worker.
+
+A channel that cannot be reached (:class:`~portal.notify.channels.ChannelDown`: a mail server
+that refuses, hangs or hangs up) costs a batch one timeout: its remaining notices are not tried
+now but retried together later, so a server down never holds a batch past the stuck timeout.
 
 Transactions: delivery runs in a session of its own (:func:`fresh_session`) and commits per
-step of a batch, by design: the claim is committed before any provider is called (so the sweep
-and other workers see it while the provider is slow), and the outcomes of the batch are
-committed together once the providers answered.
+step, by design: the claim, then each send's renewed claim (with the previous send's outcome)
+before the provider is called, so the sweep and other workers see them while a provider is
+slow, then the last outcome.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from jinja2 import TemplateNotFound
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
@@ -29,8 +33,17 @@ from portal.extensions import db
 from portal.types import utcnow
 
 from .. import ratelimit, sealing, settings
-from ..channels import DeliveryError, Envelope, PermanentFailure, TemporaryFailure, get_channel
+from ..channels import (
+    Channel,
+    ChannelDown,
+    DeliveryError,
+    Envelope,
+    PermanentFailure,
+    TemporaryFailure,
+    get_channel,
+)
 from ..models import PHONE_CHANNELS, Message, Preference
+from . import claims
 from .rendering import render
 
 log = logging.getLogger(__name__)
@@ -63,34 +76,6 @@ class BatchOutcome:
     retry: list[tuple[float, list[int]]] = field(default_factory=list)  # (countdown, ids)
     deferred: list[int] = field(default_factory=list)            # over the rate limit
     defer_for: float = 0.0
-
-
-def _claim(session: Session, ids: list[int], now: datetime) -> dict[int, int]:
-    """queued / due temporary_failure -> sending; returns {id: attempt number}.
-
-    The conditional UPDATE is the claim: of two workers given the same ids, each row goes to
-    the one whose UPDATE reaches it first (the other's WHERE no longer matches it)."""
-    stmt = (
-        update(Message)
-        .where(Message.id.in_(ids), Message.attempts < settings.MAX_ATTEMPTS(),
-               or_(Message.status == "queued",
-                   and_(Message.status == "temporary_failure", Message.next_attempt_at <= now)))
-        .values(status="sending", attempts=Message.attempts + 1, sending_at=now, updated_at=now)
-        .returning(Message.id, Message.attempts)
-        .execution_options(synchronize_session=False)
-    )
-    return dict(session.execute(stmt).all())
-
-
-def _finish(session: Session, ids: list[int], claimed_at: datetime, **values) -> None:
-    """Record an outcome, fenced on the claim: a row the sweep took back (and maybe another
-    worker claimed again) is no longer ``sending`` at ``claimed_at``, and stays as it is."""
-    if ids:
-        session.execute(
-            update(Message)
-            .where(Message.id.in_(ids), Message.status == "sending", Message.sending_at == claimed_at)
-            .values(**values)
-            .execution_options(synchronize_session=False))
 
 
 def _address(row: Message, user: tuple | None) -> str | None:
@@ -147,7 +132,7 @@ def _envelopes(session: Session, rows: list[Message], claimed: dict[int, int],
                 raise PermanentFailure(f"render_error:{type(exc).__name__}") from None
             envelopes[row.channel].append(Envelope(
                 message_id=row.id, reference=sealing.reference(row.idempotency_key), channel=row.channel,
-                attempt=claimed[row.id], locale=row.locale, to=to, subject=subject, body=body,
+                attempt=claimed[row.id] + 1, locale=row.locale, to=to, subject=subject, body=body,
                 voice=voice))
         except PermanentFailure as exc:
             outcome.failed[row.id] = exc.code
@@ -174,44 +159,122 @@ def deliver_batch(session: Session, channel: str, ids: list[int], *, limit: bool
     if not ids:
         return outcome
     now = now or utcnow()
-    claimed = _claim(session, ids, now)
+    token = claims.new_token()
+    claimed = claims.claim(session, ids, token, now)
     session.commit()  # the claim holds before any provider is called
     if not claimed:
         return outcome
     rows = list(session.scalars(select(Message).where(Message.id.in_(list(claimed)))))
     envelopes = _envelopes(session, rows, claimed, outcome)
-    temporary: dict[int, str] = {}
-    max_attempts = settings.MAX_ATTEMPTS()
-    for name, batch in envelopes.items():
-        try:
-            results = get_channel(name).deliver_many(batch)
-        except Exception as exc:  # noqa: BLE001 - an unexpected provider error: try again later
-            log.warning("notify: %s channel raised %s", name, type(exc).__name__)
-            results = {env.message_id: TemporaryFailure("internal_error") for env in batch}
-        for env in batch:
-            error: DeliveryError | None = results.get(env.message_id, TemporaryFailure("no_result"))
-            if error is None:
-                outcome.delivered.append(env.message_id)
-            elif error.temporary and claimed[env.message_id] < max_attempts:
-                temporary[env.message_id] = error.code
-            else:
-                outcome.failed[env.message_id] = error.code
-    done = utcnow()
-    # delivered or failed for good: what was sealed is erased (a retry of a temporary failure
-    # still needs it)
-    purge = purged(done)
-    _finish(session, outcome.delivered, now, status="delivered", delivered_at=done,
-            updated_at=done, next_attempt_at=None, last_error=None, **purge)
-    by_reason: dict[str, list[int]] = defaultdict(list)
-    for message_id, reason in outcome.failed.items():
-        by_reason[reason].append(message_id)
-    for reason, failed_ids in by_reason.items():
-        _finish(session, failed_ids, now, status="permanent_failure", failed_at=done,
-                updated_at=done, next_attempt_at=None, last_error=reason, **purge)
-    for message_id, reason in temporary.items():
-        delay = backoff(claimed[message_id])
-        _finish(session, [message_id], now, status="temporary_failure", failed_at=done,
-                updated_at=done, next_attempt_at=done + timedelta(seconds=delay), last_error=reason)
-        outcome.retry.append((delay, [message_id]))
-    session.commit()  # the batch's outcomes, together
+    _failed(session, token, dict(outcome.failed), attempted=True)  # before any send: nothing to send
+    lease = claims.Lease(session.get_bind(), token)
+    try:
+        for name, batch in envelopes.items():
+            _hand_over(session, name, batch, token, lease, outcome)
+        session.commit()  # the last send's outcome
+    finally:
+        lease.close()
     return outcome
+
+
+def _hand_over(session: Session, name: str, batch: list[Envelope], token: str, lease: claims.Lease,
+               outcome: BatchOutcome) -> None:
+    """Send ``batch`` through channel ``name``, each send fenced on the claim (:mod:`.claims`):
+    one notice per send, or the whole batch where the channel takes it in one local step."""
+    try:
+        provider: Channel = get_channel(name)
+    except PermanentFailure as exc:  # a channel of no provider
+        failed = {env.message_id: exc.code for env in batch}
+        _failed(session, token, failed, attempted=True)
+        outcome.failed.update(failed)
+        return
+    steps = [batch] if provider.batched else [[env] for env in batch]
+    with provider.connection():
+        for n, step in enumerate(steps):
+            held = claims.renew(session, (env.message_id for env in step), token)
+            session.commit()  # the renewed claim (and the previous send's outcome) before the provider
+            step = [env for env in step if env.message_id in held]
+            if not step:
+                continue  # taken back by the sweep: whoever holds it now sends it
+            with lease.holding(held):
+                try:
+                    results = provider.deliver_many(step)
+                except Exception as exc:  # noqa: BLE001 - an unexpected provider error: try again later
+                    log.warning("notify: %s channel raised %s", name, type(exc).__name__)
+                    results = {env.message_id: TemporaryFailure("internal_error") for env in step}
+            down = _outcomes(session, token, step, results, outcome)
+            if down is not None:
+                # the channel cannot be reached: what is left of the batch waits for it, retried
+                # together with the notice that found it down
+                rest = [env for later in steps[n + 1:] for env in later]
+                _release(session, token, rest, *down, outcome)
+                return
+
+
+def _outcomes(session: Session, token: str, step: list[Envelope], results: dict,
+              outcome: BatchOutcome) -> tuple[ChannelDown, float, datetime] | None:
+    """Record what the provider said of each notice of a send (not committed: the next step's
+    renewal, or the batch's end, commits it); returns the :class:`ChannelDown` it met, if any,
+    with that notice's delay before its retry and the time of the retry."""
+    max_attempts = settings.MAX_ATTEMPTS()
+    done = utcnow()
+    delivered: list[int] = []
+    failed: dict[int, str] = {}
+    down = None
+    for env in step:
+        error: DeliveryError | None = results.get(env.message_id, TemporaryFailure("no_result"))
+        if error is None:
+            delivered.append(env.message_id)
+        elif error.temporary and env.attempt < max_attempts:
+            delay = backoff(env.attempt)
+            retry_at = done + timedelta(seconds=delay)
+            if isinstance(error, ChannelDown):
+                down = (error, delay, retry_at)
+            claims.record(session, [env.message_id], token, status="temporary_failure", failed_at=done,
+                          updated_at=done, next_attempt_at=retry_at, last_error=error.code)
+            outcome.retry.append((delay, [env.message_id]))
+        else:
+            failed[env.message_id] = error.code
+            if isinstance(error, ChannelDown):
+                delay = backoff(env.attempt)
+                down = (error, delay, done + timedelta(seconds=delay))
+    # delivered: what was sealed is erased (a retry of a temporary failure still needs it)
+    claims.record(session, delivered, token, status="delivered", delivered_at=done, updated_at=done,
+                  next_attempt_at=None, last_error=None, **purged(done))
+    outcome.delivered.extend(delivered)
+    _failed(session, token, failed)
+    outcome.failed.update(failed)
+    return down
+
+
+def _failed(session: Session, token: str, failed: dict[int, str], *, attempted: bool = False) -> None:
+    """Permanent failures, by reason; ``attempted``: failures found before any send (an opt-out,
+    no address, a broken template) count their attempt here. What was sealed is erased."""
+    done = utcnow()
+    by_reason: dict[str, list[int]] = defaultdict(list)
+    for message_id, reason in failed.items():
+        by_reason[reason].append(message_id)
+    extra = {"attempts": Message.attempts + 1} if attempted else {}
+    for reason, ids in by_reason.items():
+        claims.record(session, ids, token, status="permanent_failure", failed_at=done, updated_at=done,
+                      next_attempt_at=None, last_error=reason, **extra, **purged(done))
+
+
+def _release(session: Session, token: str, rest: list[Envelope], down: ChannelDown, delay: float,
+             retry_at: datetime, outcome: BatchOutcome) -> None:
+    """The notices of a batch not tried because their channel is down: each counts an attempt
+    (a round with the channel down, as if each had found it so), and they are retried together
+    with the notice that found it down (``delay`` seconds, at ``retry_at``); those out of
+    attempts fail for good."""
+    if not rest:
+        return
+    max_attempts = settings.MAX_ATTEMPTS()
+    done = utcnow()
+    later = [env.message_id for env in rest if env.attempt < max_attempts]
+    claims.record(session, later, token, status="temporary_failure", failed_at=done, updated_at=done,
+                  attempts=Message.attempts + 1, next_attempt_at=retry_at, last_error=down.code)
+    if later:
+        outcome.retry.append((delay, later))
+    spent = {env.message_id: down.code for env in rest if env.attempt >= max_attempts}
+    _failed(session, token, spent, attempted=True)
+    outcome.failed.update(spent)

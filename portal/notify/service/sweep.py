@@ -23,8 +23,11 @@ log = logging.getLogger(__name__)
 def sweep(session: Session, *, now: datetime | None = None) -> list[tuple[int, str]]:
     """Put back on the queue what the broker or a dead worker lost; returns (id, channel)s.
 
-    - ``sending`` for longer than ``NOTIFY_STUCK_SECONDS`` (the worker died): back to
-      ``queued``, or ``permanent_failure`` once the attempts are used up;
+    - ``sending`` whose claim was not renewed for ``NOTIFY_STUCK_SECONDS`` (the worker died, or
+      the notice's turn in a long batch has not come): back to ``queued`` with the claim taken
+      away, or ``permanent_failure`` once the attempts are used up. A live worker renews the
+      claim of a send in flight (:class:`.claims.Lease`), so that is never taken back; a notice
+      taken back is not sent by the worker that lost it (its renewal no longer matches);
     - ``queued`` for longer than that (the broker lost the task): queued again;
     - ``temporary_failure`` whose retry is that overdue (the retry task was lost): queued again.
     The caller commits, then hands the pairs to :func:`enqueue`.
@@ -35,13 +38,13 @@ def sweep(session: Session, *, now: datetime | None = None) -> list[tuple[int, s
         update(Message)
         .where(Message.status == "sending", Message.sending_at < cutoff,
                Message.attempts >= settings.MAX_ATTEMPTS())
-        .values(status="permanent_failure", failed_at=now, updated_at=now, last_error="worker_lost",
-                **purged(now))
+        .values(status="permanent_failure", claim=None, failed_at=now, updated_at=now,
+                last_error="worker_lost", **purged(now))
         .execution_options(synchronize_session=False))
     found: list[tuple[int, str]] = []
     for where, values in (
         ((Message.status == "sending", Message.sending_at < cutoff),
-         {"status": "queued", "queued_at": now}),
+         {"status": "queued", "claim": None, "queued_at": now}),
         ((Message.status == "queued", Message.queued_at < cutoff), {"queued_at": now}),
         ((Message.status == "temporary_failure", Message.next_attempt_at < cutoff),
          {"next_attempt_at": now}),
