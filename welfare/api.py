@@ -100,7 +100,8 @@ def delete_programme(code):
 @bp.post("/scans")
 @api_login_required
 def start_scan():
-    body = parse_body(schemas.ScanIn, request.get_json(silent=True) or {})
+    # No body is a scan of today; a body must be a JSON object (parse_body: 422 otherwise).
+    body = parse_body(schemas.ScanIn, None if request.get_data(cache=True).strip() else {})
     if body.run_async:
         task_id = service.queue_scan(db.session, current_user, body.scan_date)
         return jsonify(schemas.scan_queued_json(task_id)), 202

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from welfare.service.imports import RowError
 
 
+# Text a person reads (a programme's name, a district) needs a character they can see.
+INVISIBLE = _l("Write it with characters a person can see, not only spaces or invisible characters.")
+
+
 class _AtField:
     """An error that also names the one field at fault (`field`: `field_message`)."""
 
@@ -66,6 +70,17 @@ class ProgrammeCodeTaken(_AtField, Conflict):
     code = "programme_code_taken"
     default_message = _l("A programme with this code exists already.")
     field, field_message = "code", _l("Already taken.")
+
+
+class ProgrammeCodeFixed(_AtField, Conflict):
+    """The code names the outbox messages of a programme's notices ("welfare:<code>:<user id>"):
+    changed after a scan, it would let another programme take the old code and its keys, and the
+    outbox would skip that programme's notices as sent. So once residents were told, it stays."""
+
+    code = "programme_code_fixed"
+    default_message = _l("Residents were told about this programme under its code, so the code cannot "
+                         "change any more.")
+    field, field_message = "code", _l("Cannot change once residents were told about the programme.")
 
 
 class ProgrammeHasNotices(Conflict):

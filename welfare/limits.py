@@ -7,6 +7,8 @@ A range is (lowest, highest), both allowed.
 
 from __future__ import annotations
 
+from datetime import date
+
 # -- a resident's situation (profile, CSV import, screener answers, rule bounds) -------------
 AGE = (0, 130)  # years
 INCOME_PERCENTILE = (0, 100)  # household income as a percentile of the median
@@ -25,3 +27,6 @@ PROGRAMME_CODE_PATTERN = rf"^[a-z0-9][a-z0-9_-]{{{PROGRAMME_CODE_MIN - 1},{PROGR
 CALLBACK_PHONE_MAX = 32  # characters (welfare_programme.callback_phone is VARCHAR(32))
 # An optional "+", a digit, then digits, spaces or "-": 3 to CALLBACK_PHONE_MAX characters.
 CALLBACK_PHONE_PATTERN = rf"^\+?[0-9][0-9 -]{{2,{CALLBACK_PHONE_MAX - 2}}}$"
+# The days a programme may start and end on, and a scan may be dated: a date outside is a typing
+# error (9999-12-31 for "no end" is written as no date at all).
+CALENDAR = (date(2000, 1, 1), date(2099, 12, 31))

@@ -24,11 +24,12 @@ _programme = {"type": "object", "properties": {
     "callback_phone": {"type": ["string", "null"]}, "rules": _rule,
     "translations": {"type": "object", "properties": {"name": _translations, "description": _translations,
                                                       "how_to_apply": _translations}}}}
+_day = {"type": ["string", "null"], "format": "date",
+        "description": f"from {limits.CALENDAR[0]} to {limits.CALENDAR[1]}"}
 _programme_in = {"type": "object", "required": ["code", "name", "rules"], "properties": {
     "code": {"type": "string", "pattern": limits.PROGRAMME_CODE_PATTERN},
     "name": _translations, "description": _translations, "how_to_apply": _translations,
-    "active_from": {"type": ["string", "null"], "format": "date"},
-    "active_until": {"type": ["string", "null"], "format": "date"},
+    "active_from": _day, "active_until": _day,
     "channels": {"type": "array", "items": {"enum": ["app", "email", "sms", "voice"]},
                  "description": "in order of preference; the first is used for notices; empty = the resident's preferred channel"},
     "callback_phone": {"type": ["string", "null"]}, "rules": _rule}}
@@ -76,7 +77,11 @@ PATHS = {
                   "requestBody": {"content": {"application/json": {"schema": {
                       **_programme_in, "required": []}}}},
                   "responses": {"200": _json(_programme, "Programme"), "401": _err, "403": _err,
-                                "404": _err, "409": _err, "422": _err}},
+                                "404": _err, "422": _err,
+                                "409": {"$ref": "#/components/responses/Error",
+                                        "description": "programme_code_taken: another programme has the "
+                                                       "code; programme_code_fixed: residents were told "
+                                                       "about this programme, so its code cannot change"}}},
         "delete": {"summary": "Officer: delete a programme nobody was told about", "tags": _tags,
                    "parameters": _code,
                    "responses": {"204": {"description": "Deleted"}, "401": _err, "403": _err,
@@ -133,8 +138,7 @@ PATHS = {
         "post": {"summary": "Officer: run the eligibility scan now (201 with counts) or in the background "
                             "({\"async\": true}: 202 with the task id)", "tags": _tags,
                  "requestBody": {"required": False, "content": {"application/json": {"schema": {
-                     "type": "object", "properties": {"async": {"type": "boolean"},
-                                                      "date": {"type": "string", "format": "date"}}}}}},
+                     "type": "object", "properties": {"async": {"type": "boolean"}, "date": _day}}}}},
                  "responses": {
                      "201": _json({"type": "object", "properties": {
                          "status": {"const": "done"}, "programmes": {"type": "integer"},

@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.errors import Invalid
+from portal.inputs import visible
 from welfare import limits
 
 RANGES = {  # field -> (lowest, highest) allowed bound: the values a profile may hold
@@ -111,7 +112,8 @@ def _check(node, path: str, errors: dict, depth: int, count: list) -> None:
             return
         names = value["in"]
         if (not isinstance(names, list) or not names
-                or not all(isinstance(n, str) and n.strip() for n in names)):
+                or not all(isinstance(n, str) and visible(n) and len(n.strip()) <= limits.DISTRICT_MAX
+                           for n in names)):
             errors[f"{here}.in"] = _("Must be a non-empty list of district names.")
     else:
         errors[here] = _("Unknown condition %(key)s.", key=repr(key))

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.errors import Invalid, NotFound
+from portal.errors import Conflict, Invalid, NotFound
 from portal.extensions import db, limiter
 from portal.i18n import pick
 from welfare import forms, rules, service, settings
@@ -20,7 +20,9 @@ def _apply_errors(form, exc: Invalid) -> None:
     """Show the service's field errors next to the form's fields (rule paths under `rules`)."""
     for key, message in (exc.fields or {}).items():
         name = key.split(".")[0].split("[")[0]
-        field = getattr(form, name, None)
+        field = getattr(form, key.replace(".", "_"), None) if key.count(".") == 1 else None  # name.en
+        if field is None:
+            field = getattr(form, name, None)
         if field is None and hasattr(form, f"{name}_ko"):
             field = getattr(form, f"{name}_ko")
         if field is None:
@@ -115,16 +117,18 @@ def programme_new():
     form = forms.ProgrammeForm()
     if request.method == "GET":
         form.rules.data = json.dumps({"all": [{"age": {"min": 65}}]}, ensure_ascii=False)
+    status = 200
     if form.validate_on_submit():
         try:
             prog = service.create_programme(db.session, current_user, form.to_data())
-        except Invalid as exc:
+        except (Invalid, Conflict) as exc:  # a field's message, or a code taken: beside the form
             db.session.rollback()
             _apply_errors(form, exc)
+            status = exc.status
         else:
             flash(_("The programme was created."), "success")
             return redirect(url_for("welfare.programme_edit", code=prog.code))
-    return render_template("welfare/programme_form.html", form=form, programme=None)
+    return render_template("welfare/programme_form.html", form=form, programme=None), status
 
 
 @bp.route("/officer/programmes/<code>", methods=["GET", "POST"])
@@ -142,16 +146,19 @@ def programme_edit(code):
         form.channels.data = list(prog.channels or [])
         form.callback_phone.data = prog.callback_phone
         form.rules.data = json.dumps(prog.rules, ensure_ascii=False, indent=2)
+    status = 200
     if form.validate_on_submit():
         try:
             prog = service.update_programme(db.session, current_user, code, form.to_data(), partial=False)
-        except Invalid as exc:
+        except (Invalid, Conflict) as exc:  # a code taken, or fixed by its notices: beside the form
             db.session.rollback()
             _apply_errors(form, exc)
+            status = exc.status
+            prog = service.get_programme(db.session, current_user, code)
         else:
             flash(_("The programme was saved."), "success")
             return redirect(url_for("welfare.programme_edit", code=prog.code))
-    return render_template("welfare/programme_form.html", form=form, programme=prog)
+    return render_template("welfare/programme_form.html", form=form, programme=prog), status
 
 
 @bp.get("/officer/reach")

@@ -92,7 +92,7 @@ def test_officer_sees_rule_errors_on_the_form(app, client, login, officer):
     form = {"code": "heating", "name_ko": "난방비", "rules": '{"all": [{"age": {"min": 80, "max": 65}}]}'}
     r = client.form("/welfare/officer/programmes/new?lang=en", form)
     html = r.get_data(as_text=True)
-    assert r.status_code == 200
+    assert r.status_code == 422  # the form again, with the rule's error beside it
     assert "rules.all[0].age: min (80) is greater than max (65)." in html
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Programme)) == 0
     r = client.form("/welfare/officer/programmes/new", {**form, "rules": '{"age": {"min": 65}}',

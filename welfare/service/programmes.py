@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from portal import audit
 from portal.errors import Invalid
 from portal.i18n import LOCALES
+from portal.inputs import visible
 from portal.notify.text import MESSAGE as UNSTORABLE
 from portal.notify.text import unstorable_at
 from welfare import limits, rules
-from welfare.errors import NoProgramme, ProgrammeCodeTaken, ProgrammeHasNotices
+from welfare.errors import INVISIBLE, NoProgramme, ProgrammeCodeFixed, ProgrammeCodeTaken, ProgrammeHasNotices
 from welfare.models import CHANNELS, Notice, Programme
 from welfare.service.common import is_officer, require_officer, seoul_today
 
@@ -37,9 +38,33 @@ def _translations(value, name: str, errors: dict, required: bool) -> dict:
         errors[name] = _("Unknown language %(lang)s.", lang=repr(unknown[0]))
         return {}
     clean = {k: v.strip() for k, v in value.items() if v and v.strip()}
-    if required and not clean.get("ko"):
+    for lang, text in clean.items():
+        if not visible(text):  # only zero-width, bidi-control or filler characters
+            errors[f"{name}.{lang}"] = str(INVISIBLE)
+    if required and not clean.get("ko") and f"{name}.ko" not in errors:
         errors[f"{name}.ko"] = _("The Korean text is required.")
     return clean
+
+
+def as_day(value, errors: dict, name: str) -> date | None:
+    """A programme's start or end, or a scan's date: a date (or YYYY-MM-DD) within
+    limits.CALENDAR; None when empty; a message in `errors` otherwise."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            value = None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        errors[name] = _("Must be a date written YYYY-MM-DD.")
+        return None
+    first, last = limits.CALENDAR
+    if not first <= value <= last:
+        errors[name] = _("Choose a date between %(first)s and %(last)s.", first=first.isoformat(),
+                         last=last.isoformat())
+        return None
+    return value
 
 
 def validate_programme(data: dict, partial: bool = False, current: Programme | None = None) -> dict:
@@ -60,16 +85,9 @@ def validate_programme(data: dict, partial: bool = False, current: Programme | N
             out[key] = _translations(data.get(key), key, errors, required)
     for key in ("active_from", "active_until"):
         if not partial or key in data:
-            value = data.get(key)
-            if value in (None, ""):
-                out[key] = None
-            elif isinstance(value, date):
-                out[key] = value
-            else:
-                try:
-                    out[key] = date.fromisoformat(str(value))
-                except ValueError:
-                    errors[key] = _("Must be a date written YYYY-MM-DD.")
+            day = as_day(data.get(key), errors, key)
+            if key not in errors:
+                out[key] = day
     start = out.get("active_from", current.active_from if current else None)
     end = out.get("active_until", current.active_until if current else None)
     if start and end and start > end and "active_until" not in errors:
@@ -164,9 +182,18 @@ def create_programme(session: Session, actor, data: dict) -> Programme:
 
 
 def update_programme(session: Session, actor, code: str, data: dict, partial: bool = True) -> Programme:
+    """An officer edits a programme. Its code is fixed once residents were told about it (409
+    programme_code_fixed): the code names their notices' outbox messages."""
     require_officer(actor)
-    prog = _programme(session, code, for_update=True)  # row lock: two edits apply one after the other
+    # Row lock: two edits apply one after the other, and a scan batch, which holds this row
+    # FOR KEY SHARE from before it writes notices until it commits (scan.py), either commits
+    # first (its notices are seen below) or waits for this edit and reads the new code.
+    prog = _programme(session, code, for_update=True)
     values = validate_programme(data, partial=partial, current=prog)
+    if values.get("code", prog.code) != prog.code and session.scalar(
+            sa.select(sa.exists().where(Notice.programme_id == prog.id))):
+        session.rollback()
+        raise ProgrammeCodeFixed()
     for key, value in values.items():
         setattr(prog, key, value)
     _flush_unique_code(session)

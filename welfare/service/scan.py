@@ -20,7 +20,7 @@ from portal.types import JSONType, UTCDateTime, utcnow
 from welfare import rules
 from welfare.models import Notice, Programme, WelfareProfile
 from welfare.service.common import require_officer, seoul_today
-from welfare.service.programmes import active_programmes
+from welfare.service.programmes import active_programmes, as_day
 
 NOTICE_TEMPLATE = "welfare.eligible"
 BATCH_SIZE = 20000  # user ids per window (the command line's --batch-size default)
@@ -80,16 +80,20 @@ def scan(session: Session, actor=None, today: date | None = None, batch_size: in
         require_officer(actor)
     if batch_size < 1:
         raise Invalid(fields={"batch_size": _("Must be at least %(n)s.", n=1)})
-    today = today or seoul_today()
+    today = scan_day(today)
     progs = active_programmes(session, today)
     windows = scan_plan(session, batch_size) if progs else []
     result = ScanResult(programmes=len(progs), by_programme={p.code: 0 for p in progs})
     codes = {p.id: p.code for p in progs}
-    notice_values = _notice_values(progs)
     session.commit()  # end the read transaction: each batch is its own
     for lo, hi in windows:
+        batch = _hold_programmes(session, progs)
+        if not batch:
+            session.commit()
+            continue
+        notice_values = _notice_values(batch)
         now = utcnow()
-        counts = _new_notice_counts(session, _scan_statement(session, progs, lo, hi, today, now))
+        counts = _new_notice_counts(session, _scan_statement(session, batch, lo, hi, today, now))
         if counts:
             for programme_id, count in counts:
                 result.by_programme[codes[programme_id]] += count
@@ -109,6 +113,19 @@ def scan(session: Session, actor=None, today: date | None = None, batch_size: in
                      new_notices=result.new_notices, programmes=result.programmes)
         session.commit()
     return result
+
+
+def _hold_programmes(session: Session, progs: list[Programme]) -> list[Programme]:
+    """The scan's programmes as they are now (code, rules, texts), held FOR KEY SHARE until the
+    batch commits: the notices a batch writes carry their programme's code in their key
+    ("welfare:<code>:<user id>"), so an officer's edit of a programme (FOR UPDATE) either waits
+    for the batch, then sees its notices and keeps the code (programmes.update_programme), or
+    commits first, and the batch reads the new code here. A programme deleted meanwhile (it had
+    no notices) drops out. Flushes nothing; the batch's commit releases the locks."""
+    held = session.scalars(
+        sa.select(Programme).where(Programme.id.in_([p.id for p in progs])).order_by(Programme.id)
+        .with_for_update(read=True, key_share=True).execution_options(populate_existing=True))
+    return list(held)
 
 
 def _new_notice_counts(session: Session, insert) -> list[tuple[int, int]]:
@@ -186,11 +203,24 @@ def _scan_statement(session: Session, progs: list[Programme], lo: int, hi: int, 
             .returning(Notice.programme_id, Notice.user_id))
 
 
+def scan_day(today: date | None) -> date:
+    """The day a scan counts ages and programme periods on: today in Seoul, or a day within
+    limits.CALENDAR (422 with the field `date` otherwise: year 1 made ages overflow)."""
+    if today is None:
+        return seoul_today()
+    errors: dict = {}
+    day = as_day(today, errors, "date")
+    if errors:
+        raise Invalid(fields=errors)
+    return day
+
+
 def queue_scan(session: Session, actor, today: date | None = None) -> str:
     """An officer asks for a scan in the background (Celery); the request is audited."""
     from welfare.tasks import scan_task
 
     require_officer(actor)
+    today = scan_day(today) if today is not None else None
     audit.record(session, actor, "welfare.scan.requested", "welfare_programme", "*")
     session.commit()
     return scan_task.delay(today.isoformat() if today else None).id

@@ -11,9 +11,11 @@ from datetime import date, datetime
 
 from flask_babel import gettext as _
 
+from portal.inputs import visible
 from portal.notify.text import MESSAGE as UNSTORABLE
 from portal.notify.text import unstorable
 from welfare import limits
+from welfare.errors import INVISIBLE
 from welfare.service.common import seoul_today
 
 PROFILE_FIELDS = ("birth_date", "income_percentile", "household_size", "lives_alone",
@@ -84,7 +86,8 @@ def as_bool(value, errors: dict, name: str):
 
 def as_district(value, errors: dict, name: str = "district"):
     """A district's name (a profile's, a screener answer): text of at most DISTRICT_MAX
-    characters that can be stored (no NUL byte, no lone surrogate); None when empty."""
+    characters that can be stored (no NUL byte, no lone surrogate) and seen (not only
+    invisible characters); None when empty."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -96,6 +99,9 @@ def as_district(value, errors: dict, name: str = "district"):
     value = value.strip()
     if len(value) > limits.DISTRICT_MAX:
         errors[name] = _("Too long: at most %(n)s characters.", n=limits.DISTRICT_MAX)
+        return None
+    if value and not visible(value):  # only zero-width, bidi-control or filler characters
+        errors[name] = str(INVISIBLE)
         return None
     return value or None
 
