@@ -1,6 +1,15 @@
-"""A real Celery worker and a real Redis broker on PostgreSQL: kill the worker mid-batch, restart
-Redis mid-run; every notice must end delivered, exactly once as the provider (the log provider's
-file) sees it.  Each test starts a private redis-server and its own worker processes."""
+"""Fault drills with real processes (issue 12, drills a, b, c and e): real Celery workers on a
+Redis of the test's own and on PostgreSQL, a provider that keeps EVERY request it receives
+(``tests.notify.rig``), and a fault that lands mid-run because the provider holds what comes
+after the n-th request until the fault is in place. Each drill records its figures.
+
+- (a) a provider slower than the stuck timeout, two workers and the sweep: 0 sent twice;
+- (b) SIGKILL of a worker mid-batch (a pool process, or the whole worker): 0 lost, and a repeat
+  only for a notice in flight at the kill, with the same ``Idempotency-Key``;
+- (c) Redis restarted mid-run: 0 lost, 0 sent twice;
+- (e) the mail server stops answering mid-batch, then comes back: every e-mail delivered, once,
+  and no batch past the stuck timeout meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -8,165 +17,109 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import time
-from collections import Counter
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
 from tests.conftest import requires_postgres, requires_redis
-from tests.notify.conftest import LogFile, free_port
+from tests.notify.rig import (
+    MailSink,
+    PrivateRedis,
+    RecordingProvider,
+    Tally,
+    Worker,
+    pid_of_client,
+    sweeps,
+    wait_until,
+    worker_env,
+)
 
 pytestmark = [requires_postgres, requires_redis,
               pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")]
 
-CELERY = str(Path(sys.executable).with_name("celery"))
-ROOT = Path(__file__).resolve().parents[2]
+# every drill: a stuck timeout of 2 s, swept every second, batches of 20, no rate limit
+BASE = {"NOTIFY_STUCK_SECONDS": "2", "NOTIFY_SWEEP_INTERVAL": "1", "NOTIFY_BATCH_SIZE": "20",
+        "NOTIFY_RATE_LIMIT_SMS": "0", "NOTIFY_RATE_LIMIT_EMAIL": "0",
+        "NOTIFY_RETRY_BASE_SECONDS": "0.5", "NOTIFY_RETRY_MAX_SECONDS": "2", "NOTIFY_MAX_ATTEMPTS": "20"}
 
 
-class PrivateRedis:
-    def __init__(self, tmp: Path):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.dir = tmp
-        self.proc = None
+class Drill:
+    """A private Redis, a producer app on it, worker processes, and the outbox's view."""
 
-    def start(self):
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        import redis
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                redis.Redis.from_url(self.url).ping()
-                return self
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("private redis-server did not start")
+    def __init__(self, app, make_app, tmp_path, **settings):
+        self.tmp = tmp_path
+        self.redis = PrivateRedis(tmp_path).start()
+        self.settings = {**BASE, **settings}
+        self.env = worker_env(app.config["SQLALCHEMY_DATABASE_URI"], self.redis.url, **self.settings)
+        self.producer = make_app(REDIS_URL=self.redis.url, **self.settings,
+                                 CELERY={"task_always_eager": False, "broker_url": self.redis.url})
+        self.workers: list[Worker] = []
+        self.restarts = 0
+        self.started = time.monotonic()
 
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
+    def worker(self, name: str, **kwargs) -> Worker:
+        self.workers.append(Worker(self.env, self.tmp, name, **kwargs))
+        return self.workers[-1]
 
+    def queue(self, count: int, prefix: str, channel: str = "sms") -> set[str]:
+        """``count`` notices through ``send_many`` (queued to the real broker after the commit);
+        returns what the provider must see of them: each one's reference."""
+        from portal.notify import sealing, service
 
-class Worker:
-    """`celery -A portal.tasks worker -B` in its own process group, so SIGKILL takes it all."""
+        with self.producer.app_context():
+            user_id = _resident(db.session)
+            keys = [f"{prefix}-{i}" for i in range(count)]
+            items = [{"template": "notify.channel_check", "context": {"reference": str(i)},
+                      "idempotency_key": key, "user_id": user_id, "channel": channel}
+                     for i, key in enumerate(keys)]
+            assert service.send_many(db.session, items) == count
+            db.session.commit()
+            self.started = time.monotonic()
+            return {sealing.reference(key) for key in keys}
 
-    def __init__(self, env: dict, tmp: Path, name: str):
-        self.log = tmp / f"{name}.log"
-        self.proc = subprocess.Popen(
-            [CELERY, "-A", "portal.tasks", "worker", "-B", "-s", str(tmp / f"{name}-beat"),
-             "-c", "2", "-l", "info", "-n", f"{name}@%h", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=open(self.log, "wb"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+    def statuses(self) -> dict[str, int]:
+        from portal.notify.models import Message
 
-    def wait_ready(self, timeout=40):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if b" ready." in self.log.read_bytes():
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError("worker did not start:\n" + self.log.read_text(errors="replace")[-3000:])
+        with self.producer.app_context():
+            rows = db.session.execute(select(Message.status, func.count()).group_by(Message.status)).all()
+            db.session.remove()
+            return dict(rows)
 
-    def supervise(self, env, tmp, name):
-        """What systemd's Restart=always does: a worker that exited is started again. (kombu
-        5.7 can crash the worker on a race between an ack and a lost Redis connection,
-        "Unrecoverable error: AttributeError ... 'hostname'"; the outbox and the sweep are what
-        keep the notices, so a restarted worker must finish the job without doubles.)"""
-        if self.proc.poll() is not None:
-            return Worker(env, tmp, name)
-        return self
+    def supervise(self) -> None:
+        """What systemd's Restart=always does: a worker that exited is started again (kombu can
+        end a worker on a race between an ack and a lost Redis connection)."""
+        for i, w in enumerate(self.workers):
+            if not w.alive() and not getattr(w, "killed", False):
+                self.restarts += 1
+                self.workers[i] = Worker(self.env, self.tmp, f"{w.name}-again{self.restarts}")
 
-    def kill(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+    def wait_delivered(self, count: int, timeout: float, supervise: bool = False) -> float:
+        def done():
+            if supervise:
+                self.supervise()
+            return self.statuses().get("delivered", 0) == count
 
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        try:
+            wait_until(done, timeout, f"{count} delivered", step=0.2)
+        except AssertionError:
+            raise AssertionError(f"not all delivered: {self.statuses()}\n{self.logs()[-3000:]}") from None
+        return time.monotonic() - self.started
 
+    def logs(self) -> str:
+        return "".join(w.text() for w in self.workers)
 
-@pytest.fixture
-def rig(app, make_app, tmp_path):
-    """A private Redis, a log-provider file, a producer app on the real broker, worker spawner."""
-    redis_server = PrivateRedis(tmp_path).start()
-    log = LogFile(tmp_path / "provider.log")
-    settings = {
-        "NOTIFY_LOG_FILE": str(log.path), "SMS_PROVIDER": "log", "NOTIFY_STUCK_SECONDS": "2",
-        "NOTIFY_BATCH_SIZE": "20", "NOTIFY_RATE_LIMIT_SMS": "150",
-    }
-    env = {**os.environ, **settings, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "REDIS_URL": redis_server.url, "NOTIFY_SWEEP_INTERVAL": "1", "PYTHONPATH": str(ROOT)}
-    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
-    producer = make_app(REDIS_URL=redis_server.url, **settings,
-                        CELERY={"task_always_eager": False, "broker_url": redis_server.url})
-    workers: list[Worker] = []
-
-    class Rig:
-        redis = redis_server
-
-        def worker(self, name):
-            workers.append(Worker(env, tmp_path, name))
-            return workers[-1]
-
-        def queue(self, count, prefix):
-            from portal.notify import service
-            with producer.app_context():
-                user_id = _resident(db.session)
-                items = [{"template": "notify.channel_check", "context": {"reference": str(i)},
-                          "idempotency_key": f"{prefix}-{i}", "user_id": user_id, "channel": "sms"}
-                         for i in range(count)]
-                assert service.send_many(db.session, items) == count
-                db.session.commit()  # queued to the real broker after this commit
-
-        def logs(self) -> str:
-            return "".join(w.log.read_text(errors="replace") for w in workers)
-
-        def counts(self):
-            from portal.notify.models import Message
-            with producer.app_context():
-                rows = db.session.execute(select(Message.status, func.count()).group_by(Message.status)).all()
-                db.session.remove()
-                return dict(rows)
-
-        def wait_all_delivered(self, count, timeout, supervise=False):
-            deadline = time.time() + timeout
-            while time.time() < deadline:
-                if supervise:
-                    for i, w in enumerate(list(workers)):
-                        restarted = w.supervise(env, tmp_path, f"restarted-{i}-{time.time_ns()}")
-                        if restarted is not w:
-                            workers[i] = restarted
-                if self.counts().get("delivered", 0) == count:
-                    return
-                time.sleep(0.3)
-            raise AssertionError(f"not all delivered: {self.counts()}")
-
-    try:
-        yield Rig(), log
-    finally:
-        for w in workers:
+    def close(self) -> None:
+        for w in self.workers:
             w.stop()
-        redis_server.stop()
+        self.redis.stop()
 
 
 def _resident(session) -> int:
     from portal.accounts.models import User
     from portal.accounts.service import create_user
+
     user = session.scalar(select(User).where(User.email == "worker-test@example.kr"))
     if user is None:
         user = create_user(session, "worker-test@example.kr", None, password_hash="x", phone="010-0000-0000")
@@ -174,41 +127,155 @@ def _resident(session) -> int:
     return user.id
 
 
-@pytest.mark.timeout(90)
-def test_killing_the_worker_mid_batch_loses_nothing_and_doubles_nothing(rig):
-    rig, log = rig
-    first = rig.worker("first").wait_ready()
-    rig.queue(300, "kill")
-    deadline = time.time() + 20
-    while len(log.records()) < 60 and time.time() < deadline:  # part-way through the batches
-        time.sleep(0.05)
-    first.kill()
-    sent_before_kill = len(log.records())
-    print("delivered before the kill:", sent_before_kill, rig.counts())
-    assert 0 < sent_before_kill < 300, "the kill should land mid-run"
-    rig.worker("second").wait_ready()
-    rig.wait_all_delivered(300, timeout=45)
-    keys = Counter(log.references())
-    assert len(keys) == 300 and set(keys.values()) == {1}
-    # the workers' own logs name no notice by its idempotency key (nor does the provider's file)
-    assert "Task notify.deliver_batch" in rig.logs()
-    assert not re.search(r"kill-\d", rig.logs() + log.path.read_text())
+@pytest.fixture
+def provider():
+    recording = RecordingProvider().start()
+    yield recording
+    recording.stop()
 
 
+@pytest.fixture
+def drill(app, make_app, tmp_path):
+    made: list[Drill] = []
+
+    def start(**settings) -> Drill:
+        made.append(Drill(app, make_app, tmp_path, **settings))
+        return made[-1]
+
+    yield start
+    for d in made:
+        d.close()
+
+
+def _no_key_in_logs(drill: Drill, prefix: str) -> None:
+    """Workers' logs name no notice by its idempotency key."""
+    assert "Task notify.deliver_batch" in drill.logs()
+    assert not re.search(rf"{prefix}-\d", drill.logs())
+
+
+# -- (a) a provider slower than the stuck timeout ---------------------------------------------
+
 @pytest.mark.timeout(90)
-def test_restarting_redis_mid_run_loses_nothing_and_doubles_nothing(rig):
-    rig, log = rig
-    rig.worker("steady").wait_ready()
-    rig.queue(300, "redis")
-    deadline = time.time() + 20
-    while len(log.records()) < 60 and time.time() < deadline:
-        time.sleep(0.05)
-    rig.redis.stop()  # the queued tasks are gone with it (no persistence)
-    sent_during = len(log.records())
-    print("delivered before redis went away:", sent_during, rig.counts())
-    assert sent_during < 300, "the restart should land mid-run"
+def test_drill_a_a_provider_slower_than_the_stuck_timeout_gets_nothing_twice(drill, provider, figures):
+    """Every 8th request takes 3 s, past the stuck timeout of 2 s, so every batch outlasts its
+    claim: the sweep takes its tail back and the other worker sends it, while the send in flight
+    keeps its claim. Two workers, each with its beat (the sweep every second)."""
+    provider.delay = lambda request: 3.0 if request.number % 8 == 0 else 0.0
+    d = drill(**provider.settings())
+    workers = [d.worker("one"), d.worker("two")]
+    for w in workers:
+        w.wait_ready()
+    count = 120
+    expected = d.queue(count, "slow")
+    elapsed = d.wait_delivered(count, timeout=50)
+    tally = Tally(provider.keys(), expected)
+    slow = sum(1 for r in provider.received if r.number % 8 == 0)
+    taken_back = sweeps(d.logs())
+    figures(f"drill (a) slow provider (3 s for {slow} requests, stuck timeout 2 s, 2 workers + sweep): "
+            f"{count} notices, {len(tally.twice)} sent twice, {len(tally.lost)} lost, "
+            f"{taken_back} taken back by the sweep, {provider.count()} requests, {elapsed:.1f} s")
+    assert taken_back > 0, "the drill must outlast claims (the sweep took nothing back)"
+    assert tally.twice == {} and tally.lost == set() and tally.strangers == set()
+    _no_key_in_logs(d, "slow")
+
+
+# -- (b) SIGKILL mid-batch ---------------------------------------------------------------------
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("victim", ["pool process", "whole worker"])
+def test_drill_b_sigkill_mid_batch_loses_nothing_and_repeats_only_what_was_in_flight(
+        drill, provider, figures, victim):
+    """The provider holds every request after the 50th; once the worker's pool processes are
+    each waiting on one, SIGKILL: the pool process whose request is held (found by its socket),
+    or the whole worker (main process, pool and beat, as when its machine dies). Only a notice
+    whose request was in flight at the kill may reach the provider again, with the same key."""
+    d = drill(**provider.settings())
+    first = d.worker("first").wait_ready()
+    count, before = 200, 50
+    provider.gate(after=before)
+    expected = d.queue(count, "kill")
+    wait_until(lambda: len(provider.held()) == 2, 30, "both pool processes held at the provider")
+    held = provider.held()
+    if victim == "pool process":
+        pid = pid_of_client(held[0].client_port)
+        assert pid is not None and pid != first.proc.pid
+        os.kill(pid, signal.SIGKILL)
+        in_flight = {held[0].key}
+    else:
+        first.killed = True
+        first.kill()
+        in_flight = {r.key for r in held}
+        d.worker("second")
+    provider.open()
+    elapsed = d.wait_delivered(count, timeout=45)
+    tally = Tally(provider.keys(), expected)
+    figures(f"drill (b) SIGKILL of a {victim} mid-batch: {count} notices, {before} sent before the kill, "
+            f"{len(in_flight)} in flight at the kill, {len(tally.lost)} lost, {len(tally.twice)} sent twice "
+            f"({'all' if set(tally.twice) <= in_flight else 'NOT all'} of them in flight at the kill, "
+            f"same Idempotency-Key), {elapsed:.1f} s")
+    assert tally.lost == set() and tally.strangers == set()
+    assert set(tally.twice) <= in_flight and set(tally.twice.values()) <= {2}
+    _no_key_in_logs(d, "kill")
+
+
+# -- (c) Redis restarted mid-run ---------------------------------------------------------------
+
+@pytest.mark.timeout(90)
+def test_drill_c_restarting_redis_mid_run_loses_nothing_and_doubles_nothing(drill, provider, figures):
+    """The provider holds what comes after the 60th request; Redis stops (what it held, the
+    queued tasks, dies with it: no persistence), the held sends finish while it is down, and it
+    comes back a second later. The sweep re-queues what the broker lost."""
+    d = drill(**provider.settings())
+    d.worker("steady").wait_ready()
+    count, before = 300, 60
+    provider.gate(after=before)
+    expected = d.queue(count, "redis")
+    wait_until(lambda: provider.held(), 30, "a request held at the provider")
+    d.redis.stop()
+    provider.open()
     time.sleep(1)
-    rig.redis.start()
-    rig.wait_all_delivered(300, timeout=60, supervise=True)
-    keys = Counter(log.references())
-    assert len(keys) == 300 and set(keys.values()) == {1}
+    d.redis.start()
+    elapsed = d.wait_delivered(count, timeout=50, supervise=True)
+    tally = Tally(provider.keys(), expected)
+    figures(f"drill (c) Redis restarted mid-run: {count} notices, {before} sent before it stopped, "
+            f"{len(tally.lost)} lost, {len(tally.twice)} sent twice, {sweeps(d.logs())} re-queued by the sweep, "
+            f"{d.restarts} worker restarts, {elapsed:.1f} s")
+    assert tally.lost == set() and tally.twice == {} and tally.strangers == set()
+
+
+# -- (e) the mail server down, then up --------------------------------------------------------
+
+@pytest.mark.timeout(90)
+def test_drill_e_the_mail_server_down_then_up_every_email_once(drill, figures):
+    """The mail server takes 25 mails and then stops answering (TCP accepted, no greeting) for
+    4 s, in the middle of a batch; then it is back. Every e-mail arrives once (counted by
+    Message-ID), and no batch ran past the stuck timeout (3 s) while the server was silent: a
+    batch gives up on its other mails after one timeout (0.5 s) instead of waiting one out
+    per mail."""
+    from portal.notify.channels import message_id_header
+
+    sink = MailSink().up()
+    try:
+        d = drill(**sink.settings(), MAIL_TIMEOUT="0.5", NOTIFY_STUCK_SECONDS="3")
+        d.worker("mail").wait_ready()
+        count, before, outage = 80, 25, 4.0
+        sink.gate(after=before)
+        expected = d.queue(count, "mail", channel="email")
+        wait_until(lambda: sink.arrived > before, 30, "a mail held by the server")
+        sink.not_answering()
+        time.sleep(outage)
+        silent = sink.silent_connections
+        sink.up()
+        elapsed = d.wait_delivered(count, timeout=40)
+        sender = "noreply@city.example.kr"
+        tally = Tally(sink.message_ids(), {message_id_header(ref, sender) for ref in expected})
+        batches = [float(s) for s in re.findall(r"deliver_batch\[[^\]]+\] succeeded in ([\d.]+)s", d.logs())]
+        figures(f"drill (e) mail server silent for {outage:.0f} s mid-batch, then up: {count} e-mails, "
+                f"{before} before, {len(tally.lost)} lost, {len(tally.twice)} sent twice, {silent} connections "
+                f"to the silent server, longest batch {max(batches):.1f} s (stuck timeout 3 s, "
+                f"MAIL_TIMEOUT 0.5 s), {elapsed:.1f} s")
+        assert tally.lost == set() and tally.twice == {} and tally.strangers == set()
+        assert silent > 0, "the outage must be met by the worker"
+        assert max(batches) < 3
+    finally:
+        sink.down()
