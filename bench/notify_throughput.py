@@ -12,7 +12,7 @@ What it does:
 4. queues N SMS notices to 1,000 residents with `notify.send_many` (one transaction), and waits
    until every row is `delivered`;
 5. prints the time to write and queue, the time to deliver, notices/s, and checks the provider
-   file holds each idempotency key exactly once.
+   file holds each notice's reference (the keyed hash of its idempotency key) exactly once.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def main() -> int:
         keys = Counter()
         with open(log_file, encoding="utf-8") as fh:
             for line in fh:
-                keys[line.split('"idempotency_key": "', 1)[1].split('"', 1)[0]] += 1
+                keys[line.split('"reference": "', 1)[1].split('"', 1)[0]] += 1
         worker_span = (last_delivery - first_delivery).total_seconds()
         print(f"notices: {args.n}  worker: 1 process, prefork concurrency {args.concurrency}, "
               f"batch {args.batch}, log provider, PostgreSQL + Redis")
