@@ -60,11 +60,12 @@ KEY_MAX = 255  # characters of a key (Stripe's limit)
 SCOPE_MAX = 40
 GUEST = "guest"
 
+# environ=True: read from the environment too (portal.config passes only the services' prefixes).
 KEEP_HOURS = Setting(
-    "IDEMPOTENCY_KEY_HOURS", 24, int, minimum=1,
+    "IDEMPOTENCY_KEY_HOURS", 24, int, minimum=1, environ=True,
     doc="how long an Idempotency-Key and its first answer are kept; an older key is new again")
 IN_FLIGHT_SECONDS = Setting(
-    "IDEMPOTENCY_IN_FLIGHT_SECONDS", 60, int, minimum=5,
+    "IDEMPOTENCY_IN_FLIGHT_SECONDS", 60, int, minimum=5, environ=True,
     doc="after this long without an answer a request holding a key is taken for dead, and a "
         "retry with the key runs again (before: 409 idempotency_key_in_use)")
 

@@ -185,6 +185,25 @@ def test_keys_are_kept_24_hours_then_new_again_and_purged(app, shop):
     assert any(entry["task"] == "portal.idempotency.purge" for entry in schedule.values())
 
 
+def test_the_keeping_times_are_settings(shop, monkeypatch):
+    shop_app, work = shop
+    shop_app.config["IDEMPOTENCY_KEY_HOURS"] = "2"
+    monkeypatch.setenv("IDEMPOTENCY_IN_FLIGHT_SECONDS", "10")  # read from the environment too
+    client = shop_app.test_client()
+    client.post(URL, json={"item": "h"}, headers={"Idempotency-Key": "short"})
+    db.session.execute(update(IdempotencyKey).values(created_at=utcnow() - timedelta(hours=2, seconds=1)))
+    db.session.commit()
+    assert client.post(URL, json={"item": "i"}, headers={"Idempotency-Key": "short"}).status_code == 201
+    with shop_app.test_request_context(URL, method="POST", json={"item": "j"}):
+        digest = idempotency.request_fingerprint()
+    idempotency.begin(db.session, idempotency.GUEST, "stuck", digest)
+    db.session.execute(update(IdempotencyKey).where(IdempotencyKey.key == "stuck")
+                       .values(created_at=utcnow() - timedelta(seconds=11)))
+    db.session.commit()
+    assert client.post(URL, json={"item": "j"}, headers={"Idempotency-Key": "stuck"}).status_code == 201
+    assert len(work.runs) == 3
+
+
 @pytest.mark.parametrize("key", ["", " ", "x" * 256, "ключ", "a\tb"])
 def test_a_malformed_key_is_422(shop, key):
     app, work = shop
