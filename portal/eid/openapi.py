@@ -115,9 +115,11 @@ PATHS = {
                              "facility": {"type": "string"},
                              "card_status": {"type": ["string", "null"]},
                              "resident_discount": {"type": "integer"}}}}}},
-                     "401": _err, "413": _err, "422": _err,
-                     "503": {"description": "verify_unavailable: the database cannot be reached; "
-                                            "nothing was granted or used up, try again",
+                     "400": _err, "401": _err, "413": _err, "422": _err,
+                     "503": {"description": "verify_unavailable: the database cannot be reached or "
+                                            "did not write the check in time "
+                                            "(EID_VERIFY_WAIT_SECONDS); nothing was granted, "
+                                            "try again",
                              "content": {_json: {"schema": {"$ref": "#/components/schemas/Error"}}}}}},
     },
 }

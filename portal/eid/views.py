@@ -55,6 +55,8 @@ def qr_svg(token: str) -> Markup:
 
 
 def _flash_error(exc: DomainError, form=None):
+    """The error's field messages on ``form``'s fields, else flashed (the page after a
+    redirect shows them), else its message."""
     placed = False
     for name, message in (exc.fields or {}).items():
         field = getattr(form, name, None) if form is not None else None
@@ -62,7 +64,8 @@ def _flash_error(exc: DomainError, form=None):
             field.errors = [*field.errors, message]
             placed = True
     if not placed:
-        flash(str(exc.message), "error")
+        for message in (exc.fields or {}).values() or [exc.message]:
+            flash(str(message), "error")
 
 
 # --- residents ------------------------------------------------------------------------------
@@ -202,12 +205,13 @@ def _form_for(facility) -> FacilityForm:
     return form
 
 
-def _facility_page(facility, form, new_key=None, status=200):
+def _facility_page(facility, form, new_key=None, status=200, gate_form=None):
     gates = list(db.session.scalars(db.select(Gate).where(
         Gate.facility_id == facility.id).order_by(Gate.id)))
     return render_template("eid/staff_facility.html", facility=facility, form=form, gates=gates,
-                           gate_form=GateForm(formdata=None), action_form=ActionForm(),
-                           new_key=new_key), status, {"Cache-Control": "no-store"}
+                           gate_form=gate_form or GateForm(formdata=None),
+                           action_form=ActionForm(), new_key=new_key), status, {
+        "Cache-Control": "no-store"}
 
 
 @bp.route("/staff/facilities/<code>", methods=["GET", "POST"])
@@ -241,7 +245,12 @@ def staff_gate_create(code):
     if not gate_form.validate_on_submit():
         flash(_("The gate could not be registered. Please try again."), "error")
         return redirect(url_for("eid.staff_facility", code=code), 303)
-    _gate, new_key = service.create_gate(db.session, current_user, code, gate_form.name.data)
+    try:
+        _gate, new_key = service.create_gate(db.session, current_user, code, gate_form.name.data)
+    except DomainError as exc:  # a name only of invisible characters
+        _flash_error(exc, gate_form)
+        return _facility_page(facility, _form_for(facility), status=exc.status,
+                              gate_form=gate_form)
     return _facility_page(facility, _form_for(facility), new_key=new_key, status=201)
 
 
@@ -269,6 +278,7 @@ def staff_cards():
 
 def _staff_card_action(card_id: str, action):
     service.require_staff(current_user)
+    service.check_card_id(card_id)  # 404 for an id no card can have
     form = CardStatusForm()
     query = request.form.get("q", "")
     if form.validate_on_submit():

@@ -281,6 +281,13 @@ BAD_BODIES = {
     "form": {"data": {"token": "x"}},
     "empty": {"data": "", "content_type": "application/json"},
     "unknown_field": {"data": '{"token": "x", "gate": "north"}', "content_type": "application/json"},
+    # the shell refuses these before any view (400 too_deep, 422): the fast path must not
+    # parse them itself (1,000 levels were a RecursionError, a 500)
+    "too_deep": {"data": "[" * 1000 + "]" * 1000, "content_type": "application/json"},
+    "too_deep_token": {"data": '{"token": ' + "[" * 1000 + "]" * 1000 + "}",
+                       "content_type": "application/json"},
+    "nul_byte": {"data": '{"token": "eyJ\\u0000x"}', "content_type": "application/json"},
+    "lone_surrogate": {"data": '{"token": "\\ud800"}', "content_type": "application/json"},
 }
 
 

@@ -55,7 +55,7 @@ from .facilities import (
 )
 from .gates import create_gate, deactivate_gate
 from .holders import Holder, holder_facts, revoke_on_release
-from .staff_cards import find_cards, resume_card, suspend_card
+from .staff_cards import check_card_id, find_cards, resume_card, suspend_card
 from .status import ensure_signing_key, fernet, jwks, rotate_key, status_document
 from .tokens import ages_met, card_token, sign_token, token_claims
 
@@ -83,6 +83,7 @@ __all__ = [
     "expire_cards",
     "facilities_stmt",
     "fernet",
+    "check_card_id",
     "find_cards",
     "format_opening_hours",
     "get_facility",

@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 
 from portal.audit import record
 from portal.eid import settings
-from portal.eid.errors import FacilityExists, NoSuchFacility
+from portal.eid.errors import INVISIBLE, FacilityExists, NoSuchFacility
 from portal.eid.limits import DISCOUNT_MAX, FACILITY_CODE_MAX, FACILITY_CODE_MIN, FACILITY_NAME_MAX
 from portal.eid.models import DAY_CODES, FACILITY_KINDS, Facility
 from portal.eid.service.common import require_staff
 from portal.eid.verify import forget_gates
 from portal.errors import Invalid
 from portal.i18n import LOCALES
+from portal.inputs import visible
 
 KIND_LABELS = {
     "library": _l("Library"),
@@ -90,6 +91,9 @@ def _clean_facility(data: FacilityInput) -> dict:
         fields["code"] = _l("2 to 40 lower-case letters, digits, - or _.")
     names = {k: (v or "").strip() for k, v in (data.names or {}).items() if k in LOCALES}
     names = {k: v[:FACILITY_NAME_MAX] for k, v in names.items() if v}
+    for lang, name in names.items():
+        if not visible(name):  # only zero-width, bidi-control or filler characters
+            fields[f"name_{lang}"] = INVISIBLE
     if not names.get("ko"):
         fields["name_ko"] = _l("This field is required.")
     if data.kind not in FACILITY_KINDS:
@@ -104,6 +108,8 @@ def _clean_facility(data: FacilityInput) -> dict:
     districts = data.districts
     if isinstance(districts, str) or districts is None:
         districts = [d.strip() for d in re.split(r"[,\n]+", districts or "") if d.strip()]
+    if not all(isinstance(d, str) and visible(d) for d in districts):
+        fields["districts"] = INVISIBLE
     thresholds = settings.AGE_THRESHOLDS()
     if data.min_age is not None and data.min_age not in thresholds:
         fields["min_age"] = _l("Use one of the age thresholds: %(ages)s.",
@@ -152,6 +158,10 @@ def update_facility(session: Session, staff, code: str, data: FacilityInput) -> 
 
 
 def get_facility(session: Session, code: str) -> Facility:
+    """The facility with this code; 404 ``no_facility`` (a code no facility can have, such as
+    one with a NUL byte, is not looked up)."""
+    if not isinstance(code, str) or not _CODE.match(code):
+        raise NoSuchFacility()
     facility = session.scalar(select(Facility).where(Facility.code == code))
     if facility is None:
         raise NoSuchFacility()

@@ -9,11 +9,23 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.audit import record
-from portal.eid.errors import NoSuchCard, WrongCardStatus
+from portal.eid.errors import INVISIBLE, NoSuchCard, WrongCardStatus
 from portal.eid.limits import CARD_SEARCH_MAX, STATUS_REASON_MAX
 from portal.eid.models import Card
 from portal.eid.service.common import now_or, require_staff
 from portal.errors import Invalid
+from portal.inputs import visible
+
+# A card's public id: 16 random bytes in base64url (``cards``), never longer than its column.
+_CARD_ID = re.compile(r"[A-Za-z0-9_-]{1,32}\Z")
+
+
+def check_card_id(public_id) -> str:
+    """``public_id`` if a card could have it; 404 ``no_card`` otherwise (NUL bytes, a path
+    longer than the column: nothing to look up)."""
+    if not isinstance(public_id, str) or not _CARD_ID.match(public_id):
+        raise NoSuchCard()
+    return public_id
 
 
 def find_cards(session: Session, staff, query: str, limit: int = CARD_SEARCH_MAX) -> list[Card]:
@@ -37,9 +49,12 @@ def find_cards(session: Session, staff, query: str, limit: int = CARD_SEARCH_MAX
 
 def _set_status(session, staff, public_id, reason, from_status, to_status, action, now=None):
     require_staff(staff)
+    check_card_id(public_id)
     reason = (reason or "").strip()
     if not reason:
         raise Invalid(fields={"reason": _l("Please give a reason.")})
+    if not visible(reason):
+        raise Invalid(fields={"reason": INVISIBLE})
     if len(reason) > STATUS_REASON_MAX:
         raise Invalid(fields={"reason": _l("Too long: at most %(n)s characters.", n=STATUS_REASON_MAX)})
     now = now_or(now)
