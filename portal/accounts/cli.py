@@ -7,10 +7,11 @@ import csv
 import click
 from flask.cli import AppGroup
 
+from portal.accounts import limits, service
 from portal.accounts import roles as roles_
-from portal.accounts import service
 from portal.accounts.models import ROLES, UserRole
-from portal.errors import DomainError
+from portal.accounts.service import values
+from portal.errors import DomainError, Invalid
 from portal.extensions import db
 from portal.types import utcnow
 
@@ -47,6 +48,12 @@ def create(email, password, name, roles, birth_date, district, verified, locale)
                                        district=district, verified=verified, locale=locale)
         else:
             user = existing
+            errors: dict = {}  # what the web checks, the command line checks too
+            name = values.text(name, errors, "name", limits.NAME_MAX)
+            born = values.birth_date(born, errors)
+            district = values.text(district, errors, "district", limits.DISTRICT_MAX)
+            if errors:
+                raise Invalid(fields=errors)
             service.validate_password(password)
             user.password_hash = service.hash_password(password)
             for role in roles:

@@ -7,25 +7,35 @@ from wtforms import DateField, EmailField, PasswordField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from portal.accounts.limits import (
+    DISTRICT_MAX,
+    DOCUMENT_MAX,
+    DOCUMENT_MIN,
+    EMAIL_MAX,
+    NAME_MAX,
+    PHONE_MAX,
+    REASON_MAX,
+    TOKEN_NAME_MAX,
+)
 from portal.i18n import LOCALE_NAMES
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=EMAIL_MAX)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
 class RegisterForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=EMAIL_MAX)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=256)])
 
 
 class ProfileForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=PHONE_MAX)])
     birth_date = DateField(_l("Birth date"), validators=[Optional()])
-    district = StringField(_l("District"), validators=[Optional(), Length(max=50)])
+    district = StringField(_l("District"), validators=[Optional(), Length(max=DISTRICT_MAX)])
 
 
 class LanguageForm(FlaskForm):
@@ -33,40 +43,40 @@ class LanguageForm(FlaskForm):
 
 
 class VerifyForm(FlaskForm):
-    name = StringField(_l("Name as registered"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Name as registered"), validators=[DataRequired(), Length(max=NAME_MAX)])
     birth_date = DateField(_l("Birth date"), validators=[DataRequired()])
-    district = StringField(_l("District"), validators=[DataRequired(), Length(max=50)])
+    district = StringField(_l("District"), validators=[DataRequired(), Length(max=DISTRICT_MAX)])
     document_number = PasswordField(_l("Resident registration number"),
-                                    validators=[DataRequired(), Length(max=32)])
+                                    validators=[DataRequired(), Length(max=DOCUMENT_MAX)])
 
 
 class TokenForm(FlaskForm):
-    name = StringField(_l("Token name"), validators=[Optional(), Length(max=100)])
+    name = StringField(_l("Token name"), validators=[Optional(), Length(max=TOKEN_NAME_MAX)])
 
 
 class ManualVerifyForm(FlaskForm):
     """Staff verify in person: what they checked on the resident's ID is what the card attests."""
-    name = StringField(_l("Name as on the ID"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Name as on the ID"), validators=[DataRequired(), Length(max=NAME_MAX)])
     birth_date = DateField(_l("Birth date as on the ID"), validators=[DataRequired()])
-    district = StringField(_l("District as on the ID"), validators=[DataRequired(), Length(max=50)])
+    district = StringField(_l("District as on the ID"), validators=[DataRequired(), Length(max=DISTRICT_MAX)])
     document_number = PasswordField(_l("Resident registration number"),
-                                    validators=[DataRequired(), Length(min=6, max=32)])
+                                    validators=[DataRequired(), Length(min=DOCUMENT_MIN, max=DOCUMENT_MAX)])
     reason = TextAreaField(_l("Reason (e.g. documents checked at the counter)"),
-                           validators=[DataRequired(), Length(max=200)])
+                           validators=[DataRequired(), Length(max=REASON_MAX)])
 
 
 class EntryLookupForm(FlaskForm):
     document_number = PasswordField(_l("Resident registration number"),
-                                    validators=[DataRequired(), Length(min=6, max=32)])
+                                    validators=[DataRequired(), Length(min=DOCUMENT_MIN, max=DOCUMENT_MAX)])
 
 
 class ReleaseForm(FlaskForm):
     reason = TextAreaField(_l("Reason (e.g. the holder showed their ID at the counter)"),
-                           validators=[DataRequired(), Length(max=200)])
+                           validators=[DataRequired(), Length(max=REASON_MAX)])
 
 
 class EmailForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=EMAIL_MAX)])
 
 
 class NewPasswordForm(FlaskForm):

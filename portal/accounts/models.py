@@ -8,6 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.accounts import limits
 from portal.accounts import roles as roles_
 from portal.extensions import db
 from portal.types import UTCDateTime, utcnow
@@ -19,12 +20,12 @@ class User(UserMixin, db.Model):
     __tablename__ = "user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(limits.EMAIL_MAX), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    name: Mapped[str] = mapped_column(String(100), default="")
+    name: Mapped[str] = mapped_column(String(limits.NAME_MAX), default="")
     birth_date: Mapped[date | None] = mapped_column(Date)
-    district: Mapped[str | None] = mapped_column(String(50))
-    phone: Mapped[str | None] = mapped_column(String(30))
+    district: Mapped[str | None] = mapped_column(String(limits.DISTRICT_MAX))
+    phone: Mapped[str | None] = mapped_column(String(limits.PHONE_MAX))
     locale: Mapped[str] = mapped_column(String(5), default="ko")
     active: Mapped[bool] = mapped_column(default=True)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -82,7 +83,7 @@ class ApiToken(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100), default="")
+    name: Mapped[str] = mapped_column(String(limits.TOKEN_NAME_MAX), default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -101,9 +102,9 @@ class ResidentRecord(db.Model):
     __tablename__ = "resident_register"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(limits.NAME_MAX))
     birth_date: Mapped[date] = mapped_column(Date)
-    district: Mapped[str] = mapped_column(String(50))
+    district: Mapped[str] = mapped_column(String(limits.DISTRICT_MAX))
     document_hash: Mapped[str] = mapped_column(String(64))
     # "import" (the register file) or "counter" (staff checked the documents in person).
     source: Mapped[str] = mapped_column(String(10), default="import", server_default="import")

@@ -7,38 +7,39 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from portal.accounts import limits
 from portal.accounts.service.passwords import PASSWORD_MAX, PASSWORD_MIN
 from portal.api import Body, iso
 
 
 class ProfilePatch(Body):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    phone: str | None = Field(default=None, max_length=30)
+    name: str | None = Field(default=None, min_length=1, max_length=limits.NAME_MAX)
+    phone: str | None = Field(default=None, max_length=limits.PHONE_MAX)
     locale: str | None = None
 
 
 class VerificationIn(Body):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=limits.NAME_MAX)
     birth_date: date
-    district: str = Field(min_length=1, max_length=50)
-    document_number: str = Field(min_length=6, max_length=32)
+    district: str = Field(min_length=1, max_length=limits.DISTRICT_MAX)
+    document_number: str = Field(min_length=limits.DOCUMENT_MIN, max_length=limits.DOCUMENT_MAX)
 
 
 class TokenIn(Body):
-    name: str = Field(default="", max_length=100)
+    name: str = Field(default="", max_length=limits.TOKEN_NAME_MAX)
 
 
 class ManualVerificationIn(Body):
     """What staff checked on the resident's ID: the card attests these, not the profile."""
-    reason: str = Field(min_length=1, max_length=200)
-    name: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=limits.REASON_MAX)
+    name: str = Field(min_length=1, max_length=limits.NAME_MAX)
     birth_date: date
-    district: str = Field(min_length=1, max_length=50)
-    document_number: str = Field(min_length=6, max_length=32)
+    district: str = Field(min_length=1, max_length=limits.DISTRICT_MAX)
+    document_number: str = Field(min_length=limits.DOCUMENT_MIN, max_length=limits.DOCUMENT_MAX)
 
 
 class EmailIn(Body):
-    email: str = Field(min_length=3, max_length=254)
+    email: str = Field(min_length=3, max_length=limits.EMAIL_MAX)
 
 
 class PasswordResetConfirmIn(Body):
@@ -56,11 +57,11 @@ class PasswordChangeIn(Body):
 
 
 class EntryLookupIn(Body):
-    document_number: str = Field(min_length=6, max_length=32)
+    document_number: str = Field(min_length=limits.DOCUMENT_MIN, max_length=limits.DOCUMENT_MAX)
 
 
 class ReleaseIn(Body):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=limits.REASON_MAX)
 
 
 # -- answers ---------------------------------------------------------------------------------

@@ -262,11 +262,17 @@ def verify():
 @login_required
 def tokens():
     form = TokenForm()
-    new_token = None
+    new_token, status = None, 200
     if form.validate_on_submit():
-        new_token, _row = service.create_token(db.session, current_user, form.name.data or "")
+        try:
+            new_token, _row = service.create_token(db.session, current_user, form.name.data or "")
+        except DomainError as exc:
+            _form_errors(form, exc)
+            status = exc.status
+    elif form.errors:
+        status = 422
     return render_template("accounts/tokens.html", form=form, new_token=new_token,
-                           tokens=service.list_tokens(db.session, current_user))
+                           tokens=service.list_tokens(db.session, current_user)), status
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

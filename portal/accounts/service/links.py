@@ -16,11 +16,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal import audit, links, throttle
-from portal.accounts import settings
+from portal.accounts import limits, settings
 from portal.accounts.errors import BadLink
 from portal.accounts.models import AccountLink, User
+from portal.errors import Invalid
 from portal.types import utcnow
 
+from . import values
 from .guards import require_login
 from .passwords import hash_password, validate_password
 from .tokens import digest
@@ -67,6 +69,10 @@ def register(session: Session, email: str, password: str, name: str, locale: str
     """Self-registration. Whether or not the address has an account, the answer is the same;
     the mail differs: a link to confirm a new account, or "you already have an account"."""
     validate_password(password)
+    errors: dict = {}
+    values.text(name, errors, "name", limits.NAME_MAX, required=True)  # checked for both answers alike
+    if errors:
+        raise Invalid(fields=errors)
     existing = find_by_email(session, email)
     if existing is not None:
         hash_password(password)  # the same work as a new account, so timing tells nothing

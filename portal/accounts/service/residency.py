@@ -20,16 +20,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal import audit
+from portal.accounts import limits
 from portal.accounts import roles as roles_
 from portal.accounts.errors import AlreadyClaimed, AlreadyVerified, NoRegisterMatch
 from portal.accounts.models import ResidentRecord, User, UserRole
 from portal.errors import Invalid, NotFound
 from portal.types import utcnow
 
+from . import values
 from .guards import require_login, require_role
 
 REGISTER_COLUMNS = ("name", "birth_date", "district", "document_number")
-REASON_MAX = 200
 
 # Called as hook(session, actor, user) in the transaction that takes a register entry from an
 # account (the account is no longer verified): services that hold what verification gave (the
@@ -60,8 +61,14 @@ def import_register(session: Session, rows: Iterable[dict], actor: User | None =
         except ValueError:
             errors[f"line {line}"] = _("birth_date must be YYYY-MM-DD.")
             continue
-        parsed.append((row["name"].strip(), born, row["district"].strip(),
-                       document_hash(row["document_number"])))
+        cells: dict = {}  # what a card would attest: seen, within the columns, a life's dates
+        name = values.text(row["name"], cells, "name", limits.NAME_MAX, required=True)
+        district = values.text(row["district"], cells, "district", limits.DISTRICT_MAX, required=True)
+        born = values.birth_date(born, cells)
+        if cells:
+            errors[f"line {line}"] = "; ".join(f"{column}: {message}" for column, message in cells.items())
+            continue
+        parsed.append((name, born, district, document_hash(row["document_number"])))
     if errors:
         raise Invalid(_("The register file has errors; nothing was imported."), fields=errors)
     existing = {r.document_hash: r for r in session.scalars(select(ResidentRecord))}
@@ -106,6 +113,10 @@ def verify_against_register(session: Session, user: User, *, name: str, birth_da
     require_login(user)
     if user.is_verified:
         return user
+    errors: dict = {}
+    values.birth_date(birth_date, errors, required=True)
+    if errors:  # no entry has such a date: say what is wrong with it rather than "no match"
+        raise Invalid(fields=errors)
     rec = session.scalar(select(ResidentRecord).where(
         ResidentRecord.document_hash == document_hash(document_number)))
     if rec is None or rec.name != (name or "").strip() or rec.birth_date != birth_date \
@@ -131,17 +142,13 @@ def verify_manually(session: Session, actor: User, target_id: int, *, reason: st
     target = session.get(User, target_id) if 0 < target_id < 2**31 else None
     if target is None:
         raise NotFound()
-    fields = {}
-    reason = (reason or "").strip()
-    if not reason:
-        fields["reason"] = _("This field is required.")
-    if not (name or "").strip():
-        fields["name"] = _("This field is required.")
-    if birth_date is None:
-        fields["birth_date"] = _("This field is required.")
-    if not (district or "").strip():
-        fields["district"] = _("This field is required.")
-    if len("".join(ch for ch in (document_number or "") if ch.isalnum())) < 6:
+    fields: dict = {}
+    # What staff read on the ID is what the card will attest: seen, within the columns, a life's dates.
+    reason = values.text(reason, fields, "reason", limits.REASON_MAX, required=True)
+    name = values.text(name, fields, "name", limits.NAME_MAX, required=True)
+    birth_date = values.birth_date(birth_date, fields, required=True)
+    district = values.text(district, fields, "district", limits.DISTRICT_MAX, required=True)
+    if len("".join(ch for ch in (document_number or "") if ch.isalnum())) < limits.DOCUMENT_MIN:
         fields["document_number"] = _("This field is required.")
     if fields:
         raise Invalid(fields=fields)
@@ -150,15 +157,14 @@ def verify_manually(session: Session, actor: User, target_id: int, *, reason: st
     digest = document_hash(document_number)
     rec = session.scalar(select(ResidentRecord).where(ResidentRecord.document_hash == digest))
     if rec is None:
-        rec = ResidentRecord(name=name.strip(), birth_date=birth_date, district=district.strip(),
+        rec = ResidentRecord(name=name, birth_date=birth_date, district=district,
                              document_hash=digest, source="counter", imported_at=utcnow())
         session.add(rec)
         session.flush()
-    elif rec.birth_date != birth_date or rec.district != district.strip():
+    elif rec.birth_date != birth_date or rec.district != district:
         raise NoRegisterMatch()
     _claim(session, target, rec, "staff")
-    audit.record(session, actor, "user.verify", "user", target.id, method="staff",
-                 reason=reason[:REASON_MAX])
+    audit.record(session, actor, "user.verify", "user", target.id, method="staff", reason=reason)
     session.commit()
     return target
 
@@ -177,9 +183,10 @@ def release_entry(session: Session, actor: User, entry_id: int, reason: str) -> 
     """Staff release a register entry from the account that claimed it (that account is no
     longer verified), so that its rightful holder can verify their own account."""
     require_role(actor, roles_.STAFF)
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid(fields={"reason": _("This field is required.")})
+    fields: dict = {}
+    reason = values.text(reason, fields, "reason", limits.REASON_MAX, required=True)
+    if fields:
+        raise Invalid(fields=fields)
     rec = session.get(ResidentRecord, entry_id) if 0 < entry_id < 2**31 else None
     if rec is None:
         raise NotFound(_("No register entry has this document number."))
@@ -190,6 +197,6 @@ def release_entry(session: Session, actor: User, entry_id: int, reason: str) -> 
         for hook in ON_RELEASE:
             hook(session, actor, holder)
         audit.record(session, actor, "register.release", "resident_register", rec.id,
-                     user_id=holder.id, reason=reason[:REASON_MAX])
+                     user_id=holder.id, reason=reason)
     session.commit()
     return rec

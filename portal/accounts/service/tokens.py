@@ -9,14 +9,16 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.accounts import limits
 from portal.accounts.models import ApiToken, User
-from portal.errors import NotFound
+from portal.errors import Invalid, NotFound
 from portal.types import utcnow
 
+from . import values
 from .guards import require_login
 
 TOKEN_PREFIX = "pt_"  # noqa: S105 - a prefix, not a secret
-TOKEN_NAME_MAX = 100
+TOKEN_NAME_MAX = limits.TOKEN_NAME_MAX
 
 
 def digest(token: str) -> str:
@@ -26,9 +28,12 @@ def digest(token: str) -> str:
 def create_token(session: Session, user: User, name: str = "") -> tuple[str, ApiToken]:
     """A new bearer token for `user`. The plain token is returned once and never stored."""
     require_login(user)
+    errors: dict = {}
+    name = values.text(name, errors, "name", TOKEN_NAME_MAX) or ""
+    if errors:
+        raise Invalid(fields=errors)
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, name=(name or "").strip()[:TOKEN_NAME_MAX], token_hash=digest(plain),
-                   prefix=plain[:10], created_at=utcnow())
+    row = ApiToken(user_id=user.id, name=name, token_hash=digest(plain), prefix=plain[:10], created_at=utcnow())
     session.add(row)
     session.commit()
     return plain, row

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal import audit
+from portal.accounts import limits
 from portal.accounts import roles as roles_
 from portal.accounts.errors import EmailTaken, WrongPassword
 from portal.accounts.models import ROLES, ApiToken, User, UserRole
@@ -18,11 +19,11 @@ from portal.errors import Invalid
 from portal.i18n import LOCALES
 from portal.types import utcnow
 
+from . import values
 from .guards import require_login, require_role
 from .passwords import check_password, hash_password, spend_a_check, validate_password
 
-EMAIL_MAX = 254
-NAME_MAX = 100
+EMAIL_MAX, NAME_MAX = limits.EMAIL_MAX, limits.NAME_MAX
 
 
 def normalise_email(email: str) -> str:
@@ -53,11 +54,18 @@ def create_user(session: Session, email: str, password: str | None, *, name: str
         raise Invalid(fields={"roles": _("Unknown role: %(role)s", role=", ".join(unknown))})
     if locale not in LOCALES:
         raise Invalid(fields={"locale": _("Unsupported language.")})
+    errors: dict = {}
+    name = values.text(name, errors, "name", NAME_MAX)
+    birth_date = values.birth_date(birth_date, errors)
+    district = values.text(district, errors, "district", limits.DISTRICT_MAX)
+    phone = values.text(phone, errors, "phone", limits.PHONE_MAX)
+    if errors:
+        raise Invalid(fields=errors)
     if password_hash is None:
         validate_password(password or "")
         password_hash = hash_password(password)
     now = utcnow()
-    user = User(email=email, password_hash=password_hash, name=name or email.split("@")[0],
+    user = User(email=email, password_hash=password_hash, name=name or email.split("@")[0][:NAME_MAX],
                 birth_date=birth_date, district=district, locale=locale, phone=phone,
                 verified_at=now if verified else None, verified_by="staff" if verified else None,
                 email_confirmed_at=now if email_confirmed else None, session_version=1)
@@ -133,15 +141,22 @@ def set_locale(session: Session, user: User | None, lang: str) -> str:
 
 def update_profile(session: Session, user: User, *, name: str, phone: str | None,
                    birth_date: date | None = None, district: str | None = None) -> User:
+    """The signed-in user's name and phone; their birth date and district until verified."""
     require_login(user)
-    name = (name or "").strip()
-    if not 1 <= len(name) <= NAME_MAX:
-        raise Invalid(fields={"name": _("Between 1 and 100 characters.")})
-    user.name = name
-    user.phone = (phone or "").strip() or None
+    errors: dict = {}
+    # What changes is checked (the API sends the stored values of the fields it was not given).
+    checks = {"name": lambda v: values.text(v, errors, "name", NAME_MAX, required=True),
+              "phone": lambda v: values.text(v, errors, "phone", limits.PHONE_MAX)}
+    new = {"name": name, "phone": phone}
     if not user.is_verified:  # after verification these come from the register
-        user.birth_date = birth_date
-        user.district = (district or "").strip() or None
+        checks["birth_date"] = lambda v: values.birth_date(v, errors)
+        checks["district"] = lambda v: values.text(v, errors, "district", limits.DISTRICT_MAX)
+        new.update(birth_date=birth_date, district=district)
+    new = {field: value if value == getattr(user, field) else checks[field](value) for field, value in new.items()}
+    if errors:
+        raise Invalid(fields=errors)
+    for field, value in new.items():
+        setattr(user, field, value)
     session.commit()
     return user
 
