@@ -8,9 +8,9 @@
              time, a status document of 1,000 revoked ids, a facility policy, a replay store;
 3. api       POST /api/v1/eid/verify per second through gunicorn, deployed as the README deploys
              the gates (gevent workers), on PostgreSQL (its own database portal_bench_eid; Redis
-             database 5 for the rest of the app), load from wrk on loopback, every request a
-             distinct, fresh token (tokens are single-use), every decision logged and its token
-             id used up, durably, before the gate is answered.
+             database 5, or BENCH_REDIS_URL, for the rest of the app), load from wrk on loopback,
+             every request a distinct, fresh token (tokens are single-use), every decision logged
+             and its token id used up, durably, before the gate is answered.
 
 Prints each rate and the ratios against raw (targets: api >= 1/4 of raw, offline >= 2/3 of raw),
 and the same gunicorn serving a bare Flask "hello" and a no-op WSGI app for context.
@@ -252,7 +252,7 @@ def main() -> None:
     print(f"preparing {args.tokens} tokens for {args.cards} cards on PostgreSQL ({DB_NAME}) ...")
     db_url, gate_key, make_tokens = prepare_api(args.cards)
     env = {"DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET,
-           "PORTAL_ENV": "production"}
+           "PORTAL_ENV": "production", "PORTAL_BASE_URL": "https://portal.example.kr"}
     with gunicorn(env=env, workers=args.workers, threads=args.threads,
                   worker_class=args.worker_class) as url:
         tokens = make_tokens(args.tokens)  # signed now: valid for the next 60 s (+30 s skew)

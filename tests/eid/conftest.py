@@ -89,6 +89,23 @@ def csrf_headers():
 
 
 @pytest.fixture
+def verify_by(app):
+    """verify_by(mode, gate_key, token) -> (response, answered by the fast path): through
+    Flask's view ("flask") or the fast path with its caches warm ("fast")."""
+    def call(mode, gate_key, token):
+        app.config["EID_VERIFY_FAST_PATH"] = mode == "fast"
+        if mode == "fast":
+            service.authenticate_gate(db.session, gate_key)
+            keys.public_keys(db.session)
+        db.session.commit()
+        before = app.extensions["eid_fast_path"].served
+        response = app.test_client().post("/api/v1/eid/verify", json={"token": token},
+                                          headers={"Authorization": f"Bearer {gate_key}"})
+        return response, app.extensions["eid_fast_path"].served - before == 1
+    return call
+
+
+@pytest.fixture
 def verify(app):
     """verify(gate_key, token, client=None) -> the response of POST /api/v1/eid/verify."""
     def call(gate_key, token, client=None):

@@ -217,27 +217,9 @@ def test_a_check_stuck_behind_a_lock_is_told_to_try_again(gunicorn_server, cards
 # -- in this process: both paths, and the fast path's connection ------------------------------
 
 
-def _call(app, mode, gate_key, token_):
-    """A verify call through the test client, Flask's view or the fast path with its caches
-    warm: (status, body, seconds, answered by the fast path)."""
-    from portal.eid import keys
-
-    app.config["EID_VERIFY_FAST_PATH"] = mode == "fast"
-    if mode == "fast":
-        service.authenticate_gate(db.session, gate_key)
-        keys.public_keys(db.session)
-    db.session.commit()
-    before = app.extensions["eid_fast_path"].served
-    began = time.monotonic()
-    response = app.test_client().post(VERIFY, json={"token": token_},
-                                      headers={"Authorization": f"Bearer {gate_key}"})
-    return (response.status_code, response.get_json(), time.monotonic() - began,
-            app.extensions["eid_fast_path"].served - before == 1)
-
-
 @pytest.mark.parametrize("mode", ["flask", "fast"])
 def test_a_statement_behind_a_lock_is_cancelled_by_the_server_in_both_paths(
-        mode, app, monkeypatch, cards, make_gate, lock_holder):
+        mode, app, monkeypatch, cards, make_gate, lock_holder, verify_by):
     from portal.eid import keys
 
     monkeypatch.setattr(gates.GateCache, "TTL", 300.0)
@@ -248,18 +230,20 @@ def test_a_statement_behind_a_lock_is_cancelled_by_the_server_in_both_paths(
     holder = lock_holder(jti(stuck))
     releaser = threading.Timer(8.0, holder.rollback)  # without a timeout the check would wait
     releaser.start()                                  # for this, the test's own lock
+    began = time.monotonic()
     try:
-        status, body, seconds, fast = _call(app, mode, gate_key, stuck)
+        response, fast = verify_by(mode, gate_key, stuck)
     finally:
         releaser.cancel()
         holder.rollback()
+    status, body, seconds = response.status_code, response.get_json(), time.monotonic() - began
     assert fast == (mode == "fast")
     assert status == 503, (f"answered {status} after {seconds:.1f} s, once the test let go of "
                            "its lock: the check waited for it")
     assert body["error"]["code"] == "verify_unavailable"
     assert seconds < 3.0
     assert db.session.scalar(db.select(db.func.count()).select_from(AccessEntry)) == 0
-    assert _call(app, mode, gate_key, stuck)[1]["reason"] == "ok"
+    assert verify_by(mode, gate_key, stuck)[0].get_json()["reason"] == "ok"
 
 
 @pytest.fixture

@@ -116,12 +116,36 @@ def queued(writer: GroupCommit, n: int) -> None:
         time.sleep(0.005)
 
 
-def test_a_follower_cancelled_when_made_the_leader_passes_the_lead_on(cancel_on):
+def behind_x(writer: GroupCommit, commit: Recorder, *names: str) -> tuple[dict, list[dict]]:
+    """Check "x" holds the line (its statement waits for the test) while ``names`` queue
+    behind it, in order; then x's statement ends and their batch begins (and waits in turn,
+    its first check being in ``commit.hold``). Returns x's and their result holders."""
+    commit.hold["x"] = threading.Event()
+    x = start(writer, "x")
+    assert commit.started.wait(3)
+    waiting = []
+    for n, name in enumerate(names, 1):
+        waiting.append(start(writer, name))
+        queued(writer, n)
+    commit.started.clear()
+    commit.hold["x"].set()
+    assert commit.started.wait(3)
+    return x, waiting
+
+
+def a_held(wait: float = 5.0) -> tuple[Recorder, GroupCommit, dict]:
+    """A group commit whose first check, "a", is being written, its statement waiting for
+    the test (``commit.hold["a"]``). Returns the commit, the writer and a's result holder."""
     commit = Recorder()
     commit.hold["a"] = threading.Event()
-    writer = GroupCommit(commit, wait=5)
+    writer = GroupCommit(commit, wait=wait)
     a = start(writer, "a")
     assert commit.started.wait(3)
+    return commit, writer, a
+
+
+def test_a_follower_cancelled_when_made_the_leader_passes_the_lead_on(cancel_on):
+    commit, writer, a = a_held()
     cancel_on("b", "woken")  # b is next in line: it is handed the lead, and dies there
     b = start(writer, "b")
     queued(writer, 1)
@@ -138,11 +162,7 @@ def test_a_follower_cancelled_when_made_the_leader_passes_the_lead_on(cancel_on)
 
 
 def test_a_follower_cancelled_while_queued_leaves_the_queue(cancel_on):
-    commit = Recorder()
-    commit.hold["a"] = threading.Event()
-    writer = GroupCommit(commit, wait=5)
-    a = start(writer, "a")
-    assert commit.started.wait(3)
+    commit, writer, a = a_held()
     cancel_on("b", 0.2)  # cancelled while it waits behind a's statement
     b = start(writer, "b")
     c = start(writer, "c")
@@ -157,19 +177,10 @@ def test_a_leader_cancelled_mid_statement_answers_its_batch_and_passes_the_lead(
     """x's statement holds the line while a and b queue; a leads their batch and is
     cancelled in the middle of it: b is told to try again, c (queued meanwhile) leads next."""
     commit = Recorder()
-    commit.hold["x"] = threading.Event()
     commit.hold["a"] = threading.Event()
     commit.outcome["a"] = Cancelled()
     writer = GroupCommit(commit, wait=5)
-    x = start(writer, "x")
-    assert commit.started.wait(3)
-    a = start(writer, "a")
-    queued(writer, 1)
-    b = start(writer, "b")
-    queued(writer, 2)
-    commit.started.clear()
-    commit.hold["x"].set()
-    assert commit.started.wait(3)  # a's batch [a, b] is being written
+    x, (a, b) = behind_x(writer, commit, "a", "b")  # a's batch [a, b] is being written
     c = start(writer, "c")
     queued(writer, 1)
     commit.hold["a"].set()  # ... and a is cancelled there
@@ -185,11 +196,7 @@ def test_a_leader_cancelled_mid_statement_answers_its_batch_and_passes_the_lead(
 def test_a_check_waits_a_bounded_time_then_is_told_to_try_again():
     """A statement that never ends (a database that stopped answering): the checks behind it
     answer 503 after ``wait`` seconds, and nothing of them is written later."""
-    commit = Recorder()
-    commit.hold["a"] = threading.Event()
-    writer = GroupCommit(commit, wait=0.3)
-    a = start(writer, "a")
-    assert commit.started.wait(3)
+    commit, writer, a = a_held(wait=0.3)
     began = time.monotonic()
     b = start(writer, "b")
     assert isinstance(finished(b)["error"], VerifyUnavailable)
@@ -203,18 +210,9 @@ def test_a_check_waits_a_bounded_time_then_is_told_to_try_again():
 
 def test_a_check_in_a_batch_that_never_ends_is_told_to_try_again():
     commit = Recorder()
-    commit.hold["x"] = threading.Event()
     commit.hold["a"] = threading.Event()
     writer = GroupCommit(commit, wait=0.3)
-    x = start(writer, "x")
-    assert commit.started.wait(3)
-    a = start(writer, "a")
-    queued(writer, 1)
-    b = start(writer, "b")
-    queued(writer, 2)
-    commit.started.clear()
-    commit.hold["x"].set()
-    assert commit.started.wait(3)  # [a, b] taken, its statement hangs
+    x, (a, b) = behind_x(writer, commit, "a", "b")  # [a, b] taken, its statement hangs
     assert isinstance(finished(b)["error"], VerifyUnavailable)  # after at most 2 x wait
     assert finished(x)["row"] == "x"
     commit.hold["a"].set()

@@ -51,20 +51,13 @@ def gate(app, monkeypatch, make_gate):
 
 
 @pytest.fixture
-def present(app, gate):
+def present(gate, verify_by):
     """present(mode, token) -> the gate's answer (reason) through Flask or the fast path."""
 
     def call(mode, token):
-        app.config["EID_VERIFY_FAST_PATH"] = mode == "fast"
-        if mode == "fast":
-            service.authenticate_gate(db.session, gate)
-            keys.public_keys(db.session)
-            db.session.commit()
-        before = app.extensions["eid_fast_path"].served
-        response = app.test_client().post("/api/v1/eid/verify", json={"token": token},
-                                          headers={"Authorization": f"Bearer {gate}"})
+        response, fast = verify_by(mode, gate, token)
         assert response.status_code == 200, response.get_data(as_text=True)
-        assert app.extensions["eid_fast_path"].served - before == (mode == "fast")
+        assert fast == (mode == "fast")
         return response.get_json()["reason"]
 
     return call
