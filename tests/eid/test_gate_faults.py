@@ -258,6 +258,35 @@ def _gate(facility):
                             policy={})
 
 
+def test_a_batch_past_its_statement_timeout_is_told_to_try_again(app, cards, make_gate,
+                                                                 lock_holder):
+    """The statement of a batch cancelled by ``statement_timeout`` (here: behind a lock,
+    with a lock timeout longer than it): every check of it is told to try again at once,
+    none is retried alone (each would wait as long again), nothing is written."""
+    from portal.eid.verify import store
+    from portal.eid.verify.group_commit import Check, Timeouts, backend_for
+
+    rows = cards(2)
+    _key, facility = make_gate()
+    gate = _gate(facility)
+    tokens = [token(row) for row in rows]
+    batch = [Check(store.batch_check(gate, "ok", verifier.parse_unverified(t)[1], row.public_id,
+                                     time.time())) for t, row in zip(tokens, rows, strict=True)]
+    slow = backend_for(db.engine, Timeouts(wait=5, statement_ms=300, lock_ms=10_000))
+    holder = lock_holder(jti(tokens[0]))
+    began = time.monotonic()
+    try:
+        with pytest.raises(VerifyUnavailable):
+            slow._commit(batch, time.monotonic() + 5)
+    finally:
+        holder.rollback()
+        if slow._conn is not None:
+            slow._discard(slow._conn)
+    assert time.monotonic() - began < 1.5
+    assert slow.commits == 0
+    assert db.session.scalar(db.select(db.func.count()).select_from(AccessEntry)) == 0
+
+
 def test_the_fast_path_connection_has_the_timeouts(app, backend):
     conn = backend._connection()
     assert conn.execute("SHOW statement_timeout").fetchone()[0] == "2s"

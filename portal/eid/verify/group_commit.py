@@ -106,8 +106,10 @@ class PostgresBackend:
             try:
                 rows = self._execute([check.params for check in batch])
             except Exception as exc:
+                if _try_again(exc) and not _one_by_one(exc):  # a statement timeout, a shortage
+                    raise VerifyUnavailable() from exc
                 if not _one_by_one(exc):
-                    raise  # unavailable for all, or a lost connection (committed or not)
+                    raise  # a lost connection (VerifyUnavailable), or a bug
                 # PostgreSQL refused the statement, so nothing of it was written: one by one
                 # below, so that only a bad check (or the one behind a lock) fails its request.
                 log.warning("e-ID access log batch of %d failed (%s); writing checks one by one",
