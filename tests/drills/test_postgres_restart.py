@@ -38,10 +38,11 @@ from portal.extensions import db
 from tests.drills.conftest import unavailable
 from tests.notify.rig import SECRET_KEY, PrivateRedis, Tally, Worker, sweeps, wait_until, worker_env
 
-RESIDENTS = 120              # each endorses every proposal and asks for seats once
+RESIDENTS = 60               # each endorses every proposal and asks for seats once
 PROPOSALS = 3
-CAPACITY = 40                # seats of the slot; the residents ask for 150
-WAVES, WAVE_SIZE = 12, 20    # notices produced in waves while the load runs
+CAPACITY = 20                # seats of the slot; the residents ask for 75
+WAVE_SIZE, WAVE_PAUSE = 10, 0.2  # notices produced in waves while the load runs...
+WAVES_AFTER = 5              # ...until this many waves after the restart
 DOWN_SECONDS = 3.0           # how long PostgreSQL stays down
 STUCK_SECONDS = 3            # NOTIFY_STUCK_SECONDS of the worker: the sweep's patience
 WORKER_PROCESSES = 2         # the Worker's -c: at most one notice in flight per process
@@ -118,7 +119,7 @@ class Load:
         self.threads += [threading.Thread(target=self._guard, args=(self._book, residents[i::2]), daemon=True)
                          for i in range(2)]
         self.endorse_before_gate = len(pairs) // 9   # per endorser: a third of its pairs
-        self.book_before_gate = 6                    # per booker: at most 24 of the seats
+        self.book_before_gate = 4                    # per booker: at most 10 of the seats
         self.reader = threading.Thread(target=self._guard, args=(self._read, None), daemon=True)
 
     def start(self) -> Load:
@@ -227,8 +228,8 @@ class Load:
 
 class Producer:
     """Notices written to the outbox in waves while the load runs, as a producer does (send_many,
-    commit, queued after the commit), until at least WAVES waves are written and the server is
-    back. A wave whose commit fails is written again (same keys)."""
+    commit, queued after the commit), until WAVES_AFTER waves after the server is back. A wave
+    whose commit fails is written again (same keys)."""
 
     def __init__(self, app, user_ids: list[int]):
         self.app, self.user_ids = app, user_ids
@@ -247,9 +248,8 @@ class Producer:
     def _run(self):
         from portal.notify import service
         try:
-            wave = 0
-            while (wave < WAVES or not self.restarted.is_set()) and not self.halted.is_set():
-                assert wave < 20 * WAVES, "the server did not come back"
+            wave, after = 0, 0
+            while after < WAVES_AFTER and not self.halted.is_set():
                 items = self.items(wave)
                 deadline = time.monotonic() + 40
                 while not self.halted.is_set():
@@ -264,7 +264,8 @@ class Producer:
                     time.sleep(RETRY_PAUSE)
                 self.committed += [item["idempotency_key"] for item in items]
                 wave += 1
-                time.sleep(0.25)
+                after += self.restarted.is_set()
+                time.sleep(WAVE_PAUSE)
         except Exception as exc:  # noqa: BLE001 - reported by the test
             self.errors.append(f"{type(exc).__name__}: {exc}")
 
@@ -332,8 +333,10 @@ def test_postgres_restart_mid_run(private_postgres, recording_provider, make_app
     seeded = _seed(app)
     worker = load = producer = None
     try:
+        worker = Worker(env, tmp_path, "drill", concurrency=WORKER_PROCESSES)  # starts while gunicorn does
         with gunicorn(env=env, workers=3, worker_class="sync", log_path=str(tmp_path / "gunicorn.log")) as base:
-            worker = Worker(env, tmp_path, "drill", concurrency=WORKER_PROCESSES).wait_ready()
+            worker.wait_ready()
+            ready = time.monotonic()
             producer = Producer(app, seeded["user_ids"])
             load = Load(base, seeded["tokens"], seeded["proposal_ids"], seeded["slot_id"], seeded["listing_id"])
             producer.thread.start()
@@ -361,10 +364,12 @@ def test_postgres_restart_mid_run(private_postgres, recording_provider, make_app
 
             load.join(timeout=60)
             producer.thread.join(60)
+            finished = time.monotonic()
             assert not load.errors and not producer.errors, load.errors + producer.errors
             expected = len(producer.committed)
             wait_until(lambda: _outbox_statuses(app) == {"delivered": expected}, 60,
                        "the queue to drain (every notice delivered)", step=0.3)
+            drained = time.monotonic()
             worker.stop()  # a task still running finishes before the provider's record is read
         sweeps_ = sweeps(worker.text())
     finally:
@@ -427,8 +432,8 @@ def test_postgres_restart_mid_run(private_postgres, recording_provider, make_app
             f"{sum(holds.values())} held ({len(held)} holds answered 201, {len(set(holds) - set(held))} unanswered, "
             f"{sold_out} sold out); notices {len(outbox)} written, {len(tally.counts)} delivered, "
             f"{len(twice)} twice ({len(set(twice) & in_flight)} in flight at the stop), {len(lost)} lost, "
-            f"{sweeps_} re-queued by the sweep; "
-            f"{elapsed:.0f} s")
+            f"{sweeps_} re-queued by the sweep; {elapsed:.0f} s (ready {ready - began:.0f} s, "
+            f"load {finished - ready:.0f} s, drained {drained - finished:.0f} s later)")
 
     assert not server_errors, (Counter((a.status, a.path) for a in server_errors), f"see {tmp_path}/gunicorn.log")
     assert not wrong_during, Counter((a.status, a.path) for a in wrong_during)
