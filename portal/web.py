@@ -191,10 +191,27 @@ def handle_database_error(exc: Exception):
         db.session.rollback()
     except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
         db.session.remove()
+    # Nothing more is read from the database: the language and the page are chosen as for a
+    # visitor (the request's user is expired by the rollback, or was never loaded).
+    g._login_user = current_app.login_manager.anonymous_user()
     message, code = DATABASE_DOWN
     response = current_app.make_response(_error_response(503, code, message))
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def end_session(_exc=None) -> None:
+    """The request's session ends even when the database went away meanwhile: closing a
+    connection the server terminated must not turn an answer already made into a 500 (runs
+    before Flask-SQLAlchemy's own teardown, which then finds nothing left to close)."""
+    from sqlalchemy.exc import DBAPIError
+    try:
+        db.session.remove()
+    except DBAPIError as exc:
+        if not database_unreachable(exc):
+            raise
+        log.warning("database unreachable while ending a request's session: %s", type(exc.orig).__name__)
+        db.session.remove()  # the broken connection was invalidated: closing again succeeds
 
 
 def home():
@@ -247,6 +264,7 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(error, handle_database_error)
     if not app.testing:
         app.register_error_handler(Exception, handle_unexpected)
+    app.teardown_appcontext(end_session)
 
     app.jinja_env.globals.update(
         format_date=format_date, format_datetime=format_datetime, format_time=format_time,
