@@ -73,9 +73,10 @@ def create_app(config: dict | None = None) -> Flask:
         if hasattr(module, "init_app"):
             module.init_app(app)
 
-    from portal import cli, web
+    from portal import cli, idempotency, web
     web.init_app(app)
     cli.init_app(app)
+    idempotency.init_app(app)
     from portal.tasks import celery_init_app
     celery_init_app(app)
     if app.config.get("PROXY_FIX_X_FOR"):

@@ -105,7 +105,7 @@ def load(env: os._Environ | dict, instance_path: str) -> dict:
     # Service settings pass through when set in the environment (names documented in README).
     for key, value in env.items():
         if key.startswith(("PROPOSAL_", "BOOKING_", "TOURISM_", "EID_", "NOTIFY_", "WELFARE_",
-                           "MAIL_", "SMS_", "VOICE_", "ACCOUNT_", "VERIFY_",
+                           "MAIL_", "SMS_", "VOICE_", "ACCOUNT_", "VERIFY_", "IDEMPOTENCY_",
                            "LOGIN_ACCOUNT_")):  # strings: services parse them
             cfg[key] = value
     return cfg

@@ -33,6 +33,9 @@ def celery_init_app(app: Flask) -> Celery:
             continue
         task_modules.append(module.__name__)
         beat.update(getattr(module, "BEAT_SCHEDULE", {}))
+    from portal import idempotency  # the shell's own task: purging old Idempotency-Keys
+
+    beat.update(idempotency.BEAT_SCHEDULE)
     conf["beat_schedule"] = {**beat, **conf.get("beat_schedule", {})}
     celery_app.config_from_object(conf)
     celery_app.set_default()

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
-    from portal import idempotency, nav
+    from portal import nav
     from portal.accounts.roles import STAFF
 
     from . import models  # noqa: F401  (tables)
@@ -23,7 +23,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tourism_cli)
     # The Idempotency-Key table and its purge command, which tourism's POSTs are the first to
     # use (until the shell sets them up itself).
-    idempotency.init_app(app)
 
 
 tourism_cli = AppGroup("tourism", help="Tourism booking.")

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from portal import idempotency
 from portal.extensions import db
 
 from . import service
 
 BEAT_SCHEDULE = {
     "tourism-release-expired-holds": {"task": "tourism.release_expired_holds", "schedule": 60.0},
-    # Keys of tourism's POSTs live 24 h (portal.idempotency; here until the shell schedules it).
-    **idempotency.BEAT_SCHEDULE,
 }
 
 
