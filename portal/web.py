@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from portal import nav
 from portal.accounts import roles
 from portal.api import is_api_request, json_error
-from portal.errors import DomainError, Invalid
+from portal.errors import DomainError, Invalid, NotFound
 from portal.extensions import csrf, db
 from portal.i18n import LOCALE_NAMES, current_locale
 
@@ -111,6 +111,8 @@ def refuse_unreadable_input():
     view reads them: PostgreSQL cannot store the first, nothing can encode the second."""
     from portal.inputs import unreadable
 
+    if unreadable(request.path):  # a path segment such as a code or reference with %00 in it
+        raise NotFound()
     for source in (request.args, request.form if request.method != "GET" else {}):
         for name, value in source.items(multi=True) if source else ():
             if unreadable(name) or unreadable(value):

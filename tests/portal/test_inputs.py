@@ -61,3 +61,8 @@ def test_text_made_only_of_invisible_characters_is_not_visible():
     assert visible("통학로") and visible(" a ")
     for blank in ("", "   ", "\u200b\u200b", "\u202e\u202d", "\u3164\u3164", "\u2800", "\u0301", "\ufeff"):
         assert not visible(blank), repr(blank)
+
+
+def test_a_nul_byte_in_a_path_segment_is_not_found(client):
+    for path in ("/api/v1/tourism/bookings/AB%00CD", "/api/v1/welfare/programmes/x%00y", "/tourism/bookings/%00"):
+        assert client.get(path).status_code == 404, path
