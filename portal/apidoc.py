@@ -72,24 +72,35 @@ spec = SpecTree(
 
 
 def doc(*, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-        answers: dict[int, Any] | None = None, public: bool = False, tags: tuple[str, ...] = ()
-        ) -> Callable:
-    """Describe an endpoint in the OpenAPI document (see the module's docstring)."""
+        answers: dict[int, Any] | None = None, public: bool = False, tags: tuple[str, ...] = (),
+        raw: dict[int, str] | None = None, body_required: bool = True) -> Callable:
+    """Describe an endpoint in the OpenAPI document (see the module's docstring).
+
+    ``raw={200: "text/csv"}``: a success whose body is not JSON (a file), described with that
+    media type (a description may stand in ``answers``); ``body_required=False``: the body may
+    be left out."""
+    raw = dict(raw or {})
     responses: dict[str, Any] = {}
     errors = {**ERRORS, **({} if public else SIGNED_IN_ERRORS)}
     for status, answer in (answers or {}).items():
-        if status >= 400 or isinstance(answer, str):
+        if status in raw:
+            responses[f"HTTP_{status}"] = (None, answer) if isinstance(answer, str) else None
+        elif status >= 400 or isinstance(answer, str):
             errors[status] = answer if isinstance(answer, str) else errors.get(status, "")
         else:
             responses[f"HTTP_{status}"] = answer
-    for status in errors:
-        responses[f"HTTP_{status}"] = ErrorOut
+    for status in raw:
+        responses.setdefault(f"HTTP_{status}", None)
+    for status, description in errors.items():
+        responses[f"HTTP_{status}"] = (ErrorOut, description) if description else ErrorOut
     decorate = spec.validate(json=body, query=query, resp=Response(**responses), tags=list(tags),
                              security={} if public else None, skip_validation=True)
 
     def wrap(view):
         wrapped = decorate(view)
         wrapped.__doc__ = view.__doc__
+        if raw or not body_required:
+            wrapped.apidoc_extra = {"raw": raw, "body_required": body_required}
         return wrapped
 
     return wrap
@@ -104,9 +115,25 @@ def document() -> dict:
     if hasattr(spec, "_spec"):
         del spec._spec  # built anew: a test process serves several apps
     built = spec.spec
+    _add_extras(built)
     for operations in built["paths"].values():
         for operation in operations.values():
             names = {p["name"] for p in operation.get("parameters", [])}
             if "lang" not in names:
                 operation.setdefault("parameters", []).append(dict(LANG))
     return built
+
+
+def _add_extras(built: dict) -> None:
+    """What spectree cannot say from pydantic models: non-JSON bodies, optional request bodies."""
+    for route in spec.backend.find_routes():
+        for method, func in spec.backend.parse_func(route):
+            extra = getattr(func, "apidoc_extra", None)
+            if extra is None or spec.backend.bypass(func, method):
+                continue
+            path, _parameters = spec.backend.parse_path(route, None)
+            operation = built["paths"][path][method.lower()]
+            for status, media_type in extra["raw"].items():
+                operation["responses"][str(status)]["content"] = {media_type: {"schema": {"type": "string"}}}
+            if not extra["body_required"] and "requestBody" in operation:
+                operation["requestBody"]["required"] = False
