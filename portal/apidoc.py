@@ -12,7 +12,10 @@ Every JSON endpoint is decorated with :func:`doc`::
 - ``answers``: each success status with its ``...Out`` model (None for an empty body) and each
   error status the endpoint can give beyond the ones every endpoint can give (``ERRORS``): an
   error's entry is a short description, its body is always :class:`ErrorOut`;
-- ``public=True``: no token needed (``security: []``).
+- ``public=True``: no token needed (``security: []``);
+- ``amend``: what a pydantic model cannot say (a request or response header, a status with no
+  body): a function given the generated operation (a dict) that returns it completed, e.g.
+  ``portal.idempotency.openapi_operation`` (the Idempotency-Key header and its answers).
 
 The document is written by spectree (a maintained library that turns pydantic models and Flask
 routes into OpenAPI 3.1). It does not validate here (``skip_validation``): the views validate
@@ -73,7 +76,8 @@ spec = SpecTree(
 
 def doc(*, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
         answers: dict[int, Any] | None = None, public: bool = False, tags: tuple[str, ...] = (),
-        raw: dict[int, str] | None = None, body_required: bool = True) -> Callable:
+        raw: dict[int, str] | None = None, body_required: bool = True,
+        amend: Callable[[dict], dict] | None = None) -> Callable:
     """Describe an endpoint in the OpenAPI document (see the module's docstring).
 
     ``raw={200: "text/csv"}``: a success whose body is not JSON (a file), described with that
@@ -99,8 +103,8 @@ def doc(*, body: type[BaseModel] | None = None, query: type[BaseModel] | None = 
     def wrap(view):
         wrapped = decorate(view)
         wrapped.__doc__ = view.__doc__
-        if raw or not body_required:
-            wrapped.apidoc_extra = {"raw": raw, "body_required": body_required}
+        if raw or not body_required or amend is not None:
+            wrapped.apidoc_extra = {"raw": raw, "body_required": body_required, "amend": amend}
         return wrapped
 
     return wrap
@@ -125,7 +129,8 @@ def document() -> dict:
 
 
 def _add_extras(built: dict) -> None:
-    """What spectree cannot say from pydantic models: non-JSON bodies, optional request bodies."""
+    """What spectree cannot say from pydantic models: non-JSON bodies, optional request bodies,
+    an endpoint's own ``amend``."""
     for route in spec.backend.find_routes():
         for method, func in spec.backend.parse_func(route):
             extra = getattr(func, "apidoc_extra", None)
@@ -137,3 +142,5 @@ def _add_extras(built: dict) -> None:
                 operation["responses"][str(status)]["content"] = {media_type: {"schema": {"type": "string"}}}
             if not extra["body_required"] and "requestBody" in operation:
                 operation["requestBody"]["required"] = False
+            if extra.get("amend") is not None:
+                built["paths"][path][method.lower()] = extra["amend"](operation)
