@@ -3,45 +3,74 @@ the officers' message list, retry and statistics (whom a notice was for: welfare
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask_login import current_user
 
-from portal.api import api_login_required, parse_body, parse_limit
+from portal.api import api_login_required, parse_body, parse_query
+from portal.apidoc import doc
 from portal.extensions import db
 
 from . import service
-from .limits import INBOX_PAGE, MESSAGES_PAGE
-from .schemas import PreferencesIn, inbox_json, message_json, page_json, stats_json
+from .schemas import (
+    InboxItemOut,
+    InboxPageOut,
+    InboxQuery,
+    MessageAnyOut,
+    MessagePageOut,
+    MessagesQuery,
+    PreferencesIn,
+    PreferencesOut,
+    StatsOut,
+    inbox_json,
+    message_json,
+    page_json,
+    stats_json,
+)
 
 bp = Blueprint("notify_api", __name__)
+
+_TAGS = ("notify",)
+_OFFICERS_ONLY = "not a welfare officer, staff or admin"
+_NOT_IN_INBOX = "message_not_found: no such delivered notice in my inbox (another's is the same)"
 
 
 # -- residents -------------------------------------------------------------------------------
 
 @bp.get("/inbox")
+@doc(query=InboxQuery, answers={200: InboxPageOut}, tags=_TAGS)
 @api_login_required
 def inbox():
-    rows, next_cursor = service.inbox(db.session, current_user, cursor=request.args.get("cursor"),
-                                      limit=parse_limit(INBOX_PAGE))
+    """My delivered notices, newest first"""
+    q = parse_query(InboxQuery)
+    rows, next_cursor = service.inbox(db.session, current_user, cursor=q.cursor or None, limit=q.limit)
     return jsonify(page_json([inbox_json(m, service.rendered(m)) for m in rows], next_cursor))
 
 
 @bp.post("/inbox/<int:message_id>/read")
+@doc(answers={200: InboxItemOut, 404: _NOT_IN_INBOX}, tags=_TAGS)
 @api_login_required
 def mark_read(message_id: int):
+    """Mark one of my notices read"""
     message = service.mark_read(db.session, current_user, message_id)
     return jsonify(inbox_json(message, service.rendered(message)))
 
 
 @bp.get("/preferences")
+@doc(answers={200: PreferencesOut}, tags=_TAGS)
 @api_login_required
 def get_preferences():
+    """My preferred channel and the channels I switched off"""
     return jsonify(service.get_preferences(db.session, current_user))
 
 
 @bp.put("/preferences")
+@doc(body=PreferencesIn, answers={200: PreferencesOut}, tags=_TAGS)
 @api_login_required
 def put_preferences():
+    """Set my preferred channel and opt-outs (the portal inbox stays on)
+
+    422 ``invalid_preferences`` also for what the body's shape cannot say: a preferred channel
+    that is switched off, or sms and voice without a phone number in the profile."""
     body = parse_body(PreferencesIn)
     prefs = service.update_preferences(db.session, current_user,
                                        preferred_channel=body.preferred_channel,
@@ -52,24 +81,43 @@ def put_preferences():
 # -- officers --------------------------------------------------------------------------------
 
 @bp.get("/messages")
+@doc(query=MessagesQuery, answers={200: MessagePageOut, 403: _OFFICERS_ONLY}, tags=_TAGS)
 @api_login_required
 def messages():
+    """Officers and staff: all notices, newest first
+
+    Welfare officers and admin get each notice's recipient (user_id), template and idempotency
+    key (MessageOut); other staff only what the queue did with it (MessageSummaryOut: family,
+    status, failure code). A read: it writes nothing."""
+    q = parse_query(MessagesQuery)
     rows, next_cursor = service.list_messages(
-        db.session, current_user, status=request.args.get("status") or None,
-        channel=request.args.get("channel") or None, cursor=request.args.get("cursor"),
-        limit=parse_limit(MESSAGES_PAGE))
+        db.session, current_user, status=q.status or None, channel=q.channel or None,
+        cursor=q.cursor or None, limit=q.limit)
     full = service.sees_recipients(current_user)
     return jsonify(page_json([message_json(m, full) for m in rows], next_cursor))
 
 
 @bp.post("/messages/<int:message_id>/retry")
+@doc(answers={200: MessageAnyOut, 403: _OFFICERS_ONLY,
+              409: "not_retryable: the notice has not failed; sealed_gone: it failed for good and "
+                   "its one-time link was erased with it"}, tags=_TAGS)
 @api_login_required
 def retry(message_id: int):
+    """Officers and staff: queue a failed notice again (attempts start over)
+
+    Welfare officers and admin get the notice as MessageOut, other staff as MessageSummaryOut."""
     message = service.retry(db.session, current_user, message_id)
     return jsonify(message_json(message, service.sees_recipients(current_user)))
 
 
 @bp.get("/stats")
+@doc(answers={200: StatsOut, 403: _OFFICERS_ONLY}, tags=_TAGS)
 @api_login_required
 def stats():
+    """Officers and staff: queue depth by status and channel, delivery rate, failures by status,
+    channel, family and reason
+
+    The recent failures as on the message list: MessageOut for welfare officers and admin,
+    MessageSummaryOut for other staff."""
     return jsonify(stats_json(service.stats(db.session, current_user), service.sees_recipients(current_user)))
+

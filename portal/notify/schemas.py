@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from portal.api import Body, iso
+from portal.api import MAX_LIMIT, Body, Query, iso
 from portal.i18n import LOCALES
 
+from .limits import INBOX_PAGE, MESSAGES_PAGE
 from .models import CHANNELS, FAILED, OPTIONAL_CHANNELS, STATUSES, Message, Preference
 
 Channel = Literal[CHANNELS]
@@ -25,9 +26,34 @@ Locale = Literal[LOCALES]
 
 # -- requests ----------------------------------------------------------------------------------
 
+def _only_optional_channels(schema: dict) -> None:
+    # The model takes every channel so that the service can say why "app" is refused (the
+    # portal inbox stays on, beside the field); the document says what is accepted.
+    schema["items"]["enum"] = list(OPTIONAL_CHANNELS)
+
+
 class PreferencesIn(Body):
-    preferred_channel: Channel | None = None
-    opted_out: list[Channel] = Field(default_factory=list, max_length=len(CHANNELS))
+    preferred_channel: Channel | None = Field(
+        default=None, description="null: the portal chooses; sms and voice need a phone number in "
+                                  "the profile; not a channel switched off")
+    opted_out: list[Channel] = Field(default_factory=list, max_length=len(CHANNELS),
+                                     description="channels switched off (the portal inbox, app, stays on)",
+                                     json_schema_extra=_only_optional_channels)
+
+
+_CURSOR = "next_cursor of the previous page (empty or absent: the first page)"
+
+
+class InboxQuery(Query):
+    cursor: str = Field(default="", description=_CURSOR)
+    limit: int = Field(default=INBOX_PAGE, ge=1, le=MAX_LIMIT)
+
+
+class MessagesQuery(Query):
+    status: Literal[("", *STATUSES)] = Field(default="", description="only notices in this state (empty: all)")
+    channel: Literal[("", *CHANNELS)] = Field(default="", description="only notices by this channel (empty: all)")
+    cursor: str = Field(default="", description=_CURSOR)
+    limit: int = Field(default=MESSAGES_PAGE, ge=1, le=MAX_LIMIT)
 
 
 # -- answers -----------------------------------------------------------------------------------
@@ -88,6 +114,10 @@ def message_json(m: Message, full: bool) -> dict:
         out.update(user_id=m.user_id, locale=m.locale, template=m.template,
                    idempotency_key=m.idempotency_key)
     return out
+
+
+class MessageAnyOut(RootModel[MessageOut | MessageSummaryOut]):
+    """One notice: ``MessageOut`` for whom ``service.sees_recipients``, else ``MessageSummaryOut``."""
 
 
 class InboxItemOut(Out):
