@@ -24,6 +24,7 @@ with the same models through ``portal.api``, which answers the house's error sha
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -118,7 +119,14 @@ def document() -> dict:
     """The OpenAPI document of the current app's documented endpoints (in an app context)."""
     if hasattr(spec, "_spec"):
         del spec._spec  # built anew: a test process serves several apps
-    built = spec.spec
+    # spectree lifts nested models out of the stored schemas by deleting their "$defs", so a
+    # second build would refer to schemas it no longer lists: build from a copy every time.
+    pristine = spec.models
+    spec.models = copy.deepcopy(pristine)
+    try:
+        built = spec.spec
+    finally:
+        spec.models = pristine
     _add_extras(built)
     for operations in built["paths"].values():
         for operation in operations.values():
