@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from portal.api import Body, iso
+from portal.api import DEFAULT_LIMIT, MAX_LIMIT, Body, Query, iso
 from portal.eid.models import CARD_STATUSES, DAY_CODES, FACILITY_KINDS
-from portal.eid.verifier import REASONS
+from portal.eid.verifier import MAX_LIFETIME, MAX_TOKEN_LENGTH, REASONS
 from portal.i18n import pick
 
 Reason = Literal[REASONS]
@@ -22,9 +22,18 @@ CardStatus = Literal[CARD_STATUSES]
 
 
 class VerifyBody(Body):
-    # The token is checked by the verifier itself (any string; too long or not a JWS is
-    # "malformed", answered 200 like every other decision).
-    token: object = None
+    # The token is checked by the verifier itself (any value; not a string, too long or not a
+    # JWS is "malformed", answered 200 like every other decision, by the fast path and the view
+    # alike): so its schema allows any value.
+    token: object = Field(default=None, description=(
+        f"the card's QR code: a compact JWS (EdDSA) of at most {MAX_TOKEN_LENGTH} characters; "
+        "anything else, or none, is answered 200 denied with reason malformed"))
+
+
+class PageQuery(Query):
+    cursor: str = Field(default="", description="next_cursor of the previous page (empty or absent: "
+                                                "the first page)")
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
 class _Out(BaseModel):
@@ -54,7 +63,7 @@ def card_json(card) -> dict:
 
 class TokenOut(_Out):
     token: str
-    expires_in: int
+    expires_in: int = Field(ge=1, le=MAX_LIFETIME, description="seconds")
 
 
 def token_json(token: str, expires_in: int) -> dict:
