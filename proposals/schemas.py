@@ -5,54 +5,132 @@ each beside the one function that builds that answer as a plain dict."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import url_for
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from portal.api import Body, iso
+from portal.api import MAX_LIMIT, Body, Query, iso
+from portal.i18n import LOCALES
 from portal.inputs import MAX_ID
 
 from . import limits
-from .vocabulary import CATEGORIES, CATEGORY_LABELS, STATUS_LABELS, STATUSES
+from .vocabulary import CATEGORIES, CATEGORY_LABELS, CHOICES, SORTS, STATUS_LABELS, STATUSES
 
 # -- requests ------------------------------------------------------------------------------
-# Length limits are documented here (json_schema_extra) but checked by the service, after
-# trimming and with every bad field reported at once, so no pydantic constraint answers first.
+# The rules of a field (required, one of a set, its length) are documented here, in the JSON
+# schema of the model that parses the body, but checked by the service: after trimming, with
+# every bad field reported at once and its own message, so no pydantic constraint answers
+# first. `checked(schema)` is that field's documented schema (in /api/v1/openapi.json);
+# `required` lists the fields the service requires. Texts also need a character a person can
+# see (the service's 422 otherwise).
+
+
+def checked(**schema):
+    """json_schema_extra of a field checked by the service: its schema is ``schema``."""
+    def replace(field_schema: dict) -> None:
+        description = field_schema.get("description")
+        field_schema.clear()
+        field_schema.update(schema)
+        if description:
+            field_schema.setdefault("description", description)
+    return replace
+
+
+def required(*names: str):
+    """json_schema_extra of a model whose service requires ``names``."""
+    def mark(model_schema: dict) -> None:
+        model_schema["required"] = sorted({*model_schema.get("required", ()), *names})
+    return mark
+
+
+def _text(lo: int, hi: int, *, nullable: bool = False) -> dict:
+    kind = {"type": ["string", "null"]} if nullable else {"type": "string"}
+    return {**kind, **({"minLength": lo} if lo else {}), "maxLength": hi}
+
 
 class ProposalIn(Body):
-    title: str | None = Field(None, json_schema_extra={"minLength": limits.TITLE_MIN,
-                                                       "maxLength": limits.TITLE_MAX})
-    body: str | None = Field(None, json_schema_extra={"minLength": limits.BODY_MIN,
-                                                      "maxLength": limits.BODY_MAX})
-    category: str | None = None
-    district: str | None = Field(None, json_schema_extra={"maxLength": limits.DISTRICT_MAX})
-    location: str | None = Field(None, json_schema_extra={"maxLength": limits.LOCATION_MAX})
+    model_config = ConfigDict(json_schema_extra=required("title", "body", "category"))
+
+    title: str | None = Field(None, json_schema_extra=checked(**_text(limits.TITLE_MIN, limits.TITLE_MAX)))
+    body: str | None = Field(None, json_schema_extra=checked(**_text(limits.BODY_MIN, limits.BODY_MAX)))
+    category: str | None = Field(None, json_schema_extra=checked(type="string", enum=list(CATEGORIES)))
+    district: str | None = Field(None, json_schema_extra=checked(**_text(0, limits.DISTRICT_MAX, nullable=True)))
+    location: str | None = Field(None, json_schema_extra=checked(**_text(0, limits.LOCATION_MAX, nullable=True)))
+
+
+_ANSWER_TEXT = _text(0, limits.ANSWER_MAX)
 
 
 class TransitionIn(Body):
-    to: str
-    answer: str | dict[str, str] | None = None
-    department: str | None = Field(None, json_schema_extra={"maxLength": limits.DEPARTMENT_MAX})
+    to: str = Field(json_schema_extra=checked(type="string", enum=[s for s in STATUSES if s != "merged"]))
+    answer: str | dict[str, str] | None = Field(None, json_schema_extra=checked(
+        anyOf=[_ANSWER_TEXT,
+               {"type": "object", "additionalProperties": False,
+                "properties": {lang: _ANSWER_TEXT for lang in LOCALES}},
+               {"type": "null"}],
+        description="The official answer (required to accept or reject): a text in the writer's "
+                    "language or one text per language"))
+    department: str | None = Field(None, json_schema_extra=checked(
+        **_text(0, limits.DEPARTMENT_MAX, nullable=True)))
     # With its offset ("2027-03-02T18:00:00+09:00"): a time without one is 422, never guessed.
-    vote_ends_at: AwareDatetime | None = None
-    reason: str | None = Field(None, json_schema_extra={"maxLength": limits.REASON_MAX})
+    vote_ends_at: AwareDatetime | None = Field(None, description=(
+        "To put to a vote (required then): with its offset (a time without one is 422), in the "
+        f"future, within {limits.VOTE_DAYS_MAX} days"))
+    reason: str | None = Field(None, json_schema_extra=checked(
+        **_text(0, limits.REASON_MAX, nullable=True), description="Required to hide"))
 
 
 class BallotIn(Body):
-    choice: str
+    choice: str = Field(json_schema_extra=checked(type="string", enum=list(CHOICES)))
 
 
 class CommentIn(Body):
-    body: str | None = Field(None, json_schema_extra={"maxLength": limits.COMMENT_MAX})
+    model_config = ConfigDict(json_schema_extra=required("body"))
+
+    body: str | None = Field(None, json_schema_extra=checked(**_text(1, limits.COMMENT_MAX)))
 
 
 class FlagIn(Body):
-    reason: str | None = Field(None, json_schema_extra={"maxLength": limits.REASON_MAX})
+    model_config = ConfigDict(json_schema_extra=required("reason"))
+
+    reason: str | None = Field(None, json_schema_extra=checked(**_text(1, limits.REASON_MAX)))
 
 
 class MergeIn(Body):
     into: int = Field(ge=1, le=MAX_ID)
+
+
+# -- query strings -------------------------------------------------------------------------
+
+class PageQuery(Query):
+    cursor: str = Field("", description="next_cursor of the page before (none: the first page)")
+    limit: int = Field(limits.PAGE_SIZE, ge=1, le=MAX_LIMIT)
+
+
+class ProposalListQuery(PageQuery):
+    """The list's filters (an empty value is no filter; status=hidden lists nothing but for
+    staff); q and district are cut to their limits, not refused."""
+
+    status: Literal[("", *STATUSES)] = ""
+    category: Literal[("", *CATEGORIES)] = ""
+    district: str = Field("", description=f"The first {limits.DISTRICT_MAX} characters count")
+    q: str = Field("", description=f"Words searched in titles and bodies (the first {limits.QUERY_MAX} "
+                                   "characters count)")
+    sort: Literal[("", *SORTS)] = Field("", description="popular when empty")
+
+
+class SimilarQuery(Query):
+    title: str = Field("", description=f"The title typed so far (the first {limits.TITLE_MAX} characters "
+                                       "count)")
+
+
+class CommentsQuery(PageQuery):
+    limit: int = Field(limits.COMMENTS_PAGE_SIZE, ge=1, le=MAX_LIMIT)
+
+
+class ReceiptsQuery(PageQuery):
+    limit: int = Field(limits.RECEIPTS_PAGE_SIZE, ge=1, le=MAX_LIMIT)
 
 
 # -- answers -------------------------------------------------------------------------------
@@ -126,8 +204,8 @@ class TallyOut(Out):
 
 
 class HistoryItemOut(Out):
-    from_: str = Field(alias="from")
-    to: str
+    from_: Literal[STATUSES] = Field(alias="from")
+    to: Literal[STATUSES]
     at: datetime
     note: str | None
 
@@ -145,7 +223,7 @@ class ProposalDetailOut(ProposalOut):
     body: str
     location: str | None
     answer: str | None
-    answer_lang: str | None
+    answer_lang: Literal[LOCALES] | None
     hidden_reason: str | None
     tally: TallyOut | None
     endorsement_threshold: int
@@ -219,7 +297,7 @@ def receipt_json(receipt: str) -> dict:
 class ReceiptListOut(Out):
     """The receipts of a counted vote, sorted."""
 
-    items: list[str]
+    items: list[Annotated[str, Field(pattern=f"^[0-9a-f]{{{limits.RECEIPT_LENGTH}}}$")]]
     next_cursor: str | None
 
 
