@@ -68,6 +68,8 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
 
     from portal import audit  # noqa: F401  (table)
+    from portal import places as places_
+    places_.init_app(app)
     for name in SERVICES:
         module = importlib.import_module(name)
         if hasattr(module, "init_app"):

@@ -51,7 +51,7 @@ def create(email, password, name, roles, birth_date, district, verified, locale)
             errors: dict = {}  # what the web checks, the command line checks too
             name = values.text(name, errors, "name", limits.NAME_MAX)
             born = values.birth_date(born, errors)
-            district = values.text(district, errors, "district", limits.DISTRICT_MAX)
+            district = values.district(district, errors)
             if errors:
                 raise Invalid(fields=errors)
             service.validate_password(password)

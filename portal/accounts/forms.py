@@ -8,7 +8,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from portal.accounts.limits import (
-    DISTRICT_MAX,
     DOCUMENT_MAX,
     DOCUMENT_MIN,
     EMAIL_MAX,
@@ -18,6 +17,7 @@ from portal.accounts.limits import (
     TOKEN_NAME_MAX,
 )
 from portal.i18n import LOCALE_NAMES
+from portal.places import PlaceField
 
 
 class LoginForm(FlaskForm):
@@ -35,7 +35,7 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=PHONE_MAX)])
     birth_date = DateField(_l("Birth date"), validators=[Optional()])
-    district = StringField(_l("District"), validators=[Optional(), Length(max=DISTRICT_MAX)])
+    district = PlaceField(_l("District"), validators=[Optional()], blank=_l("Not chosen"))
 
 
 class LanguageForm(FlaskForm):
@@ -45,7 +45,7 @@ class LanguageForm(FlaskForm):
 class VerifyForm(FlaskForm):
     name = StringField(_l("Name as registered"), validators=[DataRequired(), Length(max=NAME_MAX)])
     birth_date = DateField(_l("Birth date"), validators=[DataRequired()])
-    district = StringField(_l("District"), validators=[DataRequired(), Length(max=DISTRICT_MAX)])
+    district = PlaceField(_l("District"), validators=[DataRequired()])
     document_number = PasswordField(_l("Resident registration number"),
                                     validators=[DataRequired(), Length(max=DOCUMENT_MAX)])
 
@@ -58,7 +58,7 @@ class ManualVerifyForm(FlaskForm):
     """Staff verify in person: what they checked on the resident's ID is what the card attests."""
     name = StringField(_l("Name as on the ID"), validators=[DataRequired(), Length(max=NAME_MAX)])
     birth_date = DateField(_l("Birth date as on the ID"), validators=[DataRequired()])
-    district = StringField(_l("District as on the ID"), validators=[DataRequired(), Length(max=DISTRICT_MAX)])
+    district = PlaceField(_l("District as on the ID"), validators=[DataRequired()])
     document_number = PasswordField(_l("Resident registration number"),
                                     validators=[DataRequired(), Length(min=DOCUMENT_MIN, max=DOCUMENT_MAX)])
     reason = TextAreaField(_l("Reason (e.g. documents checked at the counter)"),

@@ -20,7 +20,7 @@ def test_users_create_with_every_option(app):
     assert result.exit_code == 0, result.output
     user = db.session.scalar(db.select(User).where(User.email == "officer@city.kr"))
     assert user.roles == {"staff", "welfare_officer"} and user.is_verified
-    assert str(user.birth_date) == "1979-06-30" and user.district == "성동구" and user.name == "최은영"
+    assert str(user.birth_date) == "1979-06-30" and user.district == "seongdong" and user.name == "최은영"
 
 
 def test_users_create_rejects_bad_input_and_changes_nothing(app):
@@ -80,4 +80,4 @@ def test_an_operator_verifying_states_the_facts_the_card_attests(app, make_user)
     assert ok.exit_code == 0, ok.output
     db.session.expire_all()
     user = db.session.scalar(db.select(User).where(User.email == "self@city.kr"))
-    assert user.is_verified and str(user.birth_date) == "1990-07-07" and user.district == "광진구"
+    assert user.is_verified and str(user.birth_date) == "1990-07-07" and user.district == "gwangjin"

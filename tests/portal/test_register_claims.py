@@ -89,7 +89,7 @@ def test_staff_verification_records_what_staff_checked_not_the_profile(client, m
     assert resp.status_code == 200
     db.session.expire_all()
     user = db.session.get(User, liar.id)
-    assert user.birth_date.isoformat() == "1990-07-07" and user.district == "광진구"
+    assert user.birth_date.isoformat() == "1990-07-07" and user.district == "gwangjin"
     # Without what staff checked, nothing is verified.
     other = make_user(verified=False)
     bad = client.post(f"/api/v1/accounts/users/{other.id}/verification", headers=bearer(staff),

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal import audit
+from portal import audit, places
 from portal.accounts import limits
 from portal.accounts import roles as roles_
 from portal.accounts.errors import AlreadyClaimed, AlreadyVerified, NoRegisterMatch
@@ -63,7 +63,7 @@ def import_register(session: Session, rows: Iterable[dict], actor: User | None =
             continue
         cells: dict = {}  # what a card would attest: seen, within the columns, a life's dates
         name = values.text(row["name"], cells, "name", limits.NAME_MAX, required=True)
-        district = values.text(row["district"], cells, "district", limits.DISTRICT_MAX, required=True)
+        district = values.district(row["district"], cells, required=True)
         born = values.birth_date(born, cells)
         if cells:
             errors[f"line {line}"] = "; ".join(f"{column}: {message}" for column, message in cells.items())
@@ -120,7 +120,7 @@ def verify_against_register(session: Session, user: User, *, name: str, birth_da
     rec = session.scalar(select(ResidentRecord).where(
         ResidentRecord.document_hash == document_hash(document_number)))
     if rec is None or rec.name != (name or "").strip() or rec.birth_date != birth_date \
-            or rec.district != (district or "").strip():
+            or rec.district != (places.match(district, "district") or (district or "").strip()):
         raise NoRegisterMatch()
     claimed = _claimed_by(session, rec)
     if claimed is not None and claimed.id != user.id:
@@ -147,7 +147,7 @@ def verify_manually(session: Session, actor: User, target_id: int, *, reason: st
     reason = values.text(reason, fields, "reason", limits.REASON_MAX, required=True)
     name = values.text(name, fields, "name", limits.NAME_MAX, required=True)
     birth_date = values.birth_date(birth_date, fields, required=True)
-    district = values.text(district, fields, "district", limits.DISTRICT_MAX, required=True)
+    district = values.district(district, fields, required=True)
     if len("".join(ch for ch in (document_number or "") if ch.isalnum())) < limits.DOCUMENT_MIN:
         fields["document_number"] = _("This field is required.")
     if fields:

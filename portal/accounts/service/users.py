@@ -57,7 +57,7 @@ def create_user(session: Session, email: str, password: str | None, *, name: str
     errors: dict = {}
     name = values.text(name, errors, "name", NAME_MAX)
     birth_date = values.birth_date(birth_date, errors)
-    district = values.text(district, errors, "district", limits.DISTRICT_MAX)
+    district = values.district(district, errors)
     phone = values.text(phone, errors, "phone", limits.PHONE_MAX)
     if errors:
         raise Invalid(fields=errors)
@@ -150,7 +150,7 @@ def update_profile(session: Session, user: User, *, name: str, phone: str | None
     new = {"name": name, "phone": phone}
     if not user.is_verified:  # after verification these come from the register
         checks["birth_date"] = lambda v: values.birth_date(v, errors)
-        checks["district"] = lambda v: values.text(v, errors, "district", limits.DISTRICT_MAX)
+        checks["district"] = lambda v: values.district(v, errors)
         new.update(birth_date=birth_date, district=district)
     new = {field: value if value == getattr(user, field) else checks[field](value) for field, value in new.items()}
     if errors:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from portal import places
 from portal.accounts import limits
 from portal.inputs import visible
 
@@ -39,6 +40,13 @@ def text(value, errors: dict, field: str, limit: int, *, required: bool = False)
     else:
         return value
     return None
+
+
+def district(value, errors: dict, field: str = "district", *, required: bool = False) -> str | None:
+    """A district, given by its code or its name in any language ("성동구", "Seongdong-gu",
+    "城东区"): its code (portal.places); an error when it names no district."""
+    name = text(value, errors, field, limits.DISTRICT_MAX, required=required)
+    return places.clean(name, "district", errors, field) if name is not None else None
 
 
 def seoul_today() -> date:
