@@ -6,17 +6,35 @@ from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.api import api_login_required, paginate, parse_body, parse_limit
+from portal.api import api_login_required, paginate, parse_body, parse_query
+from portal.apidoc import doc
 from portal.errors import Invalid, Unauthorized
 from portal.extensions import csrf, db
 from portal.i18n import current_locale, normalise
-from portal.idempotency import current_token, idempotent
+from portal.idempotency import current_token, idempotent, openapi_operation
 
 from . import schemas, service
 from .models import Listing
-from .schemas import BookingIn, CancelIn, CheckInIn, LookupIn, PaymentIn, WaitlistIn
+from .schemas import (
+    BookingIn,
+    BookingOut,
+    CallbackIn,
+    CallbackOut,
+    CancelIn,
+    CheckInIn,
+    ListingsOut,
+    ListingsQuery,
+    ListingWithSlotsOut,
+    LookupIn,
+    PaymentIn,
+    WaitlistEntryOut,
+    WaitlistIn,
+)
 
 bp = Blueprint("tourism_api", __name__)
+
+_TAGS = ("tourism",)
+_NO_BOOKING = "no booking with this reference (and email)"
 
 
 @bp.before_request
@@ -37,21 +55,44 @@ def _email_arg(value: str | None) -> str | None:
     return value
 
 
+# --- what the document says beyond the models ----------------------------------------------
+
+def _hold_limit_retry_after(operation: dict) -> dict:
+    operation["responses"]["429"].setdefault("headers", {})["Retry-After"] = {
+        "description": "seconds until the first of those holds ends", "schema": {"type": "integer"}}
+    return openapi_operation(operation)
+
+
+def _signed_callback(operation: dict) -> dict:
+    for name in ("X-Sandbox-Signature", "X-Signature"):
+        operation["parameters"].append({
+            "name": name, "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "hex HMAC-SHA256 of the raw body under the gateway's secret (one of "
+                           "the two headers; 403 bad_signature otherwise)"})
+    for parameter in operation["parameters"]:
+        if parameter["name"] == "provider" and parameter["in"] == "path":
+            parameter["schema"] = {"type": "string", "enum": list(service.gateways.PROVIDERS)}
+    return operation
+
+
 # --- listings -------------------------------------------------------------------------------
 
 @bp.get("/listings")
+@doc(query=ListingsQuery, answers={200: ListingsOut}, public=True, tags=_TAGS)
 def listings():
-    on_date = service.parse_day(request.args.get("date"))  # 422 outside the days the portal books
-    stmt = service.listings_query(kind=request.args.get("kind") or None,
-                                  area=request.args.get("area") or None,
-                                  q=request.args.get("q") or None, on_date=on_date)
-    rows, next_cursor = paginate(db.session, stmt, [(Listing.id, "asc")], request.args.get("cursor"),
-                                 parse_limit())
+    """Search listings"""
+    q = parse_query(ListingsQuery)
+    on_date = service.parse_day(q.date)  # 422 outside the days the portal books
+    stmt = service.listings_query(kind=q.kind or None, area=q.area or None, q=q.q or None,
+                                  on_date=on_date)
+    rows, next_cursor = paginate(db.session, stmt, [(Listing.id, "asc")], q.cursor or None, q.limit)
     return jsonify(schemas.listings_json(rows, next_cursor, _lang()))
 
 
 @bp.get("/listings/<int:listing_id>")
+@doc(answers={200: ListingWithSlotsOut}, public=True, tags=_TAGS)
 def listing(listing_id: int):
+    """A listing with its upcoming slots"""
     item = service.get_listing(db.session, listing_id)
     slots = service.upcoming_slots(db.session, item)
     return jsonify(schemas.listing_with_slots_json(item, slots, _lang()))
@@ -63,9 +104,16 @@ def listing(listing_id: int):
 # key, bound to the request; the first success is replayed to a retry.
 
 @bp.post("/bookings")
+@doc(body=BookingIn,
+     answers={201: (BookingOut, "held"), 404: "no such slot",
+              409: "sold_out, slot_closed, retry (the booking could not be saved)",
+              429: "hold_limit: the guest's email or client address already holds as many unpaid "
+                   "seats as allowed at once (BOOKING_MAX_HELD_SEATS_PER_EMAIL, ..._PER_CLIENT)"},
+     public=True, amend=_hold_limit_retry_after, tags=_TAGS)
 @csrf.exempt
 @idempotent
 def create_booking():
+    """Hold seats (guest or signed in)"""
     body = parse_body(BookingIn)
     booking, _created = service.create_booking(
         db.session, user=current_user, slot_id=body.slot_id, quantity=body.quantity,
@@ -75,8 +123,10 @@ def create_booking():
 
 
 @bp.get("/bookings/<reference>")
+@doc(answers={200: BookingOut, 404: _NO_BOOKING,
+              422: "an email in the query string (send it to .../lookup)"}, tags=_TAGS)
 def get_booking(reference: str):
-    """For the signed-in booker and staff; a guest proves the booking with its email by POST."""
+    """A booking, for the signed-in booker or staff (guests: POST .../lookup)"""
     if "email" in request.args:  # an address in a URL lands in logs and histories
         raise Invalid(fields={"email": _("Send the email in the body of a POST to "
                                          "/api/v1/tourism/bookings/<reference>/lookup.")})
@@ -87,18 +137,24 @@ def get_booking(reference: str):
 
 
 @bp.post("/bookings/<reference>/lookup")
+@doc(body=LookupIn, answers={200: BookingOut, 404: _NO_BOOKING}, public=True, tags=_TAGS)
 @csrf.exempt
 def lookup_booking(reference: str):
-    """A booking for the guest who gives its email (a read: it writes nothing)."""
+    """A booking, for the guest who gives the email it was booked with (a read: writes nothing)"""
     body = parse_body(LookupIn)
     booking = service.read_booking(db.session, reference, email=str(body.email), user=current_user)
     return jsonify(schemas.booking_json(booking, _lang()))
 
 
 @bp.post("/bookings/<reference>/payment")
+@doc(body=PaymentIn,
+     answers={200: (BookingOut, "the booking (confirmed, or still held when the payment failed)"),
+              404: _NO_BOOKING, 409: "already_paid, not_payable"},
+     public=True, amend=openapi_operation, tags=_TAGS)
 @csrf.exempt
 @idempotent
 def pay(reference: str):
+    """Pay a held booking; the sandbox completes at once"""
     body = parse_body(PaymentIn)
     booking = service.pay(db.session, reference, body.provider, outcome=body.sandbox_outcome,
                           email=str(body.email) if body.email else None, user=current_user)
@@ -106,9 +162,14 @@ def pay(reference: str):
 
 
 @bp.post("/bookings/<reference>/cancel")
+@doc(body=CancelIn,
+     answers={200: (BookingOut, "the cancelled booking"), 404: _NO_BOOKING,
+              409: "not_cancellable, already_started"},
+     public=True, amend=openapi_operation, tags=_TAGS)
 @csrf.exempt
 @idempotent
 def cancel(reference: str):
+    """Cancel; refund per the listing's policy (exactly once)"""
     body = parse_body(CancelIn)
     email = _email_arg(str(body.email) if body.email else None)
     booking = service.cancel_booking(db.session, reference, email=email, user=current_user)
@@ -116,9 +177,14 @@ def cancel(reference: str):
 
 
 @bp.post("/slots/<int:slot_id>/waitlist")
+@doc(body=WaitlistIn,
+     answers={201: (WaitlistEntryOut, "on the list"), 404: "no such slot",
+              409: "seats_available, already_waiting, slot_closed"},
+     public=True, amend=openapi_operation, tags=_TAGS)
 @csrf.exempt
 @idempotent
 def join_waitlist(slot_id: int):
+    """Join a sold-out slot's waiting list"""
     body = parse_body(WaitlistIn)
     entry = service.join_waitlist(db.session, user=current_user, slot_id=slot_id, quantity=body.quantity,
                                   name=body.guest.name, email=str(body.guest.email),
@@ -129,8 +195,14 @@ def join_waitlist(slot_id: int):
 # --- payment gateway callbacks --------------------------------------------------------------
 
 @bp.post("/payments/<provider>/callback")
+@doc(body=CallbackIn,
+     answers={200: (CallbackOut, "handled (a repeated callback changes nothing)"),
+              403: "bad_signature", 404: "no such payment",
+              422: "unknown provider, bad_callback, amount_mismatch"},
+     public=True, amend=_signed_callback, tags=_TAGS)
 @csrf.exempt
 def payment_callback(provider: str):
+    """Payment gateway callback (HMAC-SHA256 of the body in X-Sandbox-Signature)"""
     signature = request.headers.get("X-Sandbox-Signature") or request.headers.get("X-Signature")
     payment = service.handle_callback(db.session, provider, request.get_data(cache=False), signature)
     return jsonify(schemas.callback_json(payment))
@@ -139,10 +211,16 @@ def payment_callback(provider: str):
 # --- staff ----------------------------------------------------------------------------------
 
 @bp.post("/slots/<int:slot_id>/check-in")
+@doc(body=CheckInIn,
+     answers={200: (BookingOut, "the checked-in booking"),
+              404: "no such slot, or no booking with this reference for it",
+              409: "already_checked_in, not_confirmed"},
+     amend=openapi_operation, tags=_TAGS)
 @csrf.exempt  # cookie sessions still need the token (see _csrf_for_cookie_sessions)
 @api_login_required
 @idempotent
 def check_in(slot_id: int):
+    """Staff: check a confirmed booking in by its reference (scanned or typed)"""
     body = parse_body(CheckInIn)
     booking = service.check_in(db.session, current_user, slot_id, body.reference)
     return jsonify(schemas.booking_json(booking, _lang()))

@@ -9,11 +9,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from portal.api import Body, iso, money
+from portal.api import DEFAULT_LIMIT, MAX_LIMIT, Body, Query, iso, money
 from portal.inputs import MAX_ID
 
 from . import service
-from .limits import GUEST_NAME_MAX, PHONE_MAX, PROVIDER_MAX, QUANTITY_MAX, QUANTITY_MIN, REFERENCE_MAX
+from .limits import (
+    DAY_MIN,
+    DAY_YEARS_AHEAD,
+    GATEWAY_ID_MAX,
+    GUEST_NAME_MAX,
+    PHONE_MAX,
+    PROVIDER_MAX,
+    QUANTITY_MAX,
+    QUANTITY_MIN,
+    REFERENCE_MAX,
+)
 from .models import (
     BOOKING_STATUSES,
     KINDS,
@@ -49,14 +59,21 @@ class WaitlistIn(Body):
     locale: Lang | None = None
 
 
+def _providers(schema: dict) -> None:
+    # The model takes any name, so that the service answers an unknown or switched-off one
+    # with its own message (422 on "provider"); the document names the gateways there are.
+    schema["enum"] = list(service.gateways.PROVIDERS)
+
+
 class PaymentIn(Body):
-    provider: str = Field(min_length=1, max_length=PROVIDER_MAX)
+    provider: str = Field(min_length=1, max_length=PROVIDER_MAX, json_schema_extra=_providers)
     sandbox_outcome: Literal["pay", "fail"] = "pay"
     email: EmailStr | None = None
 
 
 class CancelIn(Body):
-    email: EmailStr | None = None
+    email: EmailStr | None = Field(default=None, description="the booking's email: required "
+                                   "unless the booker is signed in (422 otherwise)")
 
 
 class LookupIn(Body):
@@ -65,6 +82,35 @@ class LookupIn(Body):
 
 class CheckInIn(Body):
     reference: str = Field(min_length=1, max_length=REFERENCE_MAX)
+
+
+def _a_day(schema: dict) -> None:
+    # read by service.parse_day, which also gives the range's 422 (with its own message)
+    schema["format"] = "date"
+    del schema["default"]
+
+
+class ListingsQuery(Query):
+    kind: Literal[("", *KINDS)] = Field(default="", description="only listings of this kind (empty: all)")
+    area: str = Field(default="", description="area key as in a listing's `area` (e.g. Dolsan), not its "
+                                              "translated name (empty: all)")
+    date: str = Field(default="", json_schema_extra=_a_day, description=(
+        f"listings with a slot on this day (YYYY-MM-DD, Asia/Seoul), from {DAY_MIN} to "
+        f"{DAY_YEARS_AHEAD} years ahead (422 otherwise; empty: any day)"))
+    q: str = Field(default="", description="words in a listing's name, texts or area, in any language")
+    cursor: str = Field(default="", description="next_cursor of the previous page (empty: the first page)")
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+class CallbackIn(BaseModel):
+    """A gateway's callback, as the sandbox gateway sends it. The service checks the signature
+    over the raw body (X-Sandbox-Signature: HMAC-SHA256 under TOURISM_SANDBOX_SECRET) before it
+    reads these fields (``service.gateways``): this model describes them for the document."""
+
+    payment_id: str = Field(max_length=GATEWAY_ID_MAX)
+    status: Literal["paid", "failed"]
+    amount: int = Field(description="whole won; must be the payment's amount (422 amount_mismatch)")
+    transaction_id: str = Field(default="", max_length=GATEWAY_ID_MAX)
 
 
 # --- answers ------------------------------------------------------------------------------------

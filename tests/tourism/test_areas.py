@@ -11,6 +11,7 @@ from portal.extensions import db
 from tourism import demo
 from tourism.models import Listing
 
+from .test_openapi import resolved
 from .test_pages import visible_text
 
 DOLSAN = {"ko": "돌산", "en": "Dolsan", "zh": "突山"}
@@ -109,7 +110,8 @@ def test_api_area_name_follows_the_served_language(client, make_listing):
     assert (item["lang"], item["area_name"]) == ("ko", "돌산")
     schema = client.get("/api/v1/openapi.json").get_json()
     listing_schema = schema["paths"]["/api/v1/tourism/listings"]["get"]["responses"]["200"]
-    props = listing_schema["content"]["application/json"]["schema"]["properties"]["items"]["items"]["properties"]
+    page = resolved(schema, listing_schema["content"]["application/json"]["schema"])
+    props = resolved(schema, page["properties"]["items"]["items"])["properties"]
     assert "area" in props and "area_name" in props
 
 
