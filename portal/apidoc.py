@@ -111,6 +111,27 @@ def doc(*, body: type[BaseModel] | None = None, query: type[BaseModel] | None = 
     return wrap
 
 
+
+def checked(**schema) -> Callable[[dict], None]:
+    """``json_schema_extra`` of a request field whose rules a service checks itself (after
+    trimming, every bad field at once, with its own messages), so the model only types it: the
+    field's schema in the document is ``schema`` (its description kept)."""
+    def replace(field_schema: dict) -> None:
+        description = field_schema.get("description")
+        field_schema.clear()
+        field_schema.update(schema)
+        if description:
+            field_schema.setdefault("description", description)
+    return replace
+
+
+def required(*names: str) -> Callable[[dict], None]:
+    """``json_schema_extra`` of a request model whose service requires the fields ``names``."""
+    def mark(model_schema: dict) -> None:
+        model_schema["required"] = sorted({*model_schema.get("required", ()), *names})
+    return mark
+
+
 LANG = {"name": "lang", "in": "query", "required": False, "schema": {"enum": ["ko", "en", "zh"]},
         "description": "The language of translated fields and messages (else Accept-Language)"}
 

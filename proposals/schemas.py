@@ -11,6 +11,7 @@ from flask import url_for
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from portal.api import MAX_LIMIT, Body, Query, iso
+from portal.apidoc import checked, required
 from portal.i18n import LOCALES
 from portal.inputs import MAX_ID
 
@@ -21,27 +22,8 @@ from .vocabulary import CATEGORIES, CATEGORY_LABELS, CHOICES, SORTS, STATUS_LABE
 # The rules of a field (required, one of a set, its length) are documented here, in the JSON
 # schema of the model that parses the body, but checked by the service: after trimming, with
 # every bad field reported at once and its own message, so no pydantic constraint answers
-# first. `checked(schema)` is that field's documented schema (in /api/v1/openapi.json);
-# `required` lists the fields the service requires. Texts also need a character a person can
-# see (the service's 422 otherwise).
-
-
-def checked(**schema):
-    """json_schema_extra of a field checked by the service: its schema is ``schema``."""
-    def replace(field_schema: dict) -> None:
-        description = field_schema.get("description")
-        field_schema.clear()
-        field_schema.update(schema)
-        if description:
-            field_schema.setdefault("description", description)
-    return replace
-
-
-def required(*names: str):
-    """json_schema_extra of a model whose service requires ``names``."""
-    def mark(model_schema: dict) -> None:
-        model_schema["required"] = sorted({*model_schema.get("required", ()), *names})
-    return mark
+# first (portal.apidoc.checked / required). Texts also need a character a person can see (the
+# service's 422 otherwise).
 
 
 def _text(lo: int, hi: int, *, nullable: bool = False) -> dict:
