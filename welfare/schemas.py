@@ -9,37 +9,69 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portal.api import Body, iso
-from portal.i18n import pick
+from portal.api import DEFAULT_LIMIT, MAX_LIMIT, Body, Query, iso
+from portal.apidoc import checked
+from portal.i18n import LOCALES, pick
 from welfare import limits
-from welfare.models import Programme, WelfareProfile
+from welfare.models import CHANNELS, Programme, WelfareProfile
 from welfare.service.values import PROFILE_FIELDS
 
 # -- requests ------------------------------------------------------------------------------
 
+# What welfare.service.programmes checks (texts trimmed, every bad field at once), documented
+# on the fields that carry it (portal.apidoc.checked).
+_TEXTS = {"type": "object", "additionalProperties": False,
+          "properties": {lang: {"type": "string"} for lang in LOCALES},
+          "description": "One text per language (ko, en, zh)"}
+_CODE = checked(type="string", pattern=limits.PROGRAMME_CODE_PATTERN, minLength=limits.PROGRAMME_CODE_MIN,
+                maxLength=limits.PROGRAMME_CODE_MAX)
+_NAME = checked(**{**_TEXTS, "required": ["ko"], "description": "One text per language; ko is required"})
+_DAY = checked(anyOf=[{"type": "string", "format": "date"}, {"type": "null"}],
+               description=f"From {limits.CALENDAR[0]} to {limits.CALENDAR[1]}; none: no limit")
+_CHANNELS = checked(type="array", items={"type": "string", "enum": list(CHANNELS)},
+                    description="In order of preference; the first is used for notices; empty: "
+                                "each resident's preferred channel")
+_PHONE = checked(anyOf=[{"type": "string", "pattern": limits.CALLBACK_PHONE_PATTERN}, {"type": "null"}])
+_RULES = checked(type="object", description=(
+    "Eligibility rule as data: exactly one key per object. all/any: [rule, ...]; not: rule; "
+    "age, income_percentile, household_size, disability_grade: {min?, max?} (inclusive; "
+    "disability_grade may also be true/false); lives_alone: bool; has_children_under: years; "
+    "district: {in: [names]}. Malformed rules answer 422 invalid_rule with fields by path, "
+    "e.g. rules.all[1].age.min."))
+
+
 class ProgrammeIn(Body):
-    code: str = Field(min_length=limits.PROGRAMME_CODE_MIN, max_length=limits.PROGRAMME_CODE_MAX)
-    name: dict[str, str]
-    description: dict[str, str] = Field(default_factory=dict)
-    how_to_apply: dict[str, str] = Field(default_factory=dict)
-    active_from: date | None = None
-    active_until: date | None = None
-    channels: list[str] = Field(default_factory=list)
-    callback_phone: str | None = Field(default=None, max_length=limits.CALLBACK_PHONE_MAX)
-    rules: Any
+    code: str = Field(min_length=limits.PROGRAMME_CODE_MIN, max_length=limits.PROGRAMME_CODE_MAX,
+                      json_schema_extra=_CODE)
+    name: dict[str, str] = Field(json_schema_extra=_NAME)
+    description: dict[str, str] = Field(default_factory=dict, json_schema_extra=checked(**_TEXTS))
+    how_to_apply: dict[str, str] = Field(default_factory=dict, json_schema_extra=checked(**_TEXTS))
+    active_from: date | None = Field(None, json_schema_extra=_DAY)
+    active_until: date | None = Field(None, json_schema_extra=_DAY)
+    channels: list[str] = Field(default_factory=list, json_schema_extra=_CHANNELS)
+    callback_phone: str | None = Field(default=None, max_length=limits.CALLBACK_PHONE_MAX,
+                                       json_schema_extra=_PHONE)
+    rules: Any = Field(json_schema_extra=_RULES)
 
 
 class ProgrammePatch(Body):
+    """Only the fields given change."""
+
     code: str | None = Field(default=None, min_length=limits.PROGRAMME_CODE_MIN,
-                             max_length=limits.PROGRAMME_CODE_MAX)
-    name: dict[str, str] | None = None
-    description: dict[str, str] | None = None
-    how_to_apply: dict[str, str] | None = None
-    active_from: date | None = None
-    active_until: date | None = None
-    channels: list[str] | None = None
-    callback_phone: str | None = Field(default=None, max_length=limits.CALLBACK_PHONE_MAX)
-    rules: Any = None
+                             max_length=limits.PROGRAMME_CODE_MAX,
+                             json_schema_extra=_CODE)
+    name: dict[str, str] | None = Field(None, json_schema_extra=_NAME)
+    description: dict[str, str] | None = Field(None, json_schema_extra=checked(
+        anyOf=[_TEXTS, {"type": "null"}]))
+    how_to_apply: dict[str, str] | None = Field(None, json_schema_extra=checked(
+        anyOf=[_TEXTS, {"type": "null"}]))
+    active_from: date | None = Field(None, json_schema_extra=_DAY)
+    active_until: date | None = Field(None, json_schema_extra=_DAY)
+    channels: list[str] | None = Field(None, json_schema_extra=checked(
+        anyOf=[{"type": "array", "items": {"type": "string", "enum": list(CHANNELS)}}, {"type": "null"}]))
+    callback_phone: str | None = Field(default=None, max_length=limits.CALLBACK_PHONE_MAX,
+                                       json_schema_extra=_PHONE)
+    rules: Any = Field(None, json_schema_extra=_RULES)
 
 
 class ProfileIn(Body):
@@ -62,8 +94,19 @@ class ProfileLookupIn(Body):
 
 
 class ScanIn(Body):
-    run_async: bool = Field(default=False, alias="async")
-    scan_date: date | None = Field(default=None, alias="date")
+    run_async: bool = Field(default=False, alias="async",
+                            description="Run in the background (202 with the task id)")
+    scan_date: date | None = Field(default=None, alias="date", json_schema_extra=checked(
+        anyOf=[{"type": "string", "format": "date"}, {"type": "null"}],
+        description=f"The day ages and periods are counted on, from {limits.CALENDAR[0]} to "
+                    f"{limits.CALENDAR[1]} (none: today in Seoul)"))
+
+
+class ProgrammeListQuery(Query):
+    all: str = Field("", description="1 or true: ended and future programmes too (officers only: "
+                                     "401 or 403 otherwise); any other value: the active ones")
+    cursor: str = Field("", description="next_cursor of the page before (none: the first page)")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
 class ScreenerIn(Body):
@@ -97,10 +140,10 @@ class ProgrammeBriefOut(Out):
     name: str
     description: str
     how_to_apply: str
-    lang: str | None
+    lang: Literal[LOCALES] | None
     active_from: date | None
     active_until: date | None
-    channels: list[str]
+    channels: list[Literal[CHANNELS]]
     callback_phone: str | None
     rules: dict[str, Any]
 

@@ -1,6 +1,18 @@
-"""The OpenAPI document describes every welfare API route."""
+"""The OpenAPI document describes every welfare API route, and says what the views do: which
+calls need a token, which bodies may be left out, which limits a page takes."""
 
 from __future__ import annotations
+
+
+def _document(client) -> dict:
+    return client.get("/api/v1/openapi.json").get_json()
+
+
+def _operations(doc: dict):
+    for path, operations in doc["paths"].items():
+        if path.startswith("/api/v1/welfare"):
+            for method, operation in operations.items():
+                yield path, method, operation
 
 
 def test_openapi_lists_every_welfare_route(app):
@@ -9,3 +21,36 @@ def test_openapi_lists_every_welfare_route(app):
         if rule.rule.startswith("/api/v1/welfare"):
             path = rule.rule.replace("<int:user_id>", "{user_id}").replace("<code>", "{code}")
             assert path in spec["paths"], path
+
+
+def test_public_operations_are_those_that_answer_without_a_token(client, make_programme):
+    make_programme("elderly")
+    checked = 0
+    for path, method, operation in _operations(_document(client)):
+        r = client.open(path.replace("{code}", "elderly"), method=method.upper(),
+                        json={} if "requestBody" in operation else None)
+        public = operation.get("security") == []
+        assert (r.status_code != 401) == public, (method, path, r.status_code)
+        assert str(r.status_code) in operation["responses"], (method, path, r.status_code)
+        checked += 1
+    assert checked == 13
+
+
+def test_a_scan_without_a_body_is_documented_and_runs(client, officer, bearer):
+    operation = _document(client)["paths"]["/api/v1/welfare/scans"]["post"]
+    assert operation["requestBody"]["required"] is False
+    r = client.post("/api/v1/welfare/scans", headers=bearer(officer))
+    assert r.status_code == 201 and r.get_json()["status"] == "done"
+
+
+def test_documented_limits_are_the_views_limits(client, officer, bearer):
+    operation = _document(client)["paths"]["/api/v1/welfare/programmes"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    limit = params["limit"]["schema"]
+    assert client.get("/api/v1/welfare/programmes", query_string={"limit": limit["maximum"]}).status_code == 200
+    for beyond in (limit["minimum"] - 1, limit["maximum"] + 1, "many"):
+        r = client.get("/api/v1/welfare/programmes", query_string={"limit": beyond})
+        assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"limit"}
+    assert client.get("/api/v1/welfare/programmes?all=1").status_code == 401  # documented beside all
+    assert "401" in operation["responses"] and "403" in operation["responses"]
+    assert client.get("/api/v1/welfare/programmes?all=1", headers=bearer(officer)).status_code == 200
