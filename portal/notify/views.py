@@ -12,7 +12,17 @@ from portal.extensions import db
 
 from . import service
 from .forms import PreferencesForm
-from .labels import CHANNEL_LABELS, STATUS_LABELS, family_label, reason_label
+from .labels import (
+    CHANNEL_LABELS,
+    STATUS_LABELS,
+    channel_list,
+    delivery_label,
+    delivery_sentence,
+    family_label,
+    reason_label,
+    template_label,
+)
+from .linkify import linkify
 from .models import CHANNELS, STATUSES
 
 bp = Blueprint("notify", __name__, template_folder="templates")
@@ -20,8 +30,17 @@ bp = Blueprint("notify", __name__, template_folder="templates")
 
 @bp.app_context_processor
 def _labels():
+    # every page may name a channel, a notice or a delivery state in words (never a raw code):
+    # other services' pages too (the welfare officer's channels, tourism's confirmation)
     return {"notify_channel_labels": CHANNEL_LABELS, "notify_status_labels": STATUS_LABELS,
-            "notify_reason": reason_label, "notify_family": family_label}
+            "notify_reason": reason_label, "notify_family": family_label,
+            "notify_template": template_label, "notify_channels": channel_list,
+            "notify_delivery": delivery_label, "notify_delivery_sentence": delivery_sentence}
+
+
+@bp.app_template_filter("notify_links")
+def _notify_links(text):
+    return linkify(text)
 
 
 # -- residents -------------------------------------------------------------------------------
@@ -29,8 +48,8 @@ def _labels():
 @bp.get("/")
 @login_required
 def inbox():
-    rows, next_cursor = service.inbox(db.session, current_user, cursor=request.args.get("cursor"))
-    items = [(m, service.rendered(m)) for m in rows]
+    rows, next_cursor = service.notices(db.session, current_user, cursor=request.args.get("cursor"))
+    items = [(m, service.rendered(m), service.state_of(m)) for m in rows]
     next_url = url_for(".inbox", cursor=next_cursor) if next_cursor else None
     return render_template("notify/inbox.html", items=items, next_url=next_url,
                            unread=service.unread_count(db.session, current_user),

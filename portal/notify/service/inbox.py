@@ -1,10 +1,16 @@
-"""The resident's inbox: their delivered notices, newest first, and read marks.
+"""The resident's inbox: their notices, newest first, and read marks.
+
+A notice to the portal inbox is there once delivered. A notice sent to the resident by another
+channel (email, text message, call) is listed too, whatever became of it, with its delivery
+state (:mod:`.states`): the page says "on its way", "sent" or "could not be sent" for each, and
+the resident can read it in the portal either way. The API's inbox lists delivered notices only
+(:func:`inbox`), as documented there.
 
 Listing and counting only read: a notice is marked read by :func:`mark_read` alone (a POST)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.accounts.service import require_login
@@ -20,8 +26,18 @@ INBOX_ORDER = [(Message.created_at, "desc"), (Message.id, "desc")]
 
 
 def inbox_query(user):
+    """The signed-in resident's delivered notices."""
     require_login(user)
     return select(Message).where(Message.user_id == user.id, Message.status == "delivered")
+
+
+def notices_query(user):
+    """What the inbox page lists: the resident's delivered notices, and those sent to them by
+    another channel than the inbox whatever their state (an inbox notice not delivered yet is
+    not in the inbox yet)."""
+    require_login(user)
+    return select(Message).where(Message.user_id == user.id,
+                                 or_(Message.status == "delivered", Message.channel != "app"))
 
 
 def inbox(session: Session, user, *, cursor: str | None = None, limit: int = INBOX_PAGE):
@@ -29,16 +45,20 @@ def inbox(session: Session, user, *, cursor: str | None = None, limit: int = INB
     return paginate(session, inbox_query(user), INBOX_ORDER, cursor, limit)
 
 
+def notices(session: Session, user, *, cursor: str | None = None, limit: int = INBOX_PAGE):
+    """The inbox page's notices (:func:`notices_query`), newest first: (rows, next_cursor)."""
+    return paginate(session, notices_query(user), INBOX_ORDER, cursor, limit)
+
+
 def unread_count(session: Session, user) -> int:
     return session.scalar(select(func.count()).select_from(
-        inbox_query(user).where(Message.read_at.is_(None)).subquery())) or 0
+        notices_query(user).where(Message.read_at.is_(None)).subquery())) or 0
 
 
 def inbox_message(session: Session, user, message_id: int) -> Message:
-    require_login(user)
-    message = session.get(Message, message_id)
+    message = session.scalars(notices_query(user).where(Message.id == message_id)).first()
     # another person's notice is indistinguishable from a missing one
-    if message is None or message.user_id != user.id or message.status != "delivered":
+    if message is None:
         raise NotInInbox()
     return message
 
