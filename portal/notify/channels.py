@@ -19,7 +19,8 @@ each notice waiting out its own timeout.
 Configuration (``portal.notify.settings``, read from the app config, else the environment):
 
 - e-mail: ``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``,
-  ``MAIL_USE_TLS``, ``MAIL_FROM``, ``MAIL_TIMEOUT``;
+  ``MAIL_USE_TLS``, ``MAIL_FROM``, ``MAIL_TIMEOUT``; ``MAIL_PROVIDER=catch`` (the default in
+  development without a ``MAIL_SERVER``) keeps mails for ``/dev/mail`` instead;
 - SMS / voice: ``SMS_PROVIDER`` = ``log`` | ``http``, ``SMS_PROVIDER_URL``, ``SMS_PROVIDER_KEY``
   (same with ``VOICE_``); the ``log`` provider appends JSON lines to ``NOTIFY_LOG_FILE``
   (default ``instance/notify.log``), with the text only when ``NOTIFY_LOG_INCLUDE_TEXT`` is on.
@@ -148,6 +149,19 @@ def message_id_header(reference: str, sender: str) -> str:
     return f"<notify.{reference}@{domain}>"
 
 
+def compose(env: Envelope, sender: str) -> EmailMessage:
+    """The e-mail of a notice, as the mail server (or the development catcher) receives it."""
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = env.to
+    mail["Subject"] = env.subject
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = message_id_header(env.reference, sender)
+    mail["Content-Language"] = env.locale
+    mail.set_content(env.body)
+    return mail
+
+
 class EmailChannel(Channel):
     """Real SMTP; one connection per batch, opened at its first mail.
 
@@ -179,15 +193,7 @@ class EmailChannel(Channel):
         return smtp
 
     def _email(self, env: Envelope) -> EmailMessage:
-        mail = EmailMessage()
-        mail["From"] = self.sender
-        mail["To"] = env.to
-        mail["Subject"] = env.subject
-        mail["Date"] = formatdate(localtime=False)
-        mail["Message-ID"] = message_id_header(env.reference, self.sender)
-        mail["Content-Language"] = env.locale
-        mail.set_content(env.body)
-        return mail
+        return compose(env, self.sender)
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[EmailChannel]:
@@ -383,11 +389,36 @@ class LogProvider(Channel):
         return results
 
 
+class CatchMail(Channel):
+    """Development e-mail (``MAIL_PROVIDER=catch``, the default of ``make run``): each mail is
+    kept as a file in ``MAIL_CATCH_DIR`` and read at ``/dev/mail`` (:mod:`portal.notify.devmail`),
+    links and all, instead of going to a mail server. A caught mail counts as sent. A notice
+    sent again (same reference) replaces its file: it shows up once."""
+
+    name = "email"
+    batched = True
+
+    def __init__(self):
+        self.sender = settings.MAIL_FROM()
+
+    def deliver_many(self, envelopes: list[Envelope]) -> Results:
+        from . import devmail
+
+        results: Results = {}
+        for env in envelopes:
+            if not env.to:
+                results[env.message_id] = PermanentFailure("no_address")
+                continue
+            devmail.store(env.reference, compose(env, self.sender))
+            results[env.message_id] = None
+        return results
+
+
 def get_channel(name: str) -> Channel:
     if name == "app":
         return AppChannel()
     if name == "email":
-        return EmailChannel()
+        return CatchMail() if settings.mail_provider() == "catch" else EmailChannel()
     if name in PHONE_CHANNELS:
         if settings.PROVIDER[name]() == "http":
             return HttpProvider(name)

@@ -9,8 +9,11 @@ the same values as the web process. ``NOTIFY_SWEEP_INTERVAL`` is read before an 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
+
+from flask import current_app
 
 from portal.settings import Setting, as_bool, as_str
 
@@ -71,6 +74,27 @@ MAIL_USE_TLS = Setting("MAIL_USE_TLS", False, as_bool, environ=True)
 MAIL_FROM = Setting("MAIL_FROM", "noreply@portal.local", as_str, environ=True)
 MAIL_TIMEOUT = Setting("MAIL_TIMEOUT", 10.0, float, environ=True,
                        doc="seconds to wait for the mail server to connect or answer (at most a quarter of NOTIFY_STUCK_SECONDS)")
+
+# Where e-mail goes: "smtp" (MAIL_SERVER) or "catch" (kept in MAIL_CATCH_DIR and readable at
+# /dev/mail, for development). Unset: see mail_provider().
+MAIL_PROVIDER = Setting("MAIL_PROVIDER", None, _lower, environ=True,
+                        doc="smtp | catch; unset: catch in development (PORTAL_ENV=development) unless MAIL_SERVER "
+                            "is set, smtp otherwise")
+MAIL_CATCH_DIR = Setting("MAIL_CATCH_DIR", None, as_str, environ=True,
+                         doc="the folder caught mails are kept in (default: dev-mail in the instance folder)")
+
+
+def mail_provider() -> str:
+    """``smtp`` or ``catch``: MAIL_PROVIDER when it says one of them; otherwise mail is caught in
+    development when no MAIL_SERVER was given (``make run`` has no mail server: every mail
+    would fail), except under tests (they bring their own SMTP server or read the outbox)."""
+    chosen = MAIL_PROVIDER()
+    if chosen in ("smtp", "catch"):
+        return chosen
+    development = current_app.config.get("PORTAL_ENV") == "development" and not current_app.testing
+    server_given = bool(current_app.config.get(MAIL_SERVER.name) or os.environ.get(MAIL_SERVER.name))
+    return "catch" if development and not server_given else "smtp"
+
 
 # -- SMS and voice providers: <CHANNEL>_PROVIDER = log | http ---------------------------------
 
