@@ -100,13 +100,17 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            service.register(db.session, form.email.data, form.password.data, form.name.data,
-                             locale=_current_lang())
+            key = service.register(db.session, form.email.data, form.password.data, form.name.data,
+                                   locale=_current_lang())
         except DomainError as exc:
             _form_errors(form, exc)
             return render_template("accounts/register.html", form=form), exc.status
-        # The same answer whether or not the address already has an account.
-        return render_template("accounts/check_email.html", email=form.email.data.strip()), 200
+        # The same answer whether or not the address already has an account; it says what
+        # became of the mail (on its way, sent, not sent) and never "sent" before it was.
+        from portal.notify import service as notify
+
+        return render_template("accounts/check_email.html", email=form.email.data.strip(),
+                               delivery=notify.delivery_state(db.session, key)), 200
     return render_template("accounts/register.html", form=form), 422 if form.errors else 200
 
 

@@ -44,19 +44,24 @@ def _new_link(session: Session, user: User, purpose: str) -> str:
 
 
 def _mail(session: Session, user: User | None, email: str, template: str, context: dict,
-          locale: str, sealed: dict | None = None) -> bool:
-    """Queue one account mail unless the address had its share this hour. ``sealed``: what
-    the outbox keeps encrypted and erases once the mail is sent (a link's live token)."""
+          locale: str, sealed: dict | None = None) -> str | None:
+    """Queue one account mail unless the address had its share this hour: its outbox key (for
+    ``notify.delivery_state``), or None when nothing was queued. ``sealed``: what the outbox
+    keeps encrypted and erases once the mail is sent (a link's live token).
+
+    The key names no template: a page may hold it, and which mail went out (a new account's
+    link or "you already have an account") must not show."""
     if not throttle.allow(settings.ACCOUNT_MAIL_RATE_LIMIT(), "account-mail", email):
-        return False
+        return None
     from portal.notify import service as notify  # notify imports accounts
 
-    notify.send(session, template=template, context=context, idempotency_key=f"{template}:{uuid.uuid4()}",
+    key = f"accounts.mail:{uuid.uuid4()}"
+    notify.send(session, template=template, context=context, idempotency_key=key,
                 email=email, channel="email", locale=locale, sealed=sealed)
-    return True
+    return key
 
 
-def _send_link(session: Session, user: User, purpose: str) -> bool:
+def _send_link(session: Session, user: User, purpose: str) -> str | None:
     token = _new_link(session, user, purpose)
     template = "accounts.confirm_email" if purpose == CONFIRM else "accounts.password_reset"
     context = {"hours": settings.CONFIRM_LINK_HOURS(), "minutes": settings.RESET_LINK_MINUTES()}
@@ -65,9 +70,11 @@ def _send_link(session: Session, user: User, purpose: str) -> bool:
     return _mail(session, user, user.email, template, context, user.locale, sealed)
 
 
-def register(session: Session, email: str, password: str, name: str, locale: str = "ko") -> None:
+def register(session: Session, email: str, password: str, name: str, locale: str = "ko") -> str | None:
     """Self-registration. Whether or not the address has an account, the answer is the same;
-    the mail differs: a link to confirm a new account, or "you already have an account"."""
+    the mail differs: a link to confirm a new account, or "you already have an account".
+    Returns the mail's outbox key (None when the address had its share of mails this hour),
+    so the page says truthfully whether it went out (``notify.delivery_state``)."""
     validate_password(password)
     errors: dict = {}
     values.text(name, errors, "name", limits.NAME_MAX, required=True)  # checked for both answers alike
@@ -76,22 +83,23 @@ def register(session: Session, email: str, password: str, name: str, locale: str
     existing = find_by_email(session, email)
     if existing is not None:
         hash_password(password)  # the same work as a new account, so timing tells nothing
-        _mail(session, existing, existing.email, "accounts.already_registered",
-              {"link": links.absolute("/account/password-reset")}, existing.locale)
+        key = _mail(session, existing, existing.email, "accounts.already_registered",
+                    {"link": links.absolute("/account/password-reset")}, existing.locale)
         session.commit()
-        return
+        return key
     user = create_user(session, email, password, name=name, locale=locale, email_confirmed=False)
-    _send_link(session, user, CONFIRM)
+    key = _send_link(session, user, CONFIRM)
     session.commit()
+    return key
 
 
 def resend_confirmation(session: Session, user: User) -> bool:
     require_login(user)
     if user.email_confirmed:
         return False
-    sent = _send_link(session, user, CONFIRM)
+    key = _send_link(session, user, CONFIRM)
     session.commit()
-    return sent
+    return key is not None
 
 
 def request_password_reset(session: Session, email: str) -> None:
