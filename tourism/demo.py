@@ -26,7 +26,7 @@ LISTINGS = [
                     "zh": "丽水市突山邑突山路3617-18（突山大桥码头）"},
         "policy": {"ko": "출항 24시간 전까지 전액 환불, 이후 50% 환불.",
                    "en": "Full refund until 24 hours before departure, 50% after that.",
-                   "zh": "开船前24小时内取消可全额退款，之后退款50%。"},
+                   "zh": "开船24小时前取消可全额退款，之后退款50%。"},
         "free_cancel_hours": 24, "late_refund_percent": 50,
         "times": [(19, 30), (21, 0)], "capacity": 120, "price": 25000, "every": 1,
     },
@@ -42,7 +42,7 @@ LISTINGS = [
         "address": {"ko": "전라남도 여수시 오동도로 222", "en": "222 Odongdo-ro, Yeosu",
                     "zh": "丽水市梧桐岛路222"},
         "policy": {"ko": "시작 2시간 전까지 무료 취소.", "en": "Free cancellation until 2 hours before the start.",
-                   "zh": "开始前2小时可免费取消。"},
+                   "zh": "活动开始2小时前可免费取消。"},
         "free_cancel_hours": 2, "late_refund_percent": 0,
         "times": [(10, 0), (14, 0)], "capacity": 20, "price": 5000, "every": 1,
     },
@@ -60,7 +60,7 @@ LISTINGS = [
                     "zh": "丽水市中央洞古所3街"},
         "policy": {"ko": "체크인 3일 전까지 전액 환불, 이후 환불 불가.",
                    "en": "Full refund until 3 days before check-in, no refund after that.",
-                   "zh": "入住前3天可全额退款，之后不予退款。"},
+                   "zh": "入住3天前取消可全额退款，之后不予退款。"},
         "free_cancel_hours": 72, "late_refund_percent": 0,
         "times": [(15, 0)], "capacity": 3, "price": 140000, "every": 1,
     },
@@ -74,8 +74,9 @@ LISTINGS = [
             "zh": "丽水风味海鲜套餐，有芥菜泡菜、鳎鱼生拌和酱蟹。座位预订。"},
         "address": {"ko": "전라남도 여수시 국동 어항단지로", "en": "Eohangdanji-ro, Gukdong, Yeosu",
                     "zh": "丽水市菊洞渔港园区路"},
-        "policy": {"ko": "예약 3시간 전까지 무료 취소.", "en": "Free cancellation until 3 hours before.",
-                   "zh": "预约前3小时可免费取消。"},
+        "policy": {"ko": "예약 시간 3시간 전까지 무료 취소.",
+                   "en": "Free cancellation until 3 hours before your table time.",
+                   "zh": "用餐时间3小时前可免费取消。"},
         "free_cancel_hours": 3, "late_refund_percent": 0,
         "times": [(12, 0), (18, 0), (19, 30)], "capacity": 24, "price": 35000, "every": 1,
     },
@@ -91,7 +92,7 @@ LISTINGS = [
                     "zh": "丽水市客船码头街17"},
         "policy": {"ko": "출항 1시간 전까지 전액 환불, 이후 90% 환불.",
                    "en": "Full refund until 1 hour before departure, 90% after that.",
-                   "zh": "开船前1小时可全额退款，之后退款90%。"},
+                   "zh": "开船1小时前取消可全额退款，之后退款90%。"},
         "free_cancel_hours": 1, "late_refund_percent": 90,
         "times": [(7, 40), (13, 40)], "capacity": 300, "price": 44800, "every": 1,
     },
@@ -107,11 +108,35 @@ LISTINGS = [
         "address": {"ko": "전라남도 여수시 박람회길 1", "en": "1 Bangnamhoe-gil, Yeosu", "zh": "丽水市博览会路1"},
         "policy": {"ko": "공연 24시간 전까지 전액 환불, 이후 환불 불가.",
                    "en": "Full refund until 24 hours before the show, none after that.",
-                   "zh": "演出前24小时可全额退款，之后不予退款。"},
+                   "zh": "演出24小时前取消可全额退款，之后不予退款。"},
         "free_cancel_hours": 24, "late_refund_percent": 0,
         "times": [(20, 0)], "capacity": 400, "price": 10000, "every": 2,
     },
 ]
+
+
+# Policy texts the demo once seeded and a reviewer found wrong or ambiguous (issue 13): the zh
+# "开船前24小时内取消" means free only *within* the last 24 hours, "预约前3小时" three hours before
+# you *book*. Seeding again replaces them; a text staff have written since stays.
+MENDED_POLICIES = {
+    "yeosu-night-sea-cruise": {"zh": "开船前24小时内取消可全额退款，之后退款50%。"},
+    "odongdo-guided-walk": {"zh": "开始前2小时可免费取消。"},
+    "gyodong-hanok-stay": {"zh": "入住前3天可全额退款，之后不予退款。"},
+    "gukdong-seafood-table": {"ko": "예약 3시간 전까지 무료 취소.", "en": "Free cancellation until 3 hours before.",
+                              "zh": "预约前3小时可免费取消。"},
+    "yeosu-geomundo-ferry": {"zh": "开船前1小时可全额退款，之后退款90%。"},
+    "expo-big-o-show": {"zh": "演出前24小时可全额退款，之后不予退款。"},
+}
+
+
+def _mend_policy(listing: Listing, spec: dict) -> None:
+    """Replace the demo's old policy texts (MENDED_POLICIES) in a listing seeded with them."""
+    old = MENDED_POLICIES.get(spec["slug"], {})
+    stored = dict(listing.policy or {})
+    mended = {code: spec["policy"][code] if old.get(code) is not None and text == old[code] else text
+              for code, text in stored.items()}
+    if mended != stored:
+        listing.policy = mended
 
 
 def _fill_area_names(listing: Listing, spec: dict) -> None:
@@ -130,13 +155,15 @@ def _fill_area_names(listing: Listing, spec: dict) -> None:
 
 def seed(session: Session, days: int = 21) -> int:
     """Add the demo listings that are not there yet, each with slots for the next `days` days;
-    fill in the area names of demo listings added before there were any."""
+    fill in the area names of demo listings added before there were any, and mend the policy
+    texts the demo seeded wrong."""
     added = 0
     today = datetime.now(SEOUL).date()
     for spec in LISTINGS:
         existing = session.scalar(select(Listing).where(Listing.slug == spec["slug"]))
         if existing is not None:
             _fill_area_names(existing, spec)
+            _mend_policy(existing, spec)
             continue
         listing = Listing(slug=spec["slug"], kind=spec["kind"], area=spec["area"],
                           area_name=spec["area_name"], name=spec["name"],
