@@ -88,3 +88,134 @@ def pick(translations: dict | None, lang: str | None = None) -> tuple[str, str |
 def missing_locales(translations: dict | None) -> list[str]:
     translations = translations or {}
     return [code for code in LOCALES if not translations.get(code)]
+
+
+# -- dates and times people read ----------------------------------------------------------
+#
+# CLDR's own formats per locale, never written by hand: the date from the skeleton yMMMEd
+# ("2026년 11월 13일 (금)", "Fri, Nov 13, 2026", "2026年11月13日周五"; yMMMd where a list has no
+# room for the weekday), the time from the locale's short pattern (no seconds) with the day
+# period in its wide form (ko "오전", not the abbreviated "AM"), joined by the locale's own
+# date-time pattern. With ``zone=True`` the time zone's generic name goes where the locale's
+# full time pattern puts a zone ("오전 8:12 대한민국 시간", "8:12 AM Korean Time",
+# "韩国时间 08:12"): every deadline and start time says whose clock it is.
+
+DATE_SKELETONS = {"short": "yMMMd", "medium": "yMMMEd", "long": "yMMMEd", "full": "yMMMEd"}
+
+
+def _babel_locale():
+    from babel import Locale
+
+    return Locale.parse(current_locale())
+
+
+def _unquoted(pattern: str, change) -> str:
+    """Apply `change` to the parts of a CLDR pattern outside 'quoted literals'."""
+    parts = pattern.split("'")
+    return "'".join(change(part) if i % 2 == 0 else part for i, part in enumerate(parts))
+
+
+def _time_pattern(locale, zone: bool) -> str:
+    import re
+
+    short = _unquoted(locale.time_formats["short"].pattern, lambda s: re.sub(r"a+", "aaaa", s))
+    if not zone:
+        return short
+    full = locale.time_formats["full"].pattern.strip()
+    return f"vvvv {short}" if full.startswith("z") else f"{short} vvvv"
+
+
+def _local(value):
+    """A datetime in the portal's time zone (naive values are UTC, as the database keeps them)."""
+    from datetime import UTC
+
+    from flask_babel import get_timezone
+
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(get_timezone())
+
+
+def format_date(value, format: str = "medium") -> str:  # noqa: A002 - flask_babel's name
+    """A date (or a datetime's date in the portal's zone): yMMMd, or yMMMEd for long/full."""
+    from datetime import datetime
+
+    from babel.dates import format_skeleton
+    from flask_babel import format_date as babel_format_date
+
+    if value is None:
+        return ""
+    if format not in DATE_SKELETONS:
+        return babel_format_date(value, format)
+    if isinstance(value, datetime):
+        value = _local(value).date()
+    skeleton = "yMMMd" if format == "medium" else DATE_SKELETONS[format]
+    return format_skeleton(skeleton, value, locale=_babel_locale())
+
+
+def format_time(value, format: str = "short", *, zone: bool = False) -> str:  # noqa: A002
+    """A datetime's time of day in the portal's zone, without seconds."""
+    from babel.dates import format_datetime as babel_datetime
+    from flask_babel import format_time as babel_format_time
+
+    if value is None:
+        return ""
+    if format not in DATE_SKELETONS:
+        return babel_format_time(value, format)
+    locale = _babel_locale()
+    local = _local(value)
+    return babel_datetime(local, _time_pattern(locale, zone), tzinfo=local.tzinfo, locale=locale)
+
+
+def format_datetime(value, format: str = "medium", *, zone: bool = False) -> str:  # noqa: A002
+    """A date and time: 'medium' (and long/full) with the weekday, 'short' without."""
+    from babel.dates import format_skeleton
+    from flask_babel import format_datetime as babel_format_datetime
+
+    if value is None:
+        return ""
+    if format not in DATE_SKELETONS:
+        return babel_format_datetime(value, format)
+    locale = _babel_locale()
+    local = _local(value)
+    date = format_skeleton(DATE_SKELETONS[format], local.date(), locale=locale)
+    time = format_time(value, zone=zone)
+    glue = str(locale.datetime_formats["medium"]).replace("'", "")
+    return glue.replace("{0}", time).replace("{1}", date)
+
+
+def format_datetime_tz(value, format: str = "medium") -> str:  # noqa: A002
+    """``format_datetime`` with the time zone: for deadlines and start times."""
+    return format_datetime(value, format, zone=True)
+
+
+def init_jinja(app) -> None:
+    """Templates format dates with these (flask_babel's filters of the same names replaced)."""
+    app.jinja_env.filters.update(datetimeformat=format_datetime, dateformat=format_date,
+                                 timeformat=format_time, datetime_tz=format_datetime_tz)
+    app.jinja_env.globals.update(format_date=format_date, format_datetime=format_datetime,
+                                 format_time=format_time, format_datetime_tz=format_datetime_tz)
+
+
+def author_lang(user) -> str:
+    """The language a person writes in, stored beside what they write: their saved locale,
+    else the page's."""
+    return normalise(getattr(user, "locale", None)) or current_locale()
+
+
+def in_time(seconds: int) -> str:
+    """When something ``seconds`` from now can be done, in words: "in 5 minutes", "5분 후",
+    "5分钟后" (CLDR's relative units), rounded up to the unit it is said in: a person who comes
+    back when told is not early (by more than the 2 seconds that whole-second clocks such as
+    Retry-After and a rate limit's reset add: 3601 seconds is "in 1 hour")."""
+    import math
+    from datetime import timedelta
+
+    from flask_babel import format_timedelta
+
+    seconds = max(1, math.ceil(seconds))
+    for unit in (86400, 3600, 60):
+        if seconds > unit:
+            seconds = max(1, math.ceil((seconds - 2) / unit)) * unit
+            break
+    return format_timedelta(timedelta(seconds=seconds), threshold=1, add_direction=True)

@@ -8,21 +8,21 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Flask, current_app, g, jsonify, render_template, request
-from flask_babel import format_currency, format_date, format_datetime, format_decimal, format_time, refresh
+from flask_babel import format_currency, format_decimal, refresh
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
+from wtforms.csrf.core import CSRFTokenField
+from wtforms.widgets import HiddenInput
 
 from portal import nav
 from portal.accounts import roles
 from portal.api import is_api_request, json_error
-from portal.apidoc import doc
 from portal.errors import DomainError, Invalid, NotFound
 from portal.extensions import csrf, db
-from portal.i18n import LOCALE_NAMES, current_locale
+from portal.i18n import LOCALE_NAMES, current_locale, in_time, init_jinja
 
 log = logging.getLogger(__name__)
 bp = Blueprint("core", __name__)
@@ -108,6 +108,18 @@ def check_csrf():
     csrf.protect()
 
 
+class HiddenWithoutId(HiddenInput):
+    """A form's CSRF token is a hidden input no label points at: rendered without an id, two
+    forms on one page never repeat id="csrf_token"."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", False)
+        return super().__call__(field, **kwargs)
+
+
+CSRFTokenField.widget = HiddenWithoutId()
+
+
 def refuse_unreadable_input():
     """Query strings and forms with NUL bytes or lone surrogates are refused (422) before any
     view reads them: PostgreSQL cannot store the first, nothing can encode the second."""
@@ -122,15 +134,19 @@ def refuse_unreadable_input():
                                       _l("Contains characters that are not allowed (such as NUL).")})
 
 
-def _error_response(status: int, code: str, message, fields: dict | None = None):
+def _error_response(status: int, code: str, message, fields: dict | None = None,
+                    retry_after: int | None = None):
     if is_api_request():
         return json_error(code, message, status, fields)
-    return render_template("errors/error.html", status=status, message=message, fields=fields), status
+    # a page that says "try again later" says when, in words (Retry-After says it to programs)
+    return render_template("errors/error.html", status=status, message=message, fields=fields,
+                           try_again=in_time(retry_after) if retry_after else None), status
 
 
 def handle_domain_error(exc: DomainError):
     db.session.rollback()
-    response = current_app.make_response(_error_response(exc.status, exc.code, exc.message, exc.fields))
+    response = current_app.make_response(_error_response(exc.status, exc.code, exc.message, exc.fields,
+                                                         exc.retry_after))
     if exc.retry_after is not None:
         response.headers["Retry-After"] = str(max(1, int(exc.retry_after)))
     return response
@@ -144,13 +160,25 @@ def handle_csrf_error(exc: CSRFError):
 def handle_http_error(exc: HTTPException):
     status = exc.code or 500
     message, code = HTTP_MESSAGES.get(status, (exc.description, "http_error"))
-    response = _error_response(status, code, message)
+    response = _error_response(status, code, message, retry_after=_limit_resets_in() if status == 429 else None)
     if status == 405 and exc.get_response().headers.get("Allow"):
         resp, st = response if isinstance(response, tuple) else (response, status)
         resp = current_app.make_response((resp, st))
         resp.headers["Allow"] = exc.get_response().headers["Allow"]
         return resp
     return response
+
+
+def _limit_resets_in() -> int | None:
+    """Seconds until the rate limit that refused this request lets it through again."""
+    import time
+
+    from portal.extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return None
+    return max(1, round(current.reset_at - time.time()))  # reset_at is a whole second
 
 
 def handle_unexpected(exc: Exception):
@@ -199,7 +227,7 @@ def handle_database_error(exc: Exception):
     # visitor (the request's user is expired by the rollback, or was never loaded).
     g._login_user = current_app.login_manager.anonymous_user()
     message, code = DATABASE_DOWN
-    response = current_app.make_response(_error_response(503, code, message))
+    response = current_app.make_response(_error_response(503, code, message, retry_after=RETRY_AFTER_SECONDS))
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -246,18 +274,8 @@ def healthz():
     return jsonify({"status": "ok" if healthy else "unavailable", "checks": checks}), 200 if healthy else 503
 
 
-class OpenAPIOut(BaseModel):
-    """An OpenAPI 3.1 document (its parts are OpenAPI's own)."""
-    model_config = ConfigDict(extra="allow")
-    openapi: str
-    info: dict
-    paths: dict
-
-
 @bp.get("/api/v1/openapi.json")
-@doc(answers={200: OpenAPIOut}, public=True, tags=("portal",))
 def openapi():
-    """This document"""
     from portal.openapi import build
     return jsonify(build(current_app))
 
@@ -281,8 +299,8 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(end_session)
 
     app.jinja_env.globals.update(
-        format_date=format_date, format_datetime=format_datetime, format_time=format_time,
         format_currency=format_currency, format_decimal=format_decimal, role_label=roles.label)
+    init_jinja(app)  # dates and times in CLDR's formats, without seconds (portal.i18n)
 
     @app.context_processor
     def _globals():

@@ -53,10 +53,14 @@ class TransitionForm(FlaskForm):
     to = SelectField(_l("New status"), validators=[DataRequired()])
     answer = TextAreaField(_l("Official answer (required to accept or reject)"),
                            validators=[Optional(), Length(max=limits.ANSWER_MAX)])
-    department = StringField(_l("Department"), validators=[Optional(), Length(max=limits.DEPARTMENT_MAX)])
+    # ids of their own: the staff page shows this form beside the department and report forms,
+    # whose fields have the same names (a label must focus its own form's field)
+    department = StringField(_l("Department"), id="transition-department",
+                             validators=[Optional(), Length(max=limits.DEPARTMENT_MAX)])
     vote_ends_at = DateTimeLocalField(_l("Vote ends (Seoul time)"), format="%Y-%m-%dT%H:%M",
                                       validators=[Optional()])
-    reason = StringField(_l("Reason for hiding"), validators=[Optional(), Length(max=limits.REASON_MAX)])
+    reason = StringField(_l("Reason for hiding"), id="transition-reason",
+                         validators=[Optional(), Length(max=limits.REASON_MAX)])
 
 
 class DepartmentForm(FlaskForm):

@@ -62,6 +62,9 @@ class Proposal(db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey(USER_FK, ondelete="RESTRICT"), index=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     body: Mapped[str] = mapped_column(Text)
+    # The language the title and body are written in (the author's locale when they wrote it):
+    # pages in another language mark them lang="..." so a screen reader reads them right.
+    lang: Mapped[str] = mapped_column(String(8), default="ko", server_default="ko")
     category: Mapped[str] = mapped_column(String(32), index=True)
     district: Mapped[str | None] = mapped_column(String(DISTRICT_MAX), index=True)
     location: Mapped[str | None] = mapped_column(String(LOCATION_MAX))
@@ -175,6 +178,7 @@ class Comment(db.Model):
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
     author_id: Mapped[int] = mapped_column(ForeignKey(USER_FK, ondelete="CASCADE"))
     body: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(8), default="ko", server_default="ko")  # as Proposal.lang
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

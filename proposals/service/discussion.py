@@ -10,6 +10,7 @@ from portal.accounts import service as accounts
 from portal.api import paginate
 from portal.db import insert_ignore
 from portal.errors import Invalid
+from portal.i18n import author_lang
 from portal.types import utcnow
 
 from ..errors import Merged
@@ -28,7 +29,8 @@ def add_comment(session: Session, user, proposal_id, body) -> Comment:
     body = clean_text(body, "body", 1, COMMENT_MAX, errors)
     if errors:
         raise Invalid(fields=errors)
-    comment = Comment(proposal_id=proposal.id, author_id=user.id, body=body, created_at=utcnow())
+    comment = Comment(proposal_id=proposal.id, author_id=user.id, body=body, lang=author_lang(user),
+                      created_at=utcnow())
     session.add(comment)
     session.commit()
     return comment

@@ -15,7 +15,7 @@ from portal.accounts import service as accounts
 from portal.accounts.roles import STAFF
 from portal.db import insert_ignore
 from portal.errors import Conflict, Forbidden, Invalid
-from portal.i18n import LOCALES, current_locale, pick
+from portal.i18n import LOCALES, author_lang, current_locale, pick
 from portal.inputs import MAX_ID
 from portal.types import utcnow
 
@@ -66,7 +66,7 @@ def create_proposal(session: Session, user, data: dict) -> Proposal:
     clean = validate_proposal(data)
     now = utcnow()
     proposal = Proposal(author_id=user.id, status="open", endorsement_count=0, created_at=now,
-                        status_changed_at=now,
+                        status_changed_at=now, lang=author_lang(user),
                         endorse_until=now + timedelta(days=settings.ENDORSEMENT_DAYS()), **clean)
     session.add(proposal)
     session.flush()

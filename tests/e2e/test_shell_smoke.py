@@ -20,7 +20,9 @@ def test_sign_in_and_switch_to_chinese(browser_page, make_user, artefact_path):
     page.wait_for_url(page.base_url + "/")
     assert page.get_by_role("button", name="로그아웃").is_visible()
 
-    page.select_option("#lang-select", "zh")  # the switcher submits itself on change
+    page.select_option("#lang-select", "zh")  # picking changes nothing yet (WCAG 3.2.2) ...
+    assert page.locator("html").get_attribute("lang") == "ko"
+    page.click("#lang-submit")  # ... the button does
     page.wait_for_function("document.documentElement.lang === 'zh'")
     assert page.get_by_role("button", name="退出登录").is_visible()
     assert page.locator("a.brand").inner_text() == "市民门户"
@@ -30,3 +32,23 @@ def test_sign_in_and_switch_to_chinese(browser_page, make_user, artefact_path):
     page.goto(page.base_url + "/account/")
     assert page.locator("html").get_attribute("lang") == "zh"
     assert page.get_by_role("heading", name="我的账户").is_visible()
+
+
+def test_the_language_changes_only_on_the_button_and_focus_stays_there(browser_page):
+    """WCAG 3.2.2: arrowing through the languages switches nothing; the button does, and after
+    the new page loads the keyboard is where it was, on that button."""
+    page = browser_page("ko-KR")
+    page.goto(page.base_url + "/")
+    page.focus("#lang-select")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(500)  # a switch on change would have navigated by now
+    assert page.locator("html").get_attribute("lang") == "ko"
+    assert page.evaluate("document.activeElement.id") == "lang-select"
+
+    page.select_option("#lang-select", "en")
+    page.focus("#lang-submit")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'lang-submit'")
+    assert page.locator("#lang-submit").inner_text() == "Change"
