@@ -3,6 +3,7 @@
   python tools/i18n.py update            extract -> messages.pot, update ko/en/zh (no fuzzy), compile
   python tools/i18n.py compile           compile .po -> .mo (install and test commands run this)
   python tools/i18n.py fill FILE.json    apply {"msgid": {"ko": "...", "zh": "...", "en": "..."}}
+                                         (a pgettext entry's key: "context\u0004msgid")
   python tools/i18n.py missing           list untranslated or fuzzy entries; exit 1 if any
 
 Every command that writes holds a file lock, so several people can run it at once.
@@ -92,11 +93,12 @@ def fill(json_path: str) -> None:
             path = po_path(locale)
             with open(path, "rb") as fh:
                 catalog = read_po(fh, locale=locale)
-            for msgid, per_locale in data.items():
-                message = catalog.get(msgid)
+            for key, per_locale in data.items():
+                context, _eot, msgid = key.rpartition("\x04")
+                message = catalog.get(msgid, context=context or None)
                 if message is None:
                     continue
-                unknown.discard(msgid)
+                unknown.discard(key)
                 value = per_locale.get(locale)
                 if value is None and locale == "en":
                     value = msgid
