@@ -5,7 +5,7 @@ locale at the time), so pages in another language mark the text with lang="..." 
 readers. Rows written before this are Korean (the portal's default locale).
 
 Revision ID: e3b8c2f1a604
-Revises: 5d1f3b7c9e20
+Revises: d4e7a1c9b350
 Create Date: 2026-12-03 09:00:00.000000
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e3b8c2f1a604'
-down_revision = '5d1f3b7c9e20'
+down_revision = 'd4e7a1c9b350'
 branch_labels = None
 depends_on = None
 
