@@ -125,7 +125,7 @@ def test_explanation_in_english(app):
     with app.test_request_context(), force_locale("en"):
         ok, text = rules.explain(ELDERLY_RULE, facts(age=71, income_percentile=38))
     assert ok is True
-    assert text == "eligible because: age 71 ≥ 65, lives alone, income at 38th percentile ≤ 50, lives in 성동구"
+    assert text == "eligible because: age 71 ≥ 65, lives alone, income at 38th percentile ≤ 50, lives in Seongdong-gu"
 
 
 def test_explanation_in_korean_and_chinese(app):

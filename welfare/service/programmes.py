@@ -108,7 +108,7 @@ def validate_programme(data: dict, partial: bool = False, current: Programme | N
             out["callback_phone"] = phone.strip()
     if not partial or "rules" in data:
         try:
-            out["rules"] = rules.validate(data.get("rules"), "rules")
+            out["rules"] = rules.district_codes(rules.validate(data.get("rules"), "rules"))
         except rules.RuleError as exc:
             errors.update(exc.fields or {})
     if errors:
