@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from portal.extensions import db
 from welfare import service
-from welfare.limits import DISABILITY_GRADE, HOUSEHOLD_SIZE, INCOME_PERCENTILE
+from welfare.limits import DISABILITY_GRADE, HOUSEHOLD_SIZE, MEDIAN_INCOME_PCT
 
 welfare_cli = AppGroup("welfare", help="Welfare programmes: profile import and eligibility scan.")
 
@@ -22,7 +22,9 @@ welfare_cli = AppGroup("welfare", help="Welfare programmes: profile import and e
 Columns (only email is required; a blank cell means unknown):
   email                      the resident's account email (how rows are matched)
   birth_date                 YYYY-MM-DD
-  income_percentile          {INCOME_PERCENTILE[0]}-{INCOME_PERCENTILE[1]}, household income as a percentile of the median
+  median_income_pct          {MEDIAN_INCOME_PCT[0]}-{MEDIAN_INCOME_PCT[1]}, household income as a % of the standard
+                             median income (기준 중위소득 대비 %) for its size; above 100 is fine
+  monthly_income             won per month, the household's: computes median_income_pct (not stored)
   household_size             {HOUSEHOLD_SIZE[0]}-{HOUSEHOLD_SIZE[1]} (default 1)
   lives_alone                true/false (also 1/0, yes/no, y/n)
   disability_grade           {DISABILITY_GRADE[0]} (most severe) to {DISABILITY_GRADE[1]}, blank for none

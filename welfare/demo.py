@@ -23,7 +23,7 @@ PROGRAMMES = [
                          "zh": "请前往所在洞居民中心或通过电话申请。"},
         "channels": ["voice", "app"],
         "callback_phone": "02-2286-5000",
-        "rules": {"all": [{"age": {"min": 65}}, {"lives_alone": True}, {"income_percentile": {"max": 50}},
+        "rules": {"all": [{"age": {"min": 65}}, {"lives_alone": True}, {"median_income_pct": {"max": 50}},
                           {"district": {"in": ["성동구"]}}]},
     },
     {
@@ -37,7 +37,7 @@ PROGRAMMES = [
                          "zh": "请在门户网站或居民中心申请。"},
         "channels": ["app", "sms"],
         "callback_phone": "02-2286-5100",
-        "rules": {"all": [{"has_children_under": 7}, {"income_percentile": {"max": 80}}]},
+        "rules": {"all": [{"has_children_under": 7}, {"median_income_pct": {"max": 80}}]},
     },
     {
         "code": "disability-mobility",
@@ -57,9 +57,9 @@ PROGRAMMES = [
 ]
 
 PROFILES = {
-    "grandma@demo.kr": {"birth_date": date(1951, 2, 3), "income_percentile": 38, "household_size": 1,
+    "grandma@demo.kr": {"birth_date": date(1951, 2, 3), "median_income_pct": 38, "household_size": 1,
                         "lives_alone": True, "district": "성동구"},
-    "resident@demo.kr": {"birth_date": date(1988, 4, 12), "income_percentile": 62, "household_size": 3,
+    "resident@demo.kr": {"birth_date": date(1988, 4, 12), "median_income_pct": 62, "household_size": 3,
                          "lives_alone": False, "youngest_child_birth_date": date(2022, 5, 1),
                          "district": "성동구"},
 }

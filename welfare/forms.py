@@ -17,7 +17,6 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional
 
-from portal.places import PlaceField
 from welfare import limits
 from welfare.models import CHANNELS
 
@@ -27,12 +26,26 @@ CHANNEL_LABELS = {"app": _l("Portal inbox"), "email": _l("Email"), "sms": _l("Te
                   "voice": _l("Voice call")}
 
 
+class WonField(IntegerField):
+    """An amount in won, as people write it: "1,500,000", "1 500 000" and "1500000원" alike."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            valuelist = [v.replace(",", "").replace(" ", "").removesuffix("원") for v in valuelist]
+        super().process_formdata(valuelist)
+
+
 class _HouseholdForm(FlaskForm):
-    """The household facts the rules test: a resident's profile and the anonymous screener."""
-    income_percentile = IntegerField(_l("Household income, as a percentile of the median (0-100)"),
-                                     validators=[Optional(), NumberRange(*limits.INCOME_PERCENTILE)])
+    """The household facts the rules test: a resident's profile and the anonymous screener.
+    Income is asked as the household's monthly income (the service works out the percentage of
+    the standard median income from it) or as that percentage directly."""
     household_size = IntegerField(_l("People in the household"), default=1,
                                   validators=[Optional(), NumberRange(*limits.HOUSEHOLD_SIZE)])
+    monthly_income = WonField(_l("Household income per month, in won"),
+                              validators=[Optional(), NumberRange(*limits.MONTHLY_INCOME)])
+    median_income_pct = IntegerField(
+        _l("Or: household income as a percentage of the standard median income (for example 50)"),
+        validators=[Optional(), NumberRange(*limits.MEDIAN_INCOME_PCT)])
     lives_alone = BooleanField(_l("I live alone"))
     disability_grade = SelectField(_l("Registered disability grade"), choices=GRADES, default="")
 
@@ -41,9 +54,11 @@ class ProfileForm(_HouseholdForm):
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
     youngest_child_birth_date = DateField(_l("Date of birth of the youngest child"),
                                           validators=[Optional()])
-    district = PlaceField(_l("District"), validators=[Optional()], blank=_l("Not chosen"))
-    notices_opt_out = BooleanField(_l("Do not send me notices about benefits"))
-    consent = BooleanField(_l("I agree that the city uses this information to tell me about benefits."),
+    district = StringField(_l("District"), validators=[Optional()])
+    # One control: consent to collect and use this information to tell the resident about
+    # benefits (notices included); withdrawing it (a button below the form) stops both.
+    consent = BooleanField(_l("I agree that the city collects and uses this information to tell me "
+                              "about benefits I may receive."),
                            validators=[DataRequired(_l("Consent is required to save your profile."))])
 
 
@@ -55,7 +70,7 @@ class ScreenerForm(_HouseholdForm):
     age = IntegerField(_l("Age"), validators=[Optional(), NumberRange(*limits.AGE)])
     youngest_child_age = IntegerField(_l("Age of the youngest child"),
                                       validators=[Optional(), NumberRange(*limits.YOUNGEST_CHILD_AGE)])
-    district = PlaceField(_l("District"), validators=[Optional()], blank=_l("Not chosen"))
+    district = StringField(_l("District"), validators=[Optional()])
 
 
 class MultiCheckboxField(SelectMultipleField):

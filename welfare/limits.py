@@ -11,7 +11,10 @@ from datetime import date
 
 # -- a resident's situation (profile, CSV import, screener answers, rule bounds) -------------
 AGE = (0, 130)  # years
-INCOME_PERCENTILE = (0, 100)  # household income as a percentile of the median
+# Household income as a percentage of the standard median income (기준 중위소득 대비 %,
+# welfare.service.income); above 100 is common. The top stands for "that much or more".
+MEDIAN_INCOME_PCT = (0, 1000)
+MONTHLY_INCOME = (0, 10_000_000_000)  # won per month, the household's (asked to compute the %)
 HOUSEHOLD_SIZE = (1, 30)  # people
 DISABILITY_GRADE = (1, 6)  # 1 is the most severe
 YOUNGEST_CHILD_AGE = (0, 30)  # years (the screener asks an age, the profile a birth date)

@@ -56,7 +56,9 @@ class WelfareProfile(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
     birth_date: Mapped[date | None] = mapped_column(Date)
-    income_percentile: Mapped[int | None] = mapped_column(Integer)  # 0-100, of the median
+    # Household income as a percentage of the standard median income (기준 중위소득 대비 %) for
+    # the household's size: 0-1000, 100 is the median (welfare.service.income).
+    median_income_pct: Mapped[int | None] = mapped_column(Integer)
     household_size: Mapped[int] = mapped_column(Integer, default=1)
     lives_alone: Mapped[bool] = mapped_column(Boolean, default=False)
     disability_grade: Mapped[int | None] = mapped_column(Integer)  # None or 1 (most severe) .. 6
@@ -71,8 +73,8 @@ class WelfareProfile(db.Model):
     user = relationship("User", lazy="joined")
 
     __table_args__ = (
-        CheckConstraint("income_percentile IS NULL OR (income_percentile BETWEEN 0 AND 100)",
-                        name="income_percentile_range"),
+        CheckConstraint("median_income_pct IS NULL OR (median_income_pct BETWEEN 0 AND 1000)",
+                        name="median_income_pct_range"),
         CheckConstraint("household_size >= 1", name="household_size_positive"),
         CheckConstraint("disability_grade IS NULL OR (disability_grade BETWEEN 1 AND 6)",
                         name="disability_grade_range"),

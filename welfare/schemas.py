@@ -18,6 +18,18 @@ from welfare.service.values import PROFILE_FIELDS
 
 # -- requests ------------------------------------------------------------------------------
 
+# The household's income, given as either (monthly_income wins when both are given):
+_PCT = Field(default=None, description=(
+    "Household income as a percentage of the standard median income (기준 중위소득 대비 %) for "
+    f"the household's size, {limits.MEDIAN_INCOME_PCT[0]}-{limits.MEDIAN_INCOME_PCT[1]}; 100 is "
+    "the median, above 100 is fine."))
+_MONTHLY = Field(default=None, description=(
+    "The household's income in won per month: the service computes median_income_pct from it "
+    "and household_size with the year's standard median income table. Not stored."))
+_OLD_PCT = Field(default=None, deprecated=(
+    "Use median_income_pct: the same number, which was always a percentage of the standard "
+    "median income, never a percentile."))
+
 # What welfare.service.programmes checks (texts trimmed, every bad field at once), documented
 # on the fields that carry it (portal.apidoc.checked).
 _TEXTS = {"type": "object", "additionalProperties": False,
@@ -77,7 +89,9 @@ class ProgrammePatch(Body):
 class ProfileIn(Body):
     consent: bool
     birth_date: date | None = None
-    income_percentile: int | None = None
+    median_income_pct: int | None = _PCT
+    monthly_income: int | None = _MONTHLY
+    income_percentile: int | None = _OLD_PCT
     household_size: int = 1
     lives_alone: bool = False
     disability_grade: int | None = None
@@ -111,7 +125,9 @@ class ProgrammeListQuery(Query):
 
 class ScreenerIn(Body):
     age: int | None = None
-    income_percentile: int | None = None
+    median_income_pct: int | None = _PCT
+    monthly_income: int | None = _MONTHLY
+    income_percentile: int | None = _OLD_PCT
     household_size: int = 1
     lives_alone: bool = False
     disability_grade: int | None = None
@@ -215,7 +231,10 @@ def my_eligibility_json(profile: WelfareProfile | None, items, lang: str | None)
 class ProfileOut(Out):
     user_id: int
     birth_date: date | None
-    income_percentile: int | None = Field(ge=limits.INCOME_PERCENTILE[0], le=limits.INCOME_PERCENTILE[1])
+    median_income_pct: int | None = Field(ge=limits.MEDIAN_INCOME_PCT[0], le=limits.MEDIAN_INCOME_PCT[1],
+                                          description=_PCT.description)
+    income_percentile: int | None = Field(ge=limits.MEDIAN_INCOME_PCT[0], le=limits.MEDIAN_INCOME_PCT[1],
+                                          deprecated=_OLD_PCT.deprecated)
     household_size: int = Field(ge=limits.HOUSEHOLD_SIZE[0])
     lives_alone: bool
     disability_grade: int | None = Field(ge=limits.DISABILITY_GRADE[0], le=limits.DISABILITY_GRADE[1])
@@ -232,6 +251,7 @@ def profile_json(profile: WelfareProfile) -> dict:
         "user_id": profile.user_id,
         **{f: (getattr(profile, f).isoformat() if isinstance(getattr(profile, f), date)
                else getattr(profile, f)) for f in PROFILE_FIELDS},
+        "income_percentile": profile.median_income_pct,  # deprecated name, same value
         "notices_opt_out": profile.notices_opt_out,
         "consent_at": iso(profile.consent_at),
         "source": profile.source,

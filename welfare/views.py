@@ -58,15 +58,17 @@ def profile():
         form.disability_grade.data = str(current.disability_grade or "")
         form.consent.data = current.consent_at is not None
     if form.validate_on_submit():
-        data = {name: getattr(form, name).data for name in service.PROFILE_FIELDS}
-        data["notices_opt_out"] = form.notices_opt_out.data
+        data = {name: getattr(form, name).data for name in (*service.PROFILE_FIELDS, "monthly_income")}
         try:
-            service.update_my_profile(db.session, current_user, data, consent=form.consent.data)
+            saved = service.update_my_profile(db.session, current_user, data, consent=form.consent.data)
         except Invalid as exc:
             db.session.rollback()
             _apply_errors(form, exc)
         else:
             flash(_("Your profile was saved."), "success")
+            if form.monthly_income.data is not None and saved.median_income_pct is not None:
+                flash(_("Your household income is %(pct)d%% of the standard median income for a "
+                        "household of your size.", pct=saved.median_income_pct), "success")
             return redirect(url_for("welfare.index"))
     return render_template("welfare/profile.html", form=form, profile=current,
                            withdraw_form=forms.WithdrawForm())
@@ -76,8 +78,13 @@ def profile():
 @login_required
 def withdraw():
     form = forms.WithdrawForm()
-    if form.validate_on_submit() and service.withdraw_consent(db.session, current_user):
-        flash(_("Your profile was deleted."), "success")
+    if form.validate_on_submit():
+        outcome = service.withdraw_consent(db.session, current_user)
+        if outcome == "deleted":
+            flash(_("Your consent was withdrawn and your profile was deleted."), "success")
+        elif outcome == "stopped":
+            flash(_("Your consent was withdrawn: the city will not send you notices about benefits."),
+                  "success")
     return redirect(url_for("welfare.profile"))
 
 
@@ -89,7 +96,8 @@ def screener():
     results = None
     if form.validate_on_submit():
         data = {name: getattr(form, name).data for name in
-                ("age", "income_percentile", "household_size", "lives_alone", "youngest_child_age",
+                ("age", "median_income_pct", "monthly_income", "household_size", "lives_alone",
+                 "youngest_child_age",
                  "district")}
         data["disability_grade"] = form.disability_grade.data or None
         try:

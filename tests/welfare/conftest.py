@@ -14,7 +14,7 @@ from welfare.models import Programme, WelfareProfile
 
 TODAY = date(2026, 11, 23)
 
-ELDERLY_RULE = {"all": [{"age": {"min": 65}}, {"lives_alone": True}, {"income_percentile": {"max": 50}},
+ELDERLY_RULE = {"all": [{"age": {"min": 65}}, {"lives_alone": True}, {"median_income_pct": {"max": 50}},
                         {"district": {"in": ["성동구"]}}]}
 
 
@@ -42,7 +42,7 @@ def make_programme(app):
 @pytest.fixture
 def make_profile(app):
     def make(user, **facts):
-        values = {"birth_date": date(1950, 1, 1), "income_percentile": 30, "household_size": 1,
+        values = {"birth_date": date(1950, 1, 1), "median_income_pct": 30, "household_size": 1,
                   "lives_alone": True, "district": "성동구"}
         values.update(facts)
         profile = WelfareProfile(user_id=user.id if hasattr(user, "id") else user, source="import", **values)

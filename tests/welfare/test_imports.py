@@ -11,7 +11,7 @@ from portal.audit import AuditEntry
 from portal.extensions import db
 from welfare.models import WelfareProfile
 
-HEADER = "email,birth_date,income_percentile,household_size,lives_alone,disability_grade," \
+HEADER = "email,birth_date,median_income_pct,household_size,lives_alone,disability_grade," \
          "youngest_child_birth_date,district\n"
 
 
@@ -37,9 +37,9 @@ def test_good_file_is_imported(app, tmp_path, make_user):
     got = profiles()
     assert got["grandma@test.kr"].birth_date == date(1951, 2, 3)
     assert got["grandma@test.kr"].lives_alone is True
-    assert got["grandma@test.kr"].income_percentile == 38
+    assert got["grandma@test.kr"].median_income_pct == 38
     parent = got["parent@test.kr"]
-    assert (parent.household_size, parent.disability_grade, parent.district) == (3, 4, "jung")
+    assert (parent.household_size, parent.disability_grade, parent.district) == (3, 4, "중구")
     assert parent.youngest_child_birth_date == date(2022, 5, 1)
     assert parent.source == "import"
     # the audit row counts rows; it carries no personal data
@@ -55,7 +55,7 @@ def test_reimport_updates_in_place(app, tmp_path, make_user):
     assert "(0 new, 1 updated)" in result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WelfareProfile)) == 1
     db.session.expire_all()
-    assert profiles()["grandma@test.kr"].income_percentile == 45
+    assert profiles()["grandma@test.kr"].median_income_pct == 45
 
 
 def test_bad_rows_are_listed_by_line_and_nothing_is_written(app, tmp_path, make_user):
@@ -63,7 +63,7 @@ def test_bad_rows_are_listed_by_line_and_nothing_is_written(app, tmp_path, make_
     make_user(email="ok2@test.kr")
     result = run_import(app, tmp_path,
                         "ok@test.kr,1951-02-03,38,1,true,,,성동구\n"          # line 2: fine
-                        "ok2@test.kr,1951-13-03,138,1,maybe,9,,성동구\n"      # line 3: four errors
+                        "ok2@test.kr,1951-13-03,1138,1,maybe,9,,성동구\n"     # line 3: four errors
                         "ghost@test.kr,1960-01-01,20,1,false,,,중구\n"        # line 4: no account
                         "ok@test.kr,1970-01-01,20,2,false,,,중구\n"           # line 5: duplicate
                         "ok2@test.kr,1970-01-01,20,2,true,,2099-01-01,중구\n")  # line 6: dup, alone in 2, future
@@ -71,7 +71,7 @@ def test_bad_rows_are_listed_by_line_and_nothing_is_written(app, tmp_path, make_
     out = result.output
     assert "Nothing imported" in out
     assert "line 3, birth_date:" in out
-    assert "line 3, income_percentile: Must be between 0 and 100." in out
+    assert "line 3, median_income_pct: Must be between 0 and 1000." in out
     assert "line 3, lives_alone:" in out
     assert "line 3, disability_grade:" in out
     assert "line 4, email: No account has this email." in out
@@ -93,6 +93,6 @@ def test_unknown_column_is_rejected(app, tmp_path, make_user):
 def test_help_documents_the_columns(app):
     result = app.test_cli_runner().invoke(args=["welfare", "import", "--help"])
     assert result.exit_code == 0
-    for column in ("email", "birth_date", "income_percentile", "household_size", "lives_alone",
+    for column in ("email", "birth_date", "median_income_pct", "household_size", "lives_alone",
                    "disability_grade", "youngest_child_birth_date", "district"):
         assert column in result.output

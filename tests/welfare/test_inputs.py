@@ -275,7 +275,7 @@ def test_bodies_that_are_not_a_json_object_are_422(app, officer, bearer, make_pr
 def test_numbers_and_lengths_beyond_their_columns_are_422(app, officer, bearer, make_user):
     client, h = app.test_client(), bearer(officer)
     resident = bearer(make_user())
-    for body, field in (({"consent": True, "income_percentile": 10**30}, "income_percentile"),
+    for body, field in (({"consent": True, "median_income_pct": 10**30}, "median_income_pct"),
                         ({"consent": True, "household_size": 2**31}, "household_size"),
                         ({"consent": True, "disability_grade": -2**63}, "disability_grade"),
                         ({"consent": True, "district": "구" * (limits.DISTRICT_MAX + 1)}, "district"),

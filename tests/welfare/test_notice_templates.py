@@ -18,9 +18,9 @@ CONTEXT = {"programme_code": "elderly",
 
 
 def test_notice_renders_in_each_language(app):
-    expected = {"ko": ("홀몸 어르신 돌봄", "주민센터 방문", "받으실 수 있는 혜택"),
+    expected = {"ko": ("홀몸 어르신 돌봄", "주민센터 방문", "지원 대상이 되실 수 있는"),
                 "en": ("Care for seniors living alone", "Visit the community centre", "You may receive"),
-                "zh": ("独居老人关怀", "前往居民中心", "您可能获得的福利")}
+                "zh": ("独居老人关怀", "前往居民中心", "您可能符合申请条件")}
     for locale, (name, how, subject_start) in expected.items():
         subject, body, voice = notify.render("welfare.eligible", CONTEXT, locale)
         assert subject.startswith(subject_start) and name in subject, (locale, subject)
@@ -28,6 +28,11 @@ def test_notice_renders_in_each_language(app):
         # the call script: the programme, how to apply and the number (twice), in short sentences
         assert voice is not None and name in voice and how in voice
         assert voice.count("02-2286-5000") == 2
+    # Korean says "may" (reviewer item 4): no entitlement, the decision comes with the application.
+    _subject, body, voice = notify.render("welfare.eligible", CONTEXT, "ko")
+    for text in (body, voice):
+        assert "지원 대상이 되실 수 있" in text and "최종 여부는 신청 후 결정됩니다" in text
+        assert "받으실 수 있습니다" not in text
         sentences = [s for s in voice.replace("。", ".").split(".") if s.strip()]
         assert max(len(s) for s in sentences) < 90, voice
 

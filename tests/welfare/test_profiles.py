@@ -20,19 +20,19 @@ def test_resident_writes_own_profile_only_with_consent(app, make_user, bearer):
     me = make_user()
     client, h = app.test_client(), bearer(me)
     assert client.get("/api/v1/welfare/profile/me", headers=h).status_code == 404
-    data = {"birth_date": "1950-03-01", "income_percentile": 40, "lives_alone": True, "district": "성동구"}
+    data = {"birth_date": "1950-03-01", "median_income_pct": 40, "lives_alone": True, "district": "성동구"}
     r = client.put("/api/v1/welfare/profile/me", json={**data, "consent": False}, headers=h)
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "consent_required"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WelfareProfile)) == 0
     r = client.put("/api/v1/welfare/profile/me", json={**data, "consent": True}, headers=h)
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
-    assert body["source"] == "resident" and body["consent_at"] and body["income_percentile"] == 40
-    r = client.put("/api/v1/welfare/profile/me", json={**data, "consent": True, "income_percentile": 101,
+    assert body["source"] == "resident" and body["consent_at"] and body["median_income_pct"] == 40
+    r = client.put("/api/v1/welfare/profile/me", json={**data, "consent": True, "median_income_pct": 1001,
                                                        "household_size": 3}, headers=h)
     assert r.status_code == 422
-    assert set(r.get_json()["error"]["fields"]) == {"income_percentile", "household_size"}
-    assert client.get("/api/v1/welfare/profile/me", headers=h).get_json()["income_percentile"] == 40
+    assert set(r.get_json()["error"]["fields"]) == {"median_income_pct", "household_size"}
+    assert client.get("/api/v1/welfare/profile/me", headers=h).get_json()["median_income_pct"] == 40
     assert client.delete("/api/v1/welfare/profile/me", headers=h).status_code == 204
     assert client.get("/api/v1/welfare/profile/me", headers=h).status_code == 404
 
@@ -48,7 +48,7 @@ def test_resident_cannot_see_another_profile(app, make_user, make_profile, beare
     for body in ({"user_id": other.id}, {"email": "other@test.kr"}):
         r = lookup(client, bearer(make_user()), **body)
         assert r.status_code == 403
-        assert "income_percentile" not in r.get_data(as_text=True)
+        assert "median_income_pct" not in r.get_data(as_text=True)
         assert lookup(client, {}, **body).status_code == 401
         # city staff outside welfare are not welfare officers
         assert lookup(client, bearer(make_user(roles=("staff",))), **body).status_code == 403
@@ -57,10 +57,10 @@ def test_resident_cannot_see_another_profile(app, make_user, make_profile, beare
 
 def test_officer_look_is_a_post_and_is_audited(app, make_user, make_profile, officer, bearer):
     resident = make_user(email="kim@test.kr")
-    make_profile(resident, income_percentile=12)
+    make_profile(resident, median_income_pct=12)
     client, headers = app.test_client(), bearer(officer)
     r = lookup(client, headers, user_id=resident.id)
-    assert r.status_code == 200 and r.get_json()["income_percentile"] == 12
+    assert r.status_code == 200 and r.get_json()["median_income_pct"] == 12
     [entry] = audits("welfare.profile.view")
     assert (entry.actor_id, entry.target_type, entry.target_id) == (officer.id, "welfare_profile",
                                                                      str(resident.id))

@@ -15,7 +15,7 @@ from .conftest import TODAY
 
 NEW = {"code": "winter-heating", "name": {"ko": "겨울 난방비 지원", "en": "Winter heating support"},
        "how_to_apply": {"ko": "주민센터 방문"}, "channels": ["sms", "app"], "callback_phone": "02-2286-5000",
-       "rules": {"all": [{"age": {"min": 65}}, {"income_percentile": {"max": 30}}]}}
+       "rules": {"all": [{"age": {"min": 65}}, {"median_income_pct": {"max": 30}}]}}
 
 
 def test_officer_creates_reads_updates_and_deletes_a_programme(app, officer, bearer):

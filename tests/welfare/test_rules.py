@@ -37,7 +37,7 @@ def test_valid_rules_pass(app):
     ({"all": [{"age": {"min": 65}}, {"shoe_size": 3}]}, "rules.all[1].shoe_size"),
     ({"age": {"min": "65"}}, "rules.age.min"),
     ({"age": {"min": 80, "max": 65}}, "rules.age"),
-    ({"income_percentile": {"max": 150}}, "rules.income_percentile.max"),
+    ({"median_income_pct": {"max": 1500}}, "rules.median_income_pct.max"),
     ({"age": {"least": 3}}, "rules.age"),
     ({"age": 65}, "rules.age"),
     ({"lives_alone": "yes"}, "rules.lives_alone"),
@@ -67,7 +67,7 @@ def test_every_error_is_reported_not_just_the_first(app):
 # -- each operator, in Python -------------------------------------------------------------
 
 def facts(**kw):
-    base = {"age": 70, "income_percentile": 40, "household_size": 1, "lives_alone": True,
+    base = {"age": 70, "median_income_pct": 40, "household_size": 1, "lives_alone": True,
             "disability_grade": None, "youngest_child_age": None, "district": "성동구"}
     base.update(kw)
     return rules.Facts(**base)
@@ -79,9 +79,9 @@ def facts(**kw):
     ({"age": {"max": 18}}, facts(age=18), True),
     ({"age": {"max": 18}}, facts(age=19), False),
     ({"age": {"min": 65}}, facts(age=None), False),
-    ({"income_percentile": {"max": 50}}, facts(income_percentile=50), True),
-    ({"income_percentile": {"max": 50}}, facts(income_percentile=51), False),
-    ({"income_percentile": {"min": 10, "max": 50}}, facts(income_percentile=9), False),
+    ({"median_income_pct": {"max": 50}}, facts(median_income_pct=50), True),
+    ({"median_income_pct": {"max": 50}}, facts(median_income_pct=51), False),
+    ({"median_income_pct": {"min": 10, "max": 50}}, facts(median_income_pct=9), False),
     ({"household_size": {"min": 3}}, facts(household_size=3), True),
     ({"household_size": {"min": 3}}, facts(household_size=2), False),
     ({"lives_alone": True}, facts(lives_alone=True), True),
@@ -123,39 +123,53 @@ def test_age_is_counted_in_whole_years_on_the_scan_date():
 
 def test_explanation_in_english(app):
     with app.test_request_context(), force_locale("en"):
-        ok, text = rules.explain(ELDERLY_RULE, facts(age=71, income_percentile=38))
+        ok, text = rules.explain(ELDERLY_RULE, facts(age=71, median_income_pct=38))
     assert ok is True
-    assert text == "eligible because: age 71 ≥ 65, lives alone, income at 38th percentile ≤ 50, lives in Seongdong-gu"
+    assert text == ("You may be eligible. "
+                    "You are 71, which meets the condition: aged 65 or over. "
+                    "You live alone, which meets the condition: living alone. "
+                    "Your household income is 38% of the standard median income, which meets the "
+                    "condition: at most 50% of the standard median income. "
+                    "You live in Seongdong-gu, which meets the condition: living in Seongdong-gu. "
+                    "The final decision is made when you apply.")
 
 
 def test_explanation_in_korean_and_chinese(app):
     with app.test_request_context():
         with force_locale("ko"):
-            ok, ko = rules.explain(ELDERLY_RULE, facts(age=71, income_percentile=38))
+            ok, ko = rules.explain(ELDERLY_RULE, facts(age=71, median_income_pct=38))
         with force_locale("zh"):
-            _ok, zh = rules.explain(ELDERLY_RULE, facts(age=71, income_percentile=38))
+            _ok, zh = rules.explain(ELDERLY_RULE, facts(age=71, median_income_pct=38))
     assert ok
-    assert ko.startswith("지원 대상 사유:") and "나이 71세 ≥ 65" in ko and "홀로 거주" in ko
-    assert "소득 38백분위 ≤ 50" in ko
-    assert zh.startswith("符合条件的原因：") and "年龄71岁 ≥ 65" in zh and "独居" in zh
-    assert "，" in zh
+    assert ko.startswith("지원 대상이 되실 수 있습니다.")
+    assert "만 71세로, 만 65세 이상 조건을 충족합니다." in ko
+    assert "가구 소득이 기준 중위소득의 38%로, 기준 중위소득 50% 이하 조건을 충족합니다." in ko
+    assert ko.endswith("최종 여부는 신청 후 결정됩니다.")
+    assert zh.startswith("您可能符合申请条件。")
+    assert "您现年71周岁，符合“65周岁以上”的条件。" in zh
+    assert "您的家庭收入为基准中位收入的38%，符合“基准中位收入50%以下”的条件。" in zh
+    for text in (ko, zh):
+        assert not any(sign in text for sign in "≥≤<>") and "백분위" not in text and "百分位" not in text
 
 
 def test_explanation_says_what_fails(app):
     with app.test_request_context(), force_locale("en"):
-        ok, text = rules.explain(ELDERLY_RULE, facts(age=60, income_percentile=70))
+        ok, text = rules.explain(ELDERLY_RULE, facts(age=60, median_income_pct=70))
     assert ok is False
-    assert text == "not eligible because: age 60 < 65, income at 70th percentile > 50"
+    assert text == ("From what is known, you do not seem to be eligible. "
+                    "You are 60, which does not meet the condition: aged 65 or over. "
+                    "Your household income is 70% of the standard median income, which does not meet "
+                    "the condition: at most 50% of the standard median income.")
 
 
 # -- SQL and Python agree -----------------------------------------------------------------
 
-FIELDS = ("age", "income_percentile", "household_size", "disability_grade")
+FIELDS = ("age", "median_income_pct", "household_size", "disability_grade")
 DISTRICTS = ["성동구", "중구", "강남구", "마포구"]
 
 
 def random_leaf(rnd: random.Random) -> dict:
-    kind = rnd.choice(["age", "income_percentile", "household_size", "disability_grade", "lives_alone",
+    kind = rnd.choice(["age", "median_income_pct", "household_size", "disability_grade", "lives_alone",
                        "has_children_under", "district", "disability_bool"])
     if kind == "lives_alone":
         return {"lives_alone": rnd.random() < 0.5}
@@ -165,7 +179,7 @@ def random_leaf(rnd: random.Random) -> dict:
         return {"district": {"in": rnd.sample(DISTRICTS, rnd.randint(1, 3))}}
     if kind == "disability_bool":
         return {"disability_grade": rnd.random() < 0.5}
-    low, high = {"age": (0, 100), "income_percentile": (0, 100), "household_size": (1, 8),
+    low, high = {"age": (0, 100), "median_income_pct": (0, 100), "household_size": (1, 8),
                  "disability_grade": (1, 6)}[kind]
     a, b = sorted(rnd.randint(low, high) for _ in range(2))
     bounds = rnd.choice([{"min": a}, {"max": b}, {"min": a, "max": b}])
@@ -195,7 +209,7 @@ def test_sql_and_python_agree_on_random_profiles(app, bulk_residents):
     for uid in ids:
         profiles.append(WelfareProfile(
             user_id=uid, birth_date=random_birth(rnd, 100),
-            income_percentile=None if rnd.random() < 0.1 else rnd.randint(0, 100),
+            median_income_pct=None if rnd.random() < 0.1 else rnd.randint(0, 100),
             household_size=rnd.randint(1, 8), lives_alone=rnd.random() < 0.4,
             disability_grade=None if rnd.random() < 0.6 else rnd.randint(1, 6),
             youngest_child_birth_date=None if rnd.random() < 0.5 else random_birth(rnd, 20),

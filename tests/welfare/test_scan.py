@@ -17,7 +17,7 @@ from welfare.models import Notice, WelfareProfile
 
 from .conftest import TODAY
 
-CHILD_RULE = {"all": [{"has_children_under": 7}, {"income_percentile": {"max": 80}}]}
+CHILD_RULE = {"all": [{"has_children_under": 7}, {"median_income_pct": {"max": 80}}]}
 
 
 def notices():
@@ -34,13 +34,13 @@ def town(make_user, make_profile, make_programme):
     elderly = make_programme("elderly", channels=["voice", "app"])
     child = make_programme("child-care", rules=CHILD_RULE, channels=[])
     grandma = make_user(email="grandma@test.kr", phone="010-1234-5678")  # a call needs a number
-    make_profile(grandma, birth_date=date(1951, 2, 3), income_percentile=38)
+    make_profile(grandma, birth_date=date(1951, 2, 3), median_income_pct=38)
     parent = make_user(email="parent@test.kr")
     make_profile(parent, birth_date=date(1990, 1, 1), lives_alone=False, household_size=3,
-                 youngest_child_birth_date=date(2023, 3, 1), income_percentile=60)
+                 youngest_child_birth_date=date(2023, 3, 1), median_income_pct=60)
     # qualifies for both
     both = make_user(email="both@test.kr")
-    make_profile(both, birth_date=date(1950, 6, 1), income_percentile=20,
+    make_profile(both, birth_date=date(1950, 6, 1), median_income_pct=20,
                  youngest_child_birth_date=date(2021, 1, 1))
     # would qualify, but: not verified / opted out / too young / other district
     make_profile(make_user(email="unverified@test.kr", verified=False), birth_date=date(1950, 1, 1))
@@ -143,7 +143,7 @@ def test_async_scan_is_accepted(app, town, officer, bearer):
 def test_concurrent_scans_queue_no_duplicate(app, town, make_app, bulk_residents):
     """Four scans at once, each in its own thread and session: each notice exactly once."""
     ids = bulk_residents(120, prefix="crowd")
-    db.session.add_all([WelfareProfile(user_id=uid, birth_date=date(1945, 1, 1), income_percentile=10,
+    db.session.add_all([WelfareProfile(user_id=uid, birth_date=date(1945, 1, 1), median_income_pct=10,
                                        lives_alone=True, household_size=1, district="성동구",
                                        source="import") for uid in ids])
     db.session.commit()

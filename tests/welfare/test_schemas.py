@@ -22,7 +22,7 @@ def test_answers_match_their_models(app, make_user, make_profile, make_programme
     make_programme("elderly", channels=["voice", "app"])
     make_programme("ended", rules={"age": {"min": 0}}, active_until=date(2020, 1, 1), name={})
     grandma = make_user()
-    make_profile(grandma, income_percentile=38, youngest_child_birth_date=date(2020, 1, 1))
+    make_profile(grandma, median_income_pct=38, youngest_child_birth_date=date(2020, 1, 1))
     client, ho, hg = app.test_client(), bearer(officer), bearer(grandma)
 
     body = check(client.get("/api/v1/welfare/programmes?all=1&limit=1", headers=ho), schemas.ProgrammeListOut)
@@ -37,7 +37,7 @@ def test_answers_match_their_models(app, make_user, make_profile, make_programme
     check(client.patch("/api/v1/welfare/programmes/heat", json={"channels": ["sms"]}, headers=ho),
           schemas.ProgrammeOut)
 
-    answers = {"age": 70, "income_percentile": 20, "lives_alone": True, "district": "성동구"}
+    answers = {"age": 70, "median_income_pct": 20, "lives_alone": True, "district": "성동구"}
     screened = check(client.post("/api/v1/welfare/screener", json=answers, headers=ho), schemas.ScreenerOut)
     assert screened.items
     mine = check(client.get("/api/v1/welfare/eligibility/me", headers=hg), schemas.MyEligibilityOut)

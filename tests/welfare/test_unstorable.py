@@ -24,11 +24,11 @@ BAD = ["x\x00", "성동구\ud800", "\udfff"]
 def test_the_profile_refuses_it_for_every_way_in(app, make_user, bearer, login, client, caplog, district):
     me = make_user()
     with pytest.raises(Invalid) as err:  # the one parser of profile values
-        service.update_my_profile(db.session, me, {"district": district, "income_percentile": 7,
+        service.update_my_profile(db.session, me, {"district": district, "median_income_pct": 7,
                                                    "disability_grade": 3, "birth_date": "1941-02-03"},
                                   consent=True)
     assert set(err.value.fields) == {"district"}
-    body = json.dumps({"consent": True, "district": district, "income_percentile": 7,
+    body = json.dumps({"consent": True, "district": district, "median_income_pct": 7,
                        "disability_grade": 3, "birth_date": "1941-02-03"})
     resp = client.put("/api/v1/welfare/profile/me", data=body, content_type="application/json",
                       headers=bearer(me))
@@ -50,7 +50,7 @@ def test_the_screener_refuses_it(app, client, district):
 
 def test_an_import_refuses_it(app, officer, make_user):
     make_user(email="kim@test.kr")
-    rows = "email,district,income_percentile\nkim@test.kr,성동\x00구,20\nlee\x00@test.kr,성동구,30\n"
+    rows = "email,district,median_income_pct\nkim@test.kr,성동\x00구,20\nlee\x00@test.kr,성동구,30\n"
     with pytest.raises(ImportRejected) as err:
         service.import_profiles(db.session, officer, io.StringIO(rows))
     assert {(e.line, e.column) for e in err.value.rows} == {(2, "district"), (3, "email")}
@@ -72,10 +72,10 @@ def test_no_error_log_carries_a_profile_value(app, make_user, bearer, client, ca
     """Every profile field, bad in turn: 422 each time, and none of the values in the logs."""
     caplog.set_level(logging.INFO)
     me = make_user()
-    good = {"consent": True, "birth_date": "1941-02-03", "income_percentile": 7, "household_size": 1,
+    good = {"consent": True, "birth_date": "1941-02-03", "median_income_pct": 7, "household_size": 1,
             "lives_alone": True, "disability_grade": 3, "youngest_child_birth_date": None,
             "district": "비밀구"}
-    bad = {"birth_date": "1941-02-03\x00", "income_percentile": 1007, "household_size": 9999,
+    bad = {"birth_date": "1941-02-03\x00", "median_income_pct": 1007, "household_size": 9999,
            "lives_alone": "maybe", "disability_grade": 77, "youngest_child_birth_date": "2099-01-01",
            "district": "비밀구\x00"}
     for field, value in bad.items():

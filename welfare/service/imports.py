@@ -21,9 +21,9 @@ from portal.types import utcnow
 from welfare.errors import ImportRejected
 from welfare.models import WelfareProfile
 from welfare.service.common import require_officer, seoul_today
-from welfare.service.values import PROFILE_FIELDS, normalise_profile
+from welfare.service.values import DEPRECATED, INPUT_ONLY, PROFILE_FIELDS, normalise_profile
 
-CSV_COLUMNS = ("email", *PROFILE_FIELDS)
+CSV_COLUMNS = ("email", *PROFILE_FIELDS, *INPUT_ONLY)
 CHUNK = 1000  # emails, ids or rows per statement
 
 
@@ -63,7 +63,7 @@ def import_profiles(session: Session, actor, stream: Iterable[str],
     errors: list[RowError] = []
     if "email" not in header:
         raise ImportRejected([RowError(1, "email", _("The header has no email column."))])
-    unknown = [h for h in header if h not in CSV_COLUMNS]
+    unknown = [h for h in header if h not in CSV_COLUMNS and h not in DEPRECATED]
     if unknown:
         raise ImportRejected([RowError(1, h, _("Unknown column.")) for h in unknown])
     reader.fieldnames = header

@@ -98,10 +98,17 @@ def update_my_profile(session: Session, actor, data: dict, consent: bool) -> Wel
     return profile_of(session, actor.id)
 
 
-def withdraw_consent(session: Session, actor) -> bool:
-    """The resident deletes the profile they gave (imported data stays with the city)."""
+def withdraw_consent(session: Session, actor) -> str | None:
+    """The resident withdraws their consent: the profile they gave is deleted ("deleted"); on
+    a profile from the city's records (which stays with the city) notices stop ("stopped").
+    None when there was nothing to withdraw."""
     require_login(actor)
-    result = session.execute(sa.delete(WelfareProfile).where(
-        WelfareProfile.user_id == actor.id, WelfareProfile.source == "resident"))
+    deleted = session.execute(sa.delete(WelfareProfile).where(
+        WelfareProfile.user_id == actor.id, WelfareProfile.source == "resident")).rowcount
+    stopped = 0 if deleted else session.execute(
+        sa.update(WelfareProfile)
+        .where(WelfareProfile.user_id == actor.id,
+               sa.or_(WelfareProfile.notices_opt_out.is_(False), WelfareProfile.consent_at.is_not(None)))
+        .values(notices_opt_out=True, consent_at=None, updated_at=utcnow())).rowcount
     session.commit()
-    return result.rowcount > 0
+    return "deleted" if deleted else "stopped" if stopped else None

@@ -172,7 +172,7 @@ def _scan_statement(session: Session, progs: list[Programme], lo: int, hi: int, 
     a stale row estimate (right after a big scan) could make quadratic.
     """
     candidates = (
-        sa.select(WelfareProfile.user_id, WelfareProfile.birth_date, WelfareProfile.income_percentile,
+        sa.select(WelfareProfile.user_id, WelfareProfile.birth_date, WelfareProfile.median_income_pct,
                   WelfareProfile.household_size, WelfareProfile.lives_alone, WelfareProfile.disability_grade,
                   WelfareProfile.youngest_child_birth_date, WelfareProfile.district)
         .join(User, User.id == WelfareProfile.user_id)
