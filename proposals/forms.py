@@ -57,7 +57,7 @@ class TransitionForm(FlaskForm):
     # whose fields have the same names (a label must focus its own form's field)
     department = StringField(_l("Department"), id="transition-department",
                              validators=[Optional(), Length(max=limits.DEPARTMENT_MAX)])
-    vote_ends_at = DateTimeLocalField(_l("Vote ends (Seoul time)"), format="%Y-%m-%dT%H:%M",
+    vote_ends_at = DateTimeLocalField(_l("Vote ends (Korea time)"), format="%Y-%m-%dT%H:%M",
                                       validators=[Optional()])
     reason = StringField(_l("Reason for hiding"), id="transition-reason",
                          validators=[Optional(), Length(max=limits.REASON_MAX)])
