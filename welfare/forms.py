@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional
 
+from portal.places import PlaceField
 from welfare import limits
 from welfare.models import CHANNELS
 
@@ -54,7 +55,7 @@ class ProfileForm(_HouseholdForm):
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
     youngest_child_birth_date = DateField(_l("Date of birth of the youngest child"),
                                           validators=[Optional()])
-    district = StringField(_l("District"), validators=[Optional()])
+    district = PlaceField(_l("District"), validators=[Optional()], blank=_l("Not chosen"))
     # One control: consent to collect and use this information to tell the resident about
     # benefits (notices included); withdrawing it (a button below the form) stops both.
     consent = BooleanField(_l("I agree that the city collects and uses this information to tell me "
@@ -70,7 +71,7 @@ class ScreenerForm(_HouseholdForm):
     age = IntegerField(_l("Age"), validators=[Optional(), NumberRange(*limits.AGE)])
     youngest_child_age = IntegerField(_l("Age of the youngest child"),
                                       validators=[Optional(), NumberRange(*limits.YOUNGEST_CHILD_AGE)])
-    district = StringField(_l("District"), validators=[Optional()])
+    district = PlaceField(_l("District"), validators=[Optional()], blank=_l("Not chosen"))
 
 
 class MultiCheckboxField(SelectMultipleField):

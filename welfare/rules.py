@@ -34,6 +34,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from portal import places
 from portal.errors import Invalid
 from portal.inputs import visible
 from welfare import limits
@@ -134,8 +135,42 @@ def _check(node, path: str, errors: dict, depth: int, count: list) -> None:
                 or not all(isinstance(n, str) and visible(n) and len(n.strip()) <= limits.DISTRICT_MAX
                            for n in names)):
             errors[f"{here}.in"] = _("Must be a non-empty list of district names.")
+        elif unknown := [n for n in names if places.match(n, "district") is None]:
+            errors[f"{here}.in"] = _("Not a district: %(names)s. Use the districts' codes or names.",
+                                      names=", ".join(unknown))
     else:
         errors[here] = _("Unknown condition %(key)s.", key=repr(key))
+
+
+def district_codes(rule: dict) -> dict:
+    """A valid rule with its districts given by their codes (a rule may name them in any
+    language: "성동구", "Seongdong-gu"), which is what profiles hold and the rule is stored with."""
+    (key, value), = rule.items()
+    if key in ("all", "any"):
+        return {key: [district_codes(child) for child in value]}
+    if key == "not":
+        return {key: district_codes(value)}
+    if key == "district":
+        return {key: {"in": list(dict.fromkeys(places.match(n, "district") for n in value["in"]))}}
+    return rule
+
+
+def district_code(text: str | None) -> str | None:
+    """The code of the district `text` names; text that names none (stored before districts
+    had codes) as it is; None when empty."""
+    text = (text or "").strip()
+    return (places.match(text, "district") or text) if text else None
+
+
+def _district_values(names: list[str]) -> list[str]:
+    """What a profile's district column may hold for a place of `names`: its code, and its names
+    in every language (a row written before districts had codes)."""
+    out = []
+    for n in names:
+        code = district_code(n)
+        place = places.get(code)
+        out += [code, *(place.names().values() if place else ())]
+    return list(dict.fromkeys(out))
 
 
 def _check_range(key: str, value, path: str, errors: dict) -> None:
@@ -222,7 +257,7 @@ def to_sql(rule: dict, profile, today: date):
         return sa.and_(col.is_not(None), col > years_before(today, value))
     if key == "district":
         col = profile.district
-        return sa.and_(col.is_not(None), col.in_([n.strip() for n in value["in"]]))
+        return sa.and_(col.is_not(None), col.in_(_district_values(value["in"])))
     raise RuleError(fields={"rules": _("Unknown condition %(key)s.", key=repr(key))})
 
 
@@ -251,7 +286,7 @@ class Facts:
             lives_alone=bool(profile.lives_alone),
             disability_grade=profile.disability_grade,
             youngest_child_age=age_on(profile.youngest_child_birth_date, today),
-            district=(profile.district or "").strip() or None,
+            district=district_code(profile.district),
         )
 
 
@@ -313,12 +348,13 @@ def evaluate(rule: dict, facts: Facts) -> tuple[bool, list[Reason]]:
         ok = age < value
         return ok, [Reason(ok, _("Your youngest child is %(age)d", age=age), condition)]
     if key == "district":
-        names = [n.strip() for n in value["in"]]
-        condition = _("living in %(districts)s", districts=list_separator().join(names))
+        codes = [district_code(n) for n in value["in"]]
+        condition = _("living in %(districts)s", districts=list_separator().join(map(places.name, codes)))
         if facts.district is None:
             return False, [Reason(False, _("Your district is not on record"), condition)]
-        ok = facts.district in names
-        return ok, [Reason(ok, _("You live in %(district)s", district=facts.district), condition)]
+        ok = district_code(facts.district) in codes
+        return ok, [Reason(ok, _("You live in %(district)s", district=places.name(district_code(facts.district))),
+                           condition)]
     raise RuleError(fields={"rules": _("Unknown condition %(key)s.", key=repr(key))})
 
 

@@ -39,7 +39,7 @@ def test_good_file_is_imported(app, tmp_path, make_user):
     assert got["grandma@test.kr"].lives_alone is True
     assert got["grandma@test.kr"].median_income_pct == 38
     parent = got["parent@test.kr"]
-    assert (parent.household_size, parent.disability_grade, parent.district) == (3, 4, "중구")
+    assert (parent.household_size, parent.disability_grade, parent.district) == (3, 4, "jung")
     assert parent.youngest_child_birth_date == date(2022, 5, 1)
     assert parent.source == "import"
     # the audit row counts rows; it carries no personal data

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from flask_babel import gettext as _
 
+from portal import places
 from portal.inputs import visible
 from portal.notify.text import MESSAGE as UNSTORABLE
 from portal.notify.text import unstorable
@@ -91,9 +92,10 @@ def as_bool(value, errors: dict, name: str):
 
 
 def as_district(value, errors: dict, name: str = "district"):
-    """A district's name (a profile's, a screener answer): text of at most DISTRICT_MAX
-    characters that can be stored (no NUL byte, no lone surrogate) and seen (not only
-    invisible characters); None when empty."""
+    """A district (a profile's, a screener answer), given by its code or its name in any
+    language ("성동구", "Seongdong-gu", "城东区"): its code (portal.places); None when empty. Text
+    of at most DISTRICT_MAX characters that can be stored (no NUL byte, no lone surrogate) and
+    seen (not only invisible characters) that names no district is an error."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -109,7 +111,7 @@ def as_district(value, errors: dict, name: str = "district"):
     if value and not visible(value):  # only zero-width, bidi-control or filler characters
         errors[name] = str(INVISIBLE)
         return None
-    return value or None
+    return places.clean(value, "district", errors, name) if value else None
 
 
 def _blank(value) -> bool:
