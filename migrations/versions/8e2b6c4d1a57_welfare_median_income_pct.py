@@ -9,8 +9,7 @@ Programme rules' "income_percentile" conditions are renamed "median_income_pct" 
 accepts the old name on input).
 
 Revision ID: 8e2b6c4d1a57
-Revises: d4e7a1c9b350, e3b8c2f1a604 (also the merge point of the places and proposals
-migrations, which both followed 5d1f3b7c9e20)
+Revises: e3b8c2f1a604
 Create Date: 2026-12-03 10:00:00.000000
 
 """
@@ -21,7 +20,7 @@ import portal.types
 
 # revision identifiers, used by Alembic.
 revision = '8e2b6c4d1a57'
-down_revision = ('d4e7a1c9b350', 'e3b8c2f1a604')
+down_revision = 'e3b8c2f1a604'
 branch_labels = None
 depends_on = None
 
