@@ -109,3 +109,27 @@ def visible(text: str | None) -> bool:
     """Whether `text` has at least one character a person can see: not only spaces, control
     or format characters (zero-width spaces, bidi controls), or combining marks."""
     return any(ch not in _BLANK and unicodedata.category(ch) not in _INVISIBLE for ch in text or "")
+
+
+def _visible_class(shortest_run: int = 32) -> str:
+    """A regular-expression class of characters ``visible`` accepts: the runs of at least
+    ``shortest_run`` such characters in the Basic Multilingual Plane (letters, digits,
+    punctuation and symbols of every common script). A subset on purpose, so a text the pattern
+    matches is always one the service accepts; short runs and the other planes are left out only
+    to keep the document small."""
+    runs, start = [], None
+    for cp in range(0x10000):
+        ok = not 0xD800 <= cp <= 0xDFFF and visible(chr(cp))
+        if ok and start is None:
+            start = cp
+        elif not ok and start is not None:
+            if cp - start >= shortest_run:
+                runs.append((start, cp - 1))
+            start = None
+    return "[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in runs) + "]"
+
+
+# JSON Schema ``pattern`` (searched, not anchored) of a text that must be ``visible``: it holds
+# at least one letter, digit, punctuation mark or symbol. The API documents say so with it;
+# the services still check ``visible`` (which accepts a little more) with their own message.
+VISIBLE_PATTERN = _visible_class()

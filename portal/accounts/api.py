@@ -71,7 +71,7 @@ def verify_me():
 
 
 @bp.put("/me/password")
-@doc(body=PasswordChangeIn, answers={204: None}, tags=("accounts",))
+@doc(body=PasswordChangeIn, answers={204: None, 403: "wrong_password (the current password)"}, tags=("accounts",))
 @api_login_required
 def change_password():
     body = parse_body(PasswordChangeIn)
@@ -92,7 +92,8 @@ def resend_confirmation():
 
 
 @bp.post("/email-confirmation")
-@doc(body=EmailConfirmIn, answers={204: None}, public=True, tags=("accounts",))
+@doc(body=EmailConfirmIn, answers={204: None, 410: "bad_link (unknown, used or expired)"}, public=True,
+     tags=("accounts",))
 def confirm_email():
     body = parse_body(EmailConfirmIn)
     service.confirm_email(db.session, body.token)
@@ -111,7 +112,8 @@ def password_reset():
 
 
 @bp.post("/password-reset/confirm")
-@doc(body=PasswordResetConfirmIn, answers={204: None}, public=True, tags=("accounts",))
+@doc(body=PasswordResetConfirmIn, answers={204: None, 410: "bad_link (unknown, used or expired)"},
+     public=True, tags=("accounts",))
 def password_reset_confirm():
     body = parse_body(PasswordResetConfirmIn)
     service.reset_password(db.session, body.token, body.password)

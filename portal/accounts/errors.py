@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from portal.errors import Conflict, Forbidden, Invalid
+from portal.errors import Conflict, DomainError, Forbidden, Invalid
 
 
 class NotVerified(Forbidden):
@@ -40,11 +40,17 @@ class NoRegisterMatch(Invalid):
     default_message = _l("These details do not match the resident register.")
 
 
-class BadLink(Invalid):
+class BadLink(DomainError):
+    """No live link with this token: unknown, used or expired alike (a client cannot tell them
+    apart, so no one learns which tokens once existed). 410, as the link's page answers: the
+    request is well formed, the link is what is gone."""
+    status = 410
     code = "bad_link"
     default_message = _l("This link is not valid any more. Ask for a new one.")
 
 
-class WrongPassword(Invalid):
+class WrongPassword(Forbidden):
+    """The current password, asked again before changing it, is not right: the request is well
+    formed, the caller just did not prove who they are (403, like any refused proof)."""
     code = "wrong_password"
     default_message = _l("The current password is not right.")

@@ -7,35 +7,51 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from portal import places
 from portal.accounts import limits
 from portal.accounts.service.passwords import PASSWORD_MAX, PASSWORD_MIN
 from portal.api import Body, iso
+from portal.i18n import LOCALES
+from portal.inputs import VISIBLE_PATTERN
+
+# What the service checks beyond a length, said in the document (the service still checks it,
+# every bad field at once, with its own messages): text a person reads needs a character they
+# can see; a district is one of the city's (by code here; a name in any language is accepted
+# too); a registration number has at least DOCUMENT_MIN letters or digits.
+VISIBLE = {"pattern": VISIBLE_PATTERN}
+DISTRICT = {"enum": [row["code"] for row in places.seed_rows() if row["kind"] == "district"],
+            "description": "A district's code (its name in any language is accepted too)"}
+DOCUMENT = {"pattern": f"^(?:[^0-9A-Za-z]*[0-9A-Za-z]){{{limits.DOCUMENT_MIN}}}",
+            "description": f"At least {limits.DOCUMENT_MIN} letters or digits (others are ignored)"}
 
 
 class ProfilePatch(Body):
-    name: str | None = Field(default=None, min_length=1, max_length=limits.NAME_MAX)
+    name: str | None = Field(default=None, min_length=1, max_length=limits.NAME_MAX, json_schema_extra=VISIBLE)
     phone: str | None = Field(default=None, max_length=limits.PHONE_MAX)
-    locale: str | None = None
+    locale: str | None = Field(default=None, json_schema_extra={"enum": [*LOCALES, None]})
 
 
 class VerificationIn(Body):
-    name: str = Field(min_length=1, max_length=limits.NAME_MAX)
+    name: str = Field(min_length=1, max_length=limits.NAME_MAX, json_schema_extra=VISIBLE)
     birth_date: date
-    district: str = Field(min_length=1, max_length=limits.DISTRICT_MAX)
-    document_number: str = Field(min_length=limits.DOCUMENT_MIN, max_length=limits.DOCUMENT_MAX)
+    district: str = Field(min_length=1, max_length=limits.DISTRICT_MAX, json_schema_extra=DISTRICT)
+    document_number: str = Field(min_length=limits.DOCUMENT_MIN, max_length=limits.DOCUMENT_MAX,
+                                 json_schema_extra=DOCUMENT)
 
 
 class TokenIn(Body):
-    name: str = Field(default="", max_length=limits.TOKEN_NAME_MAX)
+    name: str = Field(default="", max_length=limits.TOKEN_NAME_MAX,
+                      json_schema_extra={"pattern": f"^$|{VISIBLE_PATTERN}"})  # empty: a default name
 
 
 class ManualVerificationIn(Body):
     """What staff checked on the resident's ID: the card attests these, not the profile."""
-    reason: str = Field(min_length=1, max_length=limits.REASON_MAX)
-    name: str = Field(min_length=1, max_length=limits.NAME_MAX)
+    reason: str = Field(min_length=1, max_length=limits.REASON_MAX, json_schema_extra=VISIBLE)
+    name: str = Field(min_length=1, max_length=limits.NAME_MAX, json_schema_extra=VISIBLE)
     birth_date: date
-    district: str = Field(min_length=1, max_length=limits.DISTRICT_MAX)
-    document_number: str = Field(min_length=limits.DOCUMENT_MIN, max_length=limits.DOCUMENT_MAX)
+    district: str = Field(min_length=1, max_length=limits.DISTRICT_MAX, json_schema_extra=DISTRICT)
+    document_number: str = Field(min_length=limits.DOCUMENT_MIN, max_length=limits.DOCUMENT_MAX,
+                                 json_schema_extra=DOCUMENT)
 
 
 class EmailIn(Body):
@@ -57,11 +73,12 @@ class PasswordChangeIn(Body):
 
 
 class EntryLookupIn(Body):
-    document_number: str = Field(min_length=limits.DOCUMENT_MIN, max_length=limits.DOCUMENT_MAX)
+    document_number: str = Field(min_length=limits.DOCUMENT_MIN, max_length=limits.DOCUMENT_MAX,
+                                 json_schema_extra=DOCUMENT)
 
 
 class ReleaseIn(Body):
-    reason: str = Field(min_length=1, max_length=limits.REASON_MAX)
+    reason: str = Field(min_length=1, max_length=limits.REASON_MAX, json_schema_extra=VISIBLE)
 
 
 # -- answers ---------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ def test_a_new_address_is_confirmed_by_a_link_that_works_once(client):
     # The same link again: refused.
     client.get(path_of(link))
     assert client.get("/account/confirm").status_code == 410
-    assert client.post("/api/v1/accounts/email-confirmation", json={"token": token_of(link)}).status_code == 422
+    # a used link is gone (410), in the API as on its page
+    assert client.post("/api/v1/accounts/email-confirmation", json={"token": token_of(link)}).status_code == 410
 
 
 def test_links_come_from_the_base_url_never_from_the_host_header(client, make_user):
@@ -100,7 +101,7 @@ def test_a_reset_link_works_once_ends_every_session_and_token(app, client, make_
     ok = client.post("/api/v1/accounts/password-reset/confirm", json={"token": token, "password": "a-new-password"})
     assert ok.status_code == 204
     again = client.post("/api/v1/accounts/password-reset/confirm", json={"token": token, "password": "other-password"})
-    assert again.status_code == 422 and again.get_json()["error"]["code"] == "bad_link"
+    assert again.status_code == 410 and again.get_json()["error"]["code"] == "bad_link"
     assert stolen.get("/api/v1/accounts/me").status_code == 401
     assert client.get("/api/v1/accounts/me", headers=stolen_token).status_code == 401
     signed = client.form("/account/login", {"email": "owner@example.kr", "password": "a-new-password"})
@@ -114,7 +115,17 @@ def test_a_reset_link_expires(client, make_user):
     db.session.execute(update(AccountLink).values(expires_at=utcnow() - timedelta(seconds=1)))
     db.session.commit()
     resp = client.post("/api/v1/accounts/password-reset/confirm", json={"token": token, "password": "a-new-password"})
-    assert resp.status_code == 422
+    assert resp.status_code == 410 and resp.get_json()["error"]["code"] == "bad_link"
+
+
+def test_a_made_up_link_is_gone_not_invalid_input(client):
+    # A well-formed token no link ever had: the request is valid, the link is not there (410,
+    # as for a used or expired one, so nobody learns which tokens existed), never a 422.
+    made_up = "x" * 43
+    for path, body in (("/api/v1/accounts/email-confirmation", {"token": made_up}),
+                       ("/api/v1/accounts/password-reset/confirm", {"token": made_up, "password": "a-new-password"})):
+        resp = client.post(path, json=body)
+        assert resp.status_code == 410 and resp.get_json()["error"]["code"] == "bad_link", path
 
 
 def test_the_reset_page_takes_the_token_out_of_the_url(client, make_user):

@@ -35,7 +35,7 @@ def test_a_password_change_ends_the_other_sessions_not_this_one(app, client, mak
     wrong = client.put("/api/v1/accounts/me/password", json={"current_password": "nope-nope-nope",
                                                              "new_password": "another-password"},
                        headers={"X-CSRFToken": client.csrf_token()})
-    assert wrong.status_code == 422 and wrong.get_json()["error"]["code"] == "wrong_password"
+    assert wrong.status_code == 403 and wrong.get_json()["error"]["code"] == "wrong_password"
 
 
 def test_sign_in_is_throttled_per_account_whatever_the_address(app, client, make_user):
@@ -73,3 +73,16 @@ def test_without_a_trusted_proxy_a_forwarded_for_header_changes_nothing(app, cli
     assert codes == [401, 401, 429]
     resp = client.form("/account/login", {"email": "x@example.kr", "password": "wrong-pw-1"})
     assert resp.status_code == 429 and retry_after(resp) > 0
+
+
+def test_a_wrong_current_password_is_a_refused_proof_not_invalid_input(client, make_user, login):
+    # The body is well formed; the caller failed to prove who they are: 403 wrong_password
+    # (before Trust II's contract test it was a 422, as if the request were malformed).
+    user = make_user(email="proof@example.kr")
+    login(client, user)
+    resp = client.put("/api/v1/accounts/me/password", json={"current_password": "not-my-password",
+                                                            "new_password": "a-better-password"},
+                      headers={"X-CSRFToken": client.csrf_token()})
+    assert resp.status_code == 403
+    assert resp.get_json()["error"]["code"] == "wrong_password"
+    assert "current_password" in resp.get_json()["error"]["fields"]
