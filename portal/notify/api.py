@@ -64,7 +64,8 @@ def get_preferences():
 
 
 @bp.put("/preferences")
-@doc(body=PreferencesIn, answers={200: PreferencesOut}, tags=_TAGS)
+@doc(body=PreferencesIn, answers={200: PreferencesOut, 409: "invalid_preferences: a phone channel, but no phone "
+                                                              "number in the profile"}, tags=_TAGS)
 @api_login_required
 def put_preferences():
     """Set my preferred channel and opt-outs (the portal inbox stays on)

@@ -19,6 +19,13 @@ class InvalidPreferences(Invalid):
     code = "invalid_preferences"
 
 
+class PhoneMissing(InvalidPreferences):
+    """A phone channel preferred by a resident whose profile has no phone number: the request is
+    well formed, the profile is what is missing, so 409 (same code and field message; pages
+    still catch it as invalid input beside the field)."""
+    status = 409
+
+
 class NotInInbox(NotFound):
     """Another resident's notice is indistinguishable from a missing one."""
 

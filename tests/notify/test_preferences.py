@@ -26,7 +26,6 @@ def test_preferences_round_trip(client, make_user, bearer):
 def test_preferences_refuse_what_cannot_work(client, make_user, bearer):
     headers = bearer(make_user(phone=None))
     cases = [
-        ({"preferred_channel": "sms"}, "preferred_channel"),            # no phone number
         ({"preferred_channel": "email", "opted_out": ["email"]}, "preferred_channel"),
         ({"opted_out": ["app"]}, "opted_out"),                          # the inbox stays on
         ({"preferred_channel": "fax"}, "preferred_channel"),
@@ -36,6 +35,20 @@ def test_preferences_refuse_what_cannot_work(client, make_user, bearer):
         resp = client.put("/api/v1/notify/preferences", headers=headers, json=body)
         assert resp.status_code == 422, body
         assert field in resp.get_json()["error"]["fields"], body
+
+
+def test_a_phone_channel_without_a_phone_is_a_conflict_with_the_profile(client, make_user, bearer):
+    # A well-formed choice the profile cannot serve yet: 409 (was 422, as if the body were
+    # wrong), same code and field message; with a bad field beside it, 422 for all at once.
+    headers = bearer(make_user(phone=None))
+    for channel in ("sms", "voice"):
+        resp = client.put("/api/v1/notify/preferences", headers=headers, json={"preferred_channel": channel})
+        assert resp.status_code == 409, channel
+        error = resp.get_json()["error"]
+        assert error["code"] == "invalid_preferences" and "preferred_channel" in error["fields"]
+    resp = client.put("/api/v1/notify/preferences", headers=headers,
+                      json={"preferred_channel": "sms", "opted_out": ["app"]})
+    assert resp.status_code == 422 and set(resp.get_json()["error"]["fields"]) == {"preferred_channel", "opted_out"}
 
 
 def test_preferences_page_saves_with_csrf_and_refuses_without(client, make_user, login):

@@ -10,7 +10,7 @@ from portal.accounts.service import require_login
 from portal.db import insert
 from portal.types import utcnow
 
-from ..errors import InvalidPreferences
+from ..errors import InvalidPreferences, PhoneMissing
 from ..models import CHANNELS, OPTIONAL_CHANNELS, PHONE_CHANNELS, Preference
 from ..schemas import preferences_json
 
@@ -37,7 +37,9 @@ def update_preferences(session: Session, user, *, preferred_channel: str | None,
     elif preferred_channel in PHONE_CHANNELS and not user.phone:
         fields["preferred_channel"] = _("Add a phone number to your profile first.")
     if fields:
-        raise InvalidPreferences(fields=fields)
+        phone_only = list(fields) == ["preferred_channel"] and preferred_channel in PHONE_CHANNELS \
+            and preferred_channel not in opted and not user.phone
+        raise (PhoneMissing if phone_only else InvalidPreferences)(fields=fields)
     values = {"user_id": user.id, "preferred_channel": preferred_channel, "opted_out": opted,
               "updated_at": utcnow()}
     # one row per resident (the primary key): insert it, or overwrite it in the same statement
