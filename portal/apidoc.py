@@ -38,6 +38,9 @@ ERRORS = {400: "bad request (JSON nested too deep, a form that expired)", 404: "
           413: "request body too large", 422: "invalid input (see fields)",
           429: "too many requests (see Retry-After)", 503: "unavailable for a moment (see Retry-After)"}
 SIGNED_IN_ERRORS = {401: "not signed in", 403: "not allowed"}
+# Refused by the HTTP server (gunicorn) before the portal sees the request, so with its own
+# plain body, not ErrorOut: a request line (path and query string) over its limit.
+SERVER_REFUSALS = {414: "URI too long (the HTTP server's limit on the request line)"}
 
 
 class ErrorDetail(BaseModel):
@@ -98,6 +101,8 @@ def doc(*, body: type[BaseModel] | None = None, query: type[BaseModel] | None = 
         responses.setdefault(f"HTTP_{status}", None)
     for status, description in errors.items():
         responses[f"HTTP_{status}"] = (ErrorOut, description) if description else ErrorOut
+    for status, description in SERVER_REFUSALS.items():
+        responses[f"HTTP_{status}"] = (None, description)
     decorate = spec.validate(json=body, query=query, resp=Response(**responses), tags=list(tags),
                              security={} if public else None, skip_validation=True)
 

@@ -20,12 +20,19 @@ def _lang():
     return request.args.get("lang") or current_locale()
 
 
+def _credentials_optional(operation: dict) -> dict:
+    """Public, and a token or session is read when sent (OpenAPI's optional security: ``{}``
+    beside the schemes): all=1 is for welfare officers, hence its 401 and 403."""
+    operation["security"] = [{}, {"bearer": []}, {"cookie": []}]
+    return operation
+
+
 # -- public --------------------------------------------------------------------------------
 
 @bp.get("/programmes")
 @doc(query=schemas.ProgrammeListQuery, answers={
     200: schemas.ProgrammeListOut, 401: "all=1 without signing in", 403: "all=1: welfare officers only"},
-     public=True, tags=TAGS)
+     public=True, amend=_credentials_optional, tags=TAGS)
 def list_programmes():
     """Active programmes; welfare officers may add all=1 for ended and future ones"""
     args = parse_query(schemas.ProgrammeListQuery)
