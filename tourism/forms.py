@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from portal.i18n import LOCALE_NAMES, LOCALES
 
@@ -69,7 +70,9 @@ class PayForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
-    submit = SubmitField(_l("Cancel this booking"))
+    # The refund the confirmation page stated: the booking is cancelled only while it still holds.
+    refund = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=0)])
+    submit = SubmitField(_l("Yes, cancel this booking"))
 
 
 class SandboxForm(FlaskForm):

@@ -17,7 +17,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_currency, format_date
+from flask_babel import format_currency, format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -46,7 +46,8 @@ from .forms import (
 from .limits import QUANTITY_MAX, QUERY_MAX
 from .models import KINDS, TEXT_FIELDS
 
-bp = Blueprint("tourism", __name__, template_folder="templates")
+# Its stylesheet is a file (/tourism/static/tourism.css): the CSP allows no inline style.
+bp = Blueprint("tourism", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
 REMEMBERED = "tourism_refs"  # references of the bookings this browser made or looked up
 LINKS = "tourism_links"  # {reference: token} of the message links this browser followed
@@ -73,6 +74,8 @@ def _helpers():
         "available": service.available,
         "seats_taken": service.seats_taken,
         "booking_status": service.status_now,
+        "refund_steps": service.refund_steps,
+        "day_label": service.format_day,
         "quantity_max": QUANTITY_MAX,
         "locale_names": LOCALE_NAMES,
         "hold_minutes": settings.HOLD_MINUTES(),
@@ -148,9 +151,25 @@ def index():
 
 @bp.get("/listings/<int:listing_id>")
 def listing(listing_id: int):
+    """A listing and one day's slots (?date=, else its first day with slots), with the days
+    that have slots: a listing with many slots is browsed by day."""
     item = service.get_listing(db.session, listing_id)
-    slots = service.upcoming_slots(db.session, item)
-    return render_template("tourism/listing.html", listing=item, slots=slots)
+    status = 200
+    try:
+        day = service.parse_day(request.args.get("date"))
+    except Invalid as exc:  # the first day instead, and what was wrong with the one asked
+        _flash_fields(exc)
+        day, status = None, INVALID
+    days = service.slot_days(db.session, item)
+    if day is None and days:
+        day = days[0][0]
+    slots = service.day_slots(db.session, item, day) if day else []
+    dates = [d for d, _count in days]
+    earlier = [d for d in dates if day and d < day]
+    later = [d for d in dates if day and d > day]
+    return render_template("tourism/listing.html", listing=item, slots=slots, day=day, days=days,
+                           previous_day=earlier[-1] if earlier else None,
+                           next_day=later[0] if later else None), status
 
 
 def _guest_form(form_cls, slot):
@@ -210,10 +229,20 @@ def book(slot_id: int):
             _flash_error(exc)
             status, key = exc.status, uuid.uuid4().hex
         except DomainError as exc:
-            _flash_error(exc)
-            if exc.code == "sold_out":
+            slot = service.reread_slot(db.session, slot)
+            left = service.available(slot)
+            if exc.code == "sold_out" and left == 0:  # really sold out: the waiting list
+                _flash_error(exc)
                 return redirect(url_for("tourism.waitlist", slot_id=slot_id))
-            status = exc.status
+            if exc.code == "sold_out":  # fewer left than asked: the form again, as typed
+                flash(ngettext("Only %(num)d place is left for this time.",
+                               "Only %(num)d places are left for this time.", left), "error")
+                form.quantity.errors = [*form.quantity.errors,
+                                        _("Choose between 1 and %(n)d seats.", n=min(left, QUANTITY_MAX))]
+                status = INVALID
+            else:
+                _flash_error(exc)
+                status = exc.status
         else:
             _remember(reference)
             return redirect(url_for("tourism.booking", reference=reference))
@@ -253,9 +282,8 @@ def booking(reference: str):
     item = _booking(reference, find=service.read_booking)
     qr = Markup(service.qr_svg(item.reference)) if item.status == "confirmed" else None  # noqa: S704 - segno's SVG
     return render_template("tourism/booking.html", booking=item, slot=item.slot, listing=item.slot.listing,
-                           pay_form=PayForm(), cancel_form=CancelForm(), qr=qr,
-                           payment=service.paid_payment(item),
-                           refund_now=service.refund_for(item.slot.listing, item.slot, item.total))
+                           pay_form=PayForm(), qr=qr, payment=service.paid_payment(item),
+                           confirmation=service.confirmation_state(db.session, item))
 
 
 @bp.post("/bookings/<reference>/pay")
@@ -272,13 +300,35 @@ def pay(reference: str):
     return redirect(url_for("tourism.booking", reference=item.reference))
 
 
-@bp.post("/bookings/<reference>/cancel")
+def _cancel_page(item, form: CancelForm, now: datetime, status: int = 200):
+    refund = service.refund_now(item, now)
+    form.refund.data = refund
+    return render_template("tourism/cancel.html", booking=item, slot=item.slot, listing=item.slot.listing,
+                           form=form, refund=refund, paid=service.paid_amount(item),
+                           status=service.status_now(item, now), now=now), status
+
+
+@bp.route("/bookings/<reference>/cancel", methods=["GET", "POST"])
 def cancel(reference: str):
+    """GET: what cancelling gives back, and a button to confirm. POST (CSRF): cancel, when the
+    refund the page stated still holds (a deadline may pass while it is open); else the page
+    again with the new amount (409)."""
+    now = utcnow()
+    if request.method == "GET":
+        item = _booking(reference, find=service.read_booking)
+        if service.status_now(item, now) not in ("held", "confirmed") or item.slot.starts_at <= now:
+            return redirect(url_for("tourism.booking", reference=item.reference))
+        return _cancel_page(item, CancelForm(), now)
     item = _booking(reference)
     form = CancelForm()
     if form.validate_on_submit():
+        stated = form.refund.data
+        if stated is not None and item.status in ("held", "confirmed") and stated != service.refund_now(item, now):
+            flash(_("What a cancellation gives back has changed since the page was shown. "
+                    "Check the amount below before you confirm."), "error")
+            return _cancel_page(item, CancelForm(formdata=None), now, 409)
         try:
-            item = service.cancel_booking(db.session, item.reference, user=current_user, remembered=True)
+            item = service.cancel_booking(db.session, item.reference, user=current_user, remembered=True, now=now)
         except DomainError as exc:
             _flash_error(exc)
         else:

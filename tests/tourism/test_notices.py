@@ -85,7 +85,10 @@ def test_mails_to_a_typed_address_are_limited_and_the_page_claims_none_beyond(ap
     # ...but the address the guest typed gets two mails, not three.
     assert len(messages("tourism.confirmed", "target@example.com")) == 2
     pages = [visible_text(client.get(f"/tourism/bookings/{ref}?lang=en").get_data(as_text=True)) for ref in refs]
-    assert ["We sent the confirmation to your email" in page for page in pages] == [True, True, False]
+    # No mail server here: the two mails are not delivered, so no page says they were sent (issue 13,
+    # finding 6); the first two say what became of theirs, the third claims no mail at all.
+    assert ["confirmation email" in page for page in pages] == [True, True, False]
+    assert not any("We sent the confirmation" in page for page in pages)
     assert "Show this code at the entrance" in pages[2]
     # Another address is counted on its own.
     other = _book(new_client(), slot.id, "someone@example.com")

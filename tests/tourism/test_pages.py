@@ -106,16 +106,17 @@ def test_dates_and_prices_are_formatted_for_the_locale(client, make_listing):
     db.session.commit()
     text = {lang: visible_text(client.get(f"/tourism/listings/{listing.id}?lang={lang}").get_data(as_text=True))
             for lang in ("ko", "en", "zh")}
-    assert "2030년 5월 1일 수요일" in text["ko"] and "8:30" in text["ko"] and "₩25,000" in text["ko"]
-    assert "Wednesday, May 1, 2030 8:30" in text["en"] and "₩25,000" in text["en"]
-    assert "2030年5月1日星期三 20:30" in text["zh"]
+    # CLDR's formats (the shell's), no seconds, and the time zone with every start (issue 13, finding 10)
+    assert "2030년 5월 1일 (수) 오후 8:30 대한민국 시간" in text["ko"] and "₩25,000" in text["ko"]
+    assert "Wed, May 1, 2030, 8:30 PM Korean Time" in text["en"] and "₩25,000" in text["en"]
+    assert "2030年5月1日周三 韩国时间 20:30" in text["zh"]
 
 
 def test_untranslated_content_falls_back_and_says_so(client, make_listing):
     listing, _slot = make_listing(name={"ko": "오동도 산책", "en": "Odongdo Walk"}, description={"ko": "동백숲"})
     text = visible_text(client.get(f"/tourism/listings/{listing.id}?lang=zh").get_data(as_text=True))
     assert "Odongdo Walk" in text
-    assert "该项目尚未翻译成您的语言" in text
+    assert "该旅游产品尚未翻译成您的语言" in text  # 旅游产品, not 项目 (a welfare programme too)
     assert "동백숲" in text  # description: en missing too, so ko
     api = client.get(f"/api/v1/tourism/listings/{listing.id}?lang=zh").get_json()
     assert api["name"] == "Odongdo Walk" and api["lang"] == "en"

@@ -6,7 +6,8 @@
 - bookings.py     holding seats, finding a booking again
 - hold_limits.py  seats held at once per guest email and per client address
 - payments.py     paying a held booking, gateway callbacks, refunds (gateways.py: the gateways)
-- cancellation.py cancelling with the listing's refund policy
+- cancellation.py cancelling with the listing's refund policy, and what a cancellation would give
+                  back at each step (refund_steps, refund_now: both ask refund_for)
 - waitlist.py     joining a sold-out slot's waiting list
 - documents.py    iCalendar and QR code of a booking
 - staff.py        listings, slots, capacity, check-in, reports
@@ -19,19 +20,29 @@ A use case commits once, in its top-level function; the steps it calls only flus
 """
 
 from .bookings import create_booking, find_booking, read_booking
-from .cancellation import cancel_booking, refund_for
+from .cancellation import (
+    RefundStep,
+    cancel_booking,
+    free_cancel_until,
+    paid_amount,
+    refund_for,
+    refund_now,
+    refund_steps,
+)
 from .days import parse_day
 from .documents import ics, qr_svg
 from .listings import (
     areas,
+    day_slots,
     get_listing,
     get_slot,
     listings_query,
     search_listings,
+    slot_days,
     slot_summary,
     upcoming_slots,
 )
-from .notices import booking_path
+from .notices import booking_path, confirmation_state
 from .payments import get_payment, handle_callback, paid_payment, pay, sandbox_complete, start_payment
 from .references import access_token, normalise_reference, token_matches
 from .seats import available, release_expired, status_now
@@ -47,16 +58,16 @@ from .staff import (
     slot_bookings,
     staff_listings,
 )
-from .texts import SEOUL, area_name, format_when, missing_translations, search_text, text
+from .texts import SEOUL, area_name, format_day, format_when, missing_translations, search_text, text
 from .waitlist import join_waitlist
 
 __all__ = [
     "access_token", "add_slot", "area_name", "areas", "available", "booking_path",
-    "cancel_booking", "check_in", "create_booking", "find_booking", "format_when", "get_listing",
+    "cancel_booking", "check_in", "confirmation_state", "day_slots", "format_day", "free_cancel_until", "create_booking", "find_booking", "format_when", "get_listing",
     "get_payment", "get_slot", "handle_callback", "ics", "join_waitlist", "listings_query",
-    "missing_translations", "normalise_reference", "paid_payment", "parse_day", "pay", "qr_svg", "read_booking",
-    "refund_for", "release_expired", "report", "require_staff", "reread_slot", "sandbox_complete",
+    "missing_translations", "normalise_reference", "paid_amount", "paid_payment", "parse_day", "pay", "qr_svg", "read_booking",
+    "refund_for", "refund_now", "refund_steps", "RefundStep", "release_expired", "report", "require_staff", "reread_slot", "sandbox_complete",
     "save_listing", "search_listings", "search_text", "seats_taken", "SEOUL", "set_capacity",
-    "slot_bookings", "slot_summary", "staff_listings", "start_payment", "status_now", "text",
+    "slot_bookings", "slot_days", "slot_summary", "staff_listings", "start_payment", "status_now", "text",
     "token_matches", "upcoming_slots",
 ]

@@ -16,6 +16,12 @@ from ..errors import NoSuchListing, NoSuchSlot
 from ..models import KINDS, Listing, Slot
 from . import seats
 from .days import day_range
+from .texts import SEOUL
+
+# A listing's page shows one day's slots: at most this many (a day has a handful) ...
+DAY_SLOTS_MAX = 48
+# ... and the days that have slots, read from at most this many upcoming starts.
+DAYS_SCAN_MAX = 2000
 
 
 def listings_query(*, kind: str | None = None, area: str | None = None, q: str | None = None,
@@ -79,6 +85,31 @@ def upcoming_slots(session: Session, listing: Listing, *, now: datetime | None =
     was up at `now` count as free)."""
     now = now or utcnow()
     stmt = (select(Slot).where(Slot.listing_id == listing.id, Slot.starts_at > now)
+            .order_by(Slot.starts_at, Slot.id).limit(limit))
+    return seats.load(session, stmt, now)
+
+
+def slot_days(session: Session, listing: Listing, *, now: datetime | None = None) -> list[tuple[date, int]]:
+    """The days (Asia/Seoul) on which the listing has upcoming slots, each with how many, in
+    order; from its next DAYS_SCAN_MAX starts. Reads only."""
+    now = now or utcnow()
+    starts = session.scalars(select(Slot.starts_at).where(Slot.listing_id == listing.id, Slot.starts_at > now)
+                             .order_by(Slot.starts_at).limit(DAYS_SCAN_MAX))
+    days: dict[date, int] = {}
+    for starts_at in starts:
+        day = starts_at.astimezone(SEOUL).date()
+        days[day] = days.get(day, 0) + 1
+    return list(days.items())
+
+
+def day_slots(session: Session, listing: Listing, day: date, *, now: datetime | None = None,
+              limit: int = DAY_SLOTS_MAX) -> list[Slot]:
+    """The listing's upcoming slots on `day` (Asia/Seoul; 422 outside the days the portal
+    books), at most `limit`, their seats counted as a read sees them."""
+    now = now or utcnow()
+    start, end = day_range(day, day)
+    stmt = (select(Slot).where(Slot.listing_id == listing.id, Slot.starts_at > now, Slot.starts_at >= start,
+                               Slot.starts_at < end)
             .order_by(Slot.starts_at, Slot.id).limit(limit))
     return seats.load(session, stmt, now)
 

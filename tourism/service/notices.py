@@ -88,6 +88,22 @@ def notice_context(booking: Booking, event: str) -> dict:
         }
 
 
+def confirmation_state(session: Session, booking: Booking) -> str | None:
+    """What became of the booking's confirmation email: None when none was queued (the
+    address had its fill of our mails), else its delivery state as notify tells it: "queued"
+    (on its way), "retrying", "sent" or "failed". Reads only."""
+    from portal.notify import service as notify_service  # late import: notify imports other services
+
+    if not booking.confirmation_sent:
+        return None
+    return notify_service.delivery_state(session, notice_key(booking, "confirmed"))
+
+
+def notice_key(booking: Booking, event: str) -> str:
+    """The outbox idempotency key of the booking's `event` message."""
+    return f"tourism.{event}:{booking.id}"
+
+
 def notify(session: Session, booking: Booking, event: str) -> bool:
     """Write the `event` message's outbox row in the caller's transaction (sent after commit).
     False, and nothing written, when the guest's address has had its fill of our mails."""
@@ -97,6 +113,6 @@ def notify(session: Session, booking: Booking, event: str) -> bool:
         log.info("tourism: %s mail of booking %s not sent: its address had its fill", event, booking.id)
         return False
     notify_service.send(session, template=f"tourism.{event}", context=notice_context(booking, event),
-                        sealed=notice_links(booking, event), idempotency_key=f"tourism.{event}:{booking.id}",
+                        sealed=notice_links(booking, event), idempotency_key=notice_key(booking, event),
                         email=booking.guest_email, channel="email", locale=booking.locale)
     return True

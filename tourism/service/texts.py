@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask_babel import format_date, format_time
+from babel.dates import format_skeleton
+from flask_babel import get_locale
 
-from portal.i18n import LOCALES, missing_locales, pick
+from portal.i18n import LOCALES, format_datetime_tz, missing_locales, pick
 
 from ..models import Listing
 
@@ -37,10 +38,17 @@ def missing_translations(listing: Listing) -> list[str]:
 
 
 def format_when(dt: datetime | None) -> str:
-    """A slot's time for people: the full date with weekday and the time, in Asia/Seoul."""
+    """A start time or a deadline for people: the date with its weekday, the time and the time
+    zone (Asia/Seoul), in the page's (or the message's) language: the shell's CLDR format."""
     if dt is None:
         return ""
-    return f"{format_date(dt, 'full')} {format_time(dt, 'short')}"
+    return format_datetime_tz(dt, "full")
+
+
+def format_day(day: date) -> str:
+    """A day for a list of days: short, with the weekday, in the page's language (CLDR's
+    month-day-weekday skeleton: "Fri, Nov 13", "11월 13일 (금)", "11月13日周五")."""
+    return format_skeleton("MMMEd", day, locale=get_locale() or "ko")
 
 
 def search_text(listing: Listing) -> str:
