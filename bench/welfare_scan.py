@@ -28,35 +28,35 @@ from sqlalchemy import text  # noqa: E402
 from bench.common import fresh_database  # noqa: E402
 
 TODAY = date(2026, 11, 23)
-DISTRICTS = ["성동구", "중구", "강남구", "마포구", "종로구", "송파구", "노원구", "은평구"]
+DISTRICTS = ["seongdong", "jung", "gangnam", "mapo", "jongno", "songpa", "nowon", "eunpyeong"]  # portal.places codes
 
 
 def programmes() -> list[dict]:
     """Twenty programmes, from narrow (a few thousand per million) to broad (a few percent)."""
     rules = [
-        {"all": [{"age": {"min": 65}}, {"lives_alone": True}, {"income_percentile": {"max": 50}},
-                 {"district": {"in": ["성동구"]}}]},
-        {"all": [{"has_children_under": 7}, {"income_percentile": {"max": 80}}]},
+        {"all": [{"age": {"min": 65}}, {"lives_alone": True}, {"median_income_pct": {"max": 50}},
+                 {"district": {"in": ["seongdong"]}}]},
+        {"all": [{"has_children_under": 7}, {"median_income_pct": {"max": 80}}]},
         {"disability_grade": {"max": 3}},
-        {"all": [{"age": {"min": 80}}, {"income_percentile": {"max": 70}}]},
-        {"all": [{"household_size": {"min": 4}}, {"income_percentile": {"max": 40}}]},
-        {"all": [{"age": {"min": 70}}, {"district": {"in": ["중구", "종로구"]}}, {"lives_alone": True}]},
-        {"all": [{"age": {"min": 19, "max": 34}}, {"income_percentile": {"max": 30}}, {"lives_alone": True}]},
+        {"all": [{"age": {"min": 80}}, {"median_income_pct": {"max": 70}}]},
+        {"all": [{"household_size": {"min": 4}}, {"median_income_pct": {"max": 40}}]},
+        {"all": [{"age": {"min": 70}}, {"district": {"in": ["jung", "jongno"]}}, {"lives_alone": True}]},
+        {"all": [{"age": {"min": 19, "max": 34}}, {"median_income_pct": {"max": 30}}, {"lives_alone": True}]},
         {"all": [{"disability_grade": True}, {"age": {"min": 65}}]},
-        {"all": [{"has_children_under": 2}, {"district": {"in": ["마포구", "은평구"]}}]},
-        {"all": [{"income_percentile": {"max": 10}}, {"household_size": {"min": 2}}]},
+        {"all": [{"has_children_under": 2}, {"district": {"in": ["mapo", "eunpyeong"]}}]},
+        {"all": [{"median_income_pct": {"max": 10}}, {"household_size": {"min": 2}}]},
         {"any": [{"all": [{"age": {"min": 75}}, {"lives_alone": True}]}, {"disability_grade": {"max": 1}}]},
-        {"all": [{"age": {"min": 60, "max": 64}}, {"income_percentile": {"max": 25}}]},
+        {"all": [{"age": {"min": 60, "max": 64}}, {"median_income_pct": {"max": 25}}]},
         {"all": [{"not": {"lives_alone": True}}, {"has_children_under": 13},
                  {"household_size": {"min": 5}}]},
-        {"all": [{"district": {"in": ["노원구"]}}, {"income_percentile": {"max": 20}}]},
+        {"all": [{"district": {"in": ["nowon"]}}, {"median_income_pct": {"max": 20}}]},
         {"all": [{"age": {"min": 85}}]},
-        {"all": [{"disability_grade": {"min": 4}}, {"income_percentile": {"max": 50}}]},
-        {"all": [{"age": {"max": 24}}, {"not": {"district": {"in": ["강남구", "송파구"]}}},
-                 {"income_percentile": {"max": 15}}]},
-        {"all": [{"has_children_under": 18}, {"lives_alone": False}, {"income_percentile": {"max": 5}}]},
-        {"all": [{"age": {"min": 65}}, {"household_size": {"min": 3}}, {"income_percentile": {"max": 30}}]},
-        {"all": [{"district": {"in": ["은평구", "종로구"]}}, {"age": {"min": 90}}]},
+        {"all": [{"disability_grade": {"min": 4}}, {"median_income_pct": {"max": 50}}]},
+        {"all": [{"age": {"max": 24}}, {"not": {"district": {"in": ["gangnam", "songpa"]}}},
+                 {"median_income_pct": {"max": 15}}]},
+        {"all": [{"has_children_under": 18}, {"lives_alone": False}, {"median_income_pct": {"max": 5}}]},
+        {"all": [{"age": {"min": 65}}, {"household_size": {"min": 3}}, {"median_income_pct": {"max": 30}}]},
+        {"all": [{"district": {"in": ["eunpyeong", "jongno"]}}, {"age": {"min": 90}}]},
     ]
     out = []
     for i, rule in enumerate(rules, 1):
@@ -79,7 +79,7 @@ FROM generate_series(1, :n) AS g
 # household_size skews small; a lone household lives alone 80% of the time; 5% unknown income;
 # 8% have a registered disability; 30% have children; 2% opted out of notices.
 LOAD_PROFILES = """
-INSERT INTO welfare_profile (user_id, birth_date, income_percentile, household_size, lives_alone,
+INSERT INTO welfare_profile (user_id, birth_date, median_income_pct, household_size, lives_alone,
                              disability_grade, youngest_child_birth_date, district, notices_opt_out,
                              source, updated_at)
 SELECT id, birth, income, hs, hs = 1 AND random() < 0.8,

@@ -33,8 +33,8 @@ def residents_told_by_every_channel() -> None:
             phone=f"010-4321-{user_id % 10000:04d}", verified_at=now, created_at=now))
         db.session.add(Preference(user_id=user_id, preferred_channel=channel, opted_out=[]))
         db.session.add(WelfareProfile(user_id=user_id, source="import", birth_date=date(1950, 1, 1),
-                                      income_percentile=20, household_size=1, lives_alone=True,
-                                      district="성동구"))
+                                      median_income_pct=20, household_size=1, lives_alone=True,
+                                      district="seongdong"))
     db.session.add(Programme(code=PROGRAMME, name={"ko": "홀몸 어르신 돌봄"}, channels=[],
                              how_to_apply={"ko": "주민센터"}, rules={"age": {"min": 65}}))
     db.session.commit()

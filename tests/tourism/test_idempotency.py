@@ -126,7 +126,7 @@ def _staff():
     from portal.accounts import service as accounts
 
     user = accounts.create_user(db.session, "staff@example.kr", None, roles=("staff",), verified=True,
-                                password_hash="x", district="d")
+                                password_hash="x", district="seongdong")
     db.session.commit()
     return user
 
