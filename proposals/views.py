@@ -138,6 +138,18 @@ def _new_page(form: ProposalForm) -> str:
 
 @bp.get("/<int:proposal_id>")
 def detail(proposal_id: int):
+    return _detail_page(proposal_id)
+
+
+def _status_choices(moves: list[str]) -> list[SelectChoice]:
+    """The moves this person may make, after a neutral first choice: nothing is preselected (the
+    first move, often "put to a resident vote", was applied by a careless click)."""
+    return [SelectChoice("", _("Choose…")), *(SelectChoice(m, STATUS_LABELS[m]) for m in moves)]
+
+
+def _detail_page(proposal_id: int, transition_form: TransitionForm | None = None, status: int = 200):
+    """The proposal page; with `transition_form`, the staff form as it was sent (its values and
+    the service's messages beside their fields)."""
     session = db.session
     p = service.get_proposal(session, current_user, proposal_id)
     shown = flask_session.get(RECEIPT_KEY) or [None, None]
@@ -145,8 +157,8 @@ def detail(proposal_id: int):
     comments, next_comments = service.comments_page(session, p.id, request.args.get("comments") or None)
     answer, answer_lang = service.public_answer(p, current_locale())
     moves = service.allowed_moves(session, current_user, p) if current_user.is_authenticated else []
-    form = TransitionForm()
-    form.to.choices = [SelectChoice(m, STATUS_LABELS[m]) for m in moves]
+    form = transition_form or TransitionForm(formdata=None)
+    form.to.choices = _status_choices(moves) if moves else []
     return render_template(
         "proposals/detail.html", p=p, answer=answer, answer_lang=answer_lang,
         tally=service.tally(session, p), history=service.history(session, current_user, p.id),
@@ -154,8 +166,10 @@ def detail(proposal_id: int):
         next_comments=url_for("proposals.detail", proposal_id=p.id, comments=next_comments)
         if next_comments else None,
         endorsed=service.has_endorsed(session, current_user, p.id),
+        endorse_why=service.why_not_endorse(current_user, p),
         following=service.is_following(session, current_user, p.id),
         voted=service.has_voted(session, current_user, p.id),
+        vote_why=service.why_not_vote(session, current_user, p),
         receipt=receipt, counted=service.is_counted(session, p),
         vote_ended=service.vote_ended(p), threshold=settings.ENDORSEMENT_THRESHOLD(),
         is_author=current_user.is_authenticated and current_user.id == p.author_id,
@@ -163,7 +177,7 @@ def detail(proposal_id: int):
         action_form=ActionForm(), comment_form=CommentForm(), flag_form=FlagForm(),
         ballot_form=BallotForm(), transition_form=form, department_form=DepartmentForm(obj=p),
         merge_form=MergeForm(), category_labels=CATEGORY_LABELS,
-        status_labels=STATUS_LABELS, choice_labels=CHOICE_LABELS)
+        status_labels=STATUS_LABELS, choice_labels=CHOICE_LABELS), status
 
 
 # -- resident actions ----------------------------------------------------------------------
@@ -258,13 +272,26 @@ def ballots(proposal_id: int):
 def transition(proposal_id: int):
     form = TransitionForm()
     form.to.choices = [SelectChoice(s) for s in STATUSES]
+    if not form.to.data:  # the neutral first choice: nothing to apply
+        form.to.errors = [_("Choose the new status.")]
+        return _detail_page(proposal_id, form, 422)
     try:
         service.transition(db.session, current_user, proposal_id, form.to.data,
                            answer=form.answer.data or None, department=form.department.data or None,
                            vote_ends_at=_in_seoul(form.vote_ends_at.data), reason=form.reason.data)
-        flash(_("The status is changed."), "success")
     except Invalid as exc:
-        _flash_invalid(exc)
+        # The form comes back as sent, each message beside its field ("answer required" beside
+        # the answer, not only at the top of the page), nothing changed.
+        for name, message in (exc.fields or {}).items():
+            field = getattr(form, name.split(".")[0], None)
+            if field is not None:
+                field.errors = [*(e for e in field.errors if isinstance(e, str)), str(message)]
+            else:
+                flash(str(message), "error")
+        if not exc.fields:
+            flash(str(exc.message), "error")
+        return _detail_page(proposal_id, form, 422)
+    flash(_("The status is changed."), "success")
     return _to_detail(proposal_id)
 
 

@@ -25,11 +25,12 @@ from .ballots import (
     receipts_page,
     tally,
     vote_ended,
+    why_not_vote,
 )
 from .common import get_proposal, is_staff
 from .counting import CountReport, count_ended_votes
 from .discussion import add_comment, comments_page, flag, follow, is_following, unfollow
-from .endorsements import endorse, has_endorsed, withdraw_endorsement
+from .endorsements import endorse, has_endorsed, why_not_endorse, withdraw_endorsement
 from .lifecycle import (
     allowed_moves,
     assign_department,
@@ -79,5 +80,7 @@ __all__ = [
     "unfollow",
     "validate_proposal",
     "vote_ended",
+    "why_not_endorse",
+    "why_not_vote",
     "withdraw_endorsement",
 ]

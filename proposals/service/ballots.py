@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from portal.accounts import service as accounts
 from portal.api import paginate
 from portal.db import insert_ignore
-from portal.errors import Invalid
+from portal.errors import DomainError, Invalid, Unauthorized
 from portal.types import utcnow
 
 from ..errors import AlreadyVoted, NotCounted, NotVoting
@@ -88,6 +88,25 @@ def cast_ballot(session: Session, user, proposal_id, choice) -> str:
     session.execute(insert(SealedBallot).values(proposal_id=proposal.id, receipt=receipt, sealed=sealed))
     session.commit()
     return receipt
+
+
+def why_not_vote(session: Session, user, proposal: Proposal) -> str | None:
+    """Why `user` may not cast a ballot on `proposal` now, as ``cast_ballot`` would refuse with
+    ("sign_in" for a visitor, "not_verified", "email_not_confirmed", "not_voting",
+    "already_voted"); None when they may. A read: the same checks, without the locks; a vote
+    that is not open comes first (it holds for everyone)."""
+    box = ballot_box(session, proposal.id)
+    if proposal.status != "voting" or vote_ended(proposal) or box is None or box.counted_at is not None:
+        return NotVoting.code
+    try:
+        accounts.require_voice(user)
+    except Unauthorized:
+        return "sign_in"
+    except DomainError as exc:
+        return exc.code
+    if has_voted(session, user, proposal.id):
+        return AlreadyVoted.code
+    return None
 
 
 def has_voted(session: Session, user, proposal_id: int) -> bool:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from portal.accounts import service as accounts
 from portal.db import insert_ignore
+from portal.errors import DomainError, Unauthorized
 from portal.types import utcnow
 
 from .. import settings
@@ -16,12 +17,33 @@ from ..models import Endorsement, Proposal
 from .common import aware, find, notify_many, record_transition, uid
 
 
+def _is_open(proposal: Proposal) -> bool:
+    return proposal.status == "open" and aware(proposal.endorse_until) > utcnow()
+
+
 def _can_endorse(user, proposal: Proposal) -> None:
     accounts.require_voice(user)
     if proposal.author_id == user.id:
         raise OwnProposal()
-    if proposal.status != "open" or aware(proposal.endorse_until) <= utcnow():
+    if not _is_open(proposal):
         raise NotOpen()
+
+
+def why_not_endorse(user, proposal: Proposal) -> str | None:
+    """Why `user` may not endorse `proposal` now, as the code ``endorse`` would refuse with
+    ("sign_in" for a visitor, "not_verified", "email_not_confirmed", "own_proposal",
+    "not_open"); None when they may. The same check as ``endorse``, so a page that offers the
+    button, or says why not, never disagrees with the rule; a closed window comes first (it
+    holds for everyone: a visitor is not asked to sign in to a closed proposal)."""
+    if not _is_open(proposal):
+        return NotOpen.code
+    try:
+        _can_endorse(user, proposal)
+    except Unauthorized:
+        return "sign_in"
+    except DomainError as exc:
+        return exc.code
+    return None
 
 
 def endorse(session: Session, user, proposal_id) -> tuple[Proposal, bool]:

@@ -174,3 +174,161 @@ def test_pages_tell_an_unconfirmed_resident_why_and_what_to_do(client, make_user
         assert f'action="/proposals/{p.id}/{form}"' not in html
     assert client.form(f"/proposals/{open_p.id}/endorse").status_code == 403
     assert client.form(f"/proposals/{vote.id}/ballot", {"choice": "for"}).status_code == 403
+
+
+# -- issue 13, finding 7: the demo resident can endorse, and every page says why it cannot ----
+
+def test_the_demo_resident_can_endorse_a_proposal_of_another_resident(client, login):
+    """resident@demo.kr wrote every demo proposal: no endorse button anywhere, and "withdraw"
+    offered on all of them (their own)."""
+    from portal.accounts import demo as accounts_demo
+    from portal.accounts.models import User
+    from proposals import demo
+
+    accounts_demo.seed(db.session)
+    demo.seed(db.session)
+    resident = db.session.scalar(select(User).where(User.email == "resident@demo.kr"))
+    login(client, resident)
+    open_ones = db.session.scalars(select(Proposal).where(Proposal.status == "open")).all()
+    theirs = [p for p in open_ones if p.author_id != resident.id]
+    assert theirs, "open demo proposals by other residents"
+    p = theirs[0]
+    html = client.get(f"/proposals/{p.id}?lang=en").get_data(as_text=True)
+    assert f'action="/proposals/{p.id}/endorse"' in html
+    assert "Withdraw my endorsement" not in html and "Withdraw your proposal" not in html
+    assert "Seongdong-gu" in html and ">seongdong<" not in html  # the district named, never its code
+    before = p.endorsement_count
+    assert client.form(f"/proposals/{p.id}/endorse").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Proposal, p.id).endorsement_count == before + 1
+    html = client.get(f"/proposals/{p.id}?lang=en").get_data(as_text=True)
+    assert "Withdraw my endorsement" in html
+
+
+WHY = {
+    "own": {"ko": "직접 작성한 제안에는 공감할 수 없습니다.",
+            "en": "You wrote this proposal, so you cannot endorse it.",
+            "zh": "您不能支持自己提出的提案。"},
+    "anonymous": {"ko": "공감하려면 로그인해 주세요.", "en": "Sign in to endorse.", "zh": "请登录后支持。"},
+    "not_verified": {"ko": "제안·공감·투표를 하려면 거주 인증을 해 주세요.",
+                     "en": "Verify your residency to propose, endorse and vote.",
+                     "zh": "如需提交提案、支持或投票，请先完成居住认证。"},
+    "unconfirmed": {"ko": "제안·공감·투표를 하려면 이메일 주소를 인증해 주세요.",
+                    "en": "Confirm your email address to propose, endorse and vote",
+                    "zh": "如需提交提案、支持或投票，请先验证您的电子邮件地址"},
+    "under_review": {"ko": "공감 모집이 끝났습니다. 공감이 기준에 이르러 시가 검토하고 있습니다.",
+                     "en": "Endorsing has closed: the proposal gathered enough endorsements and the city is "
+                           "reviewing it.",
+                     "zh": "支持征集已结束：该提案已获得足够支持，市政府正在审查。"},
+    "expired": {"ko": "공감 모집이 끝났습니다. 공감 모집 기간이 지났습니다.",
+                "en": "Endorsing has closed: the time for endorsements is over.",
+                "zh": "支持征集已结束：征集期限已过。"},
+}
+LINKS = {"anonymous": 'href="/account/login?next=', "not_verified": 'href="/account/verify"',
+         "unconfirmed": 'action="/account/confirm/resend"'}
+
+
+@pytest.mark.parametrize("lang", ["ko", "en", "zh"])
+@pytest.mark.parametrize("case", list(WHY))
+def test_the_endorsement_box_says_why_it_offers_no_button(client, make_user, login, new_proposal, set_state,
+                                                          lang, case):
+    author = make_user()
+    p = new_proposal(author)
+    if case == "own":
+        login(client, author)
+    elif case == "not_verified":
+        login(client, make_user(verified=False))
+    elif case == "unconfirmed":
+        login(client, make_user(email_confirmed=False))
+    elif case == "under_review":
+        set_state(p.id, "under_review")
+        login(client, make_user())
+    elif case == "expired":
+        set_state(p.id, "open", endorse_until=past(1))
+        login(client, make_user())
+    html = client.get(f"/proposals/{p.id}?lang={lang}").get_data(as_text=True)
+    box = html[html.index('<section class="endorse"'):]
+    box = box[:box.index("</section>")]
+    assert WHY[case][lang] in box
+    if case in LINKS:
+        assert LINKS[case] in box
+    assert f'action="/proposals/{p.id}/endorse"' not in html
+    assert f'action="/proposals/{p.id}/unendorse"' not in html  # "withdraw" only after endorsing
+
+
+@pytest.mark.parametrize("lang, voted, anonymous", [
+    ("ko", "투표했습니다.", "투표하려면 로그인해 주세요."),
+    ("en", "You have voted.", "Sign in to vote."),
+    ("zh", "您已投票。", "请登录后投票。"),
+])
+def test_the_vote_box_says_why_it_offers_no_ballot(client, make_user, login, new_proposal, start_vote,
+                                                   lang, voted, anonymous):
+    p = new_proposal(make_user())
+    start_vote(p.id)
+    html = client.get(f"/proposals/{p.id}?lang={lang}").get_data(as_text=True)
+    assert anonymous in html and 'href="/account/login?next=' in html
+    login(client, make_user())
+    assert client.form(f"/proposals/{p.id}/ballot", {"choice": "for"}).status_code == 302
+    html = client.get(f"/proposals/{p.id}?lang={lang}").get_data(as_text=True)
+    assert voted in html and f'action="/proposals/{p.id}/ballot"' not in html
+    # the endorsement box says endorsing closed because of the vote
+    closed = {"ko": "공감 모집이 끝났습니다. 이 제안은 주민 찬반 투표 중입니다.",
+              "en": "Endorsing has closed: the proposal is now in a resident vote.",
+              "zh": "支持征集已结束：该提案正在进行居民投票。"}[lang]
+    assert closed in html
+
+
+# -- the staff proposal page ----------------------------------------------------------------
+
+def _status_select(html: str) -> str:
+    return re.search(r'<select[^>]*name="to"[^>]*>.*?</select>', html, re.S).group(0)
+
+
+def test_the_staff_status_select_defaults_to_choose_not_to_a_vote(client, make_user, login, new_proposal,
+                                                                  set_state, reload):
+    p = new_proposal(make_user())
+    set_state(p.id, "under_review")
+    login(client, make_user(roles=("staff",)))
+    for lang, choose in (("ko", "선택하세요…"), ("en", "Choose…"), ("zh", "请选择…")):
+        select_html = _status_select(client.get(f"/proposals/{p.id}?lang={lang}").get_data(as_text=True))
+        first = re.search(r"<option[^>]*>([^<]*)</option>", select_html)
+        assert first.group(1) == choose and 'value=""' in first.group(0)
+        assert not re.search(r"<option[^>]*selected[^>]*>", select_html.replace(first.group(0), ""))
+    # applying without choosing changes nothing and says so beside the select
+    r = client.form(f"/proposals/{p.id}/transition?lang=en", {"to": "", "answer": ""})
+    assert r.status_code == 422
+    assert reload(p.id).status == "under_review"
+    assert re.search(r'<select[^>]*aria-invalid="true"[^>]*name="to"|<select[^>]*name="to"[^>]*aria-invalid="true"',
+                     r.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("lang, required", [
+    ("ko", "채택하거나 불채택하려면 공식 답변이 필요합니다."),
+    ("en", "An official answer is required to accept or reject."),
+    ("zh", "采纳或不采纳时必须填写官方答复。"),
+])
+def test_answer_required_shows_beside_the_answer_and_keeps_what_was_typed(client, make_user, login, new_proposal,
+                                                                          set_state, reload, lang, required):
+    p = new_proposal(make_user())
+    set_state(p.id, "under_review")
+    login(client, make_user(roles=("staff",)))
+    r = client.form(f"/proposals/{p.id}/transition?lang={lang}",
+                    {"to": "accepted", "answer": "", "department": "교통행정과"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    field = re.search(r'<div class="field has-error">\s*<label for="answer".*?</div>', html, re.S)
+    assert field and required in field.group(0)
+    assert 'value="accepted" selected' in _status_select(html) or 'selected value="accepted"' in _status_select(html)
+    assert 'value="교통행정과"' in html
+    assert reload(p.id).status == "under_review"
+
+
+def test_the_staff_proposal_page_has_unique_ids(client, make_user, login, new_proposal, set_state):
+    p = new_proposal(make_user())
+    set_state(p.id, "under_review")
+    login(client, make_user(roles=("staff",)))
+    html = client.get(f"/proposals/{p.id}?lang=en").get_data(as_text=True)
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert ids and len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for target in re.findall(r'<label for="([^"]+)"', html):
+        assert ids.count(target) == 1, target
