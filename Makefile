@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 GATE_PORT ?= 5001
 
-.PHONY: run test install lint i18n browser serve gates worker beat
+.PHONY: run test install lint i18n browser axe serve gates worker beat
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,16 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	  else echo "browser tests need Debian's chromium and fonts-noto-cjk: sudo apt-get install chromium fonts-noto-cjk"; fi; }
 
-test: install browser
+# axe-core for the browser tests' accessibility check (tests/e2e/test_axe.py), pinned in
+# tests/e2e/package-lock.json: `npm ci` only when the lock file is newer than the install.
+AXE := tests/e2e/node_modules/axe-core/axe.min.js
+$(AXE): tests/e2e/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/e2e --no-audit --no-fund --silent && touch $@; \
+	else echo "the accessibility test needs npm to install axe-core: sudo apt-get install npm"; fi
+
+axe: $(AXE)
+
+test: install browser axe
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
