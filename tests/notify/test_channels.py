@@ -25,7 +25,7 @@ def test_email_goes_through_smtp_in_the_recipients_language(send, make_user, smt
     assert message.status == "delivered"
     [mail] = smtp_server.messages
     assert mail["To"] == "minji@example.kr"
-    assert mail["Subject"] == "시청 포털 시험 메시지"
+    assert mail["Subject"] == "시민 포털 테스트 메시지"
     assert "참조 번호: M-9" in mail.get_content()
     # the Message-ID comes from the reference: a resend is recognisable as the same mail
     assert mail["Message-ID"] == message_id_header(reference("mail-1"), "noreply@city.example.kr")
@@ -165,7 +165,7 @@ def test_http_provider_gets_the_key_and_the_reference(send, make_user, http_prov
     assert "welfare" not in json.dumps(request)
     assert request["headers"]["Authorization"] == "Bearer sms-test-key"
     assert request["json"]["to"] == "010-2222-3333"
-    assert request["json"]["text"].startswith("您好。这是城市门户发送的测试消息。")
+    assert request["json"]["text"].startswith("您好。这是市民门户发送的测试消息。")
 
 
 def test_http_voice_provider_receives_the_call_script(send, make_user, http_provider):

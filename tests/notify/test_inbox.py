@@ -51,7 +51,7 @@ def test_inbox_page_shows_my_notices_in_their_language(client, make_user, login,
     _inbox_notice(send, make_user(), "page-other", context={"reference": "SECRET"})
     login(client, me)
     html = client.get("/notify/").get_data(as_text=True)
-    assert "城市门户测试消息" in html and "参考编号：P-1" in html and "SECRET" not in html
+    assert "市民门户测试消息" in html and "参考编号：P-1" in html and "SECRET" not in html
     assert "1 条未读通知" in html
     # the CSP allows no inline style: the body keeps its lines by a class of the stylesheet
     assert 'class="body pre-line"' in html and "style=" not in html

@@ -95,7 +95,7 @@ def test_an_explicit_locale_beats_the_users(send, make_user, notify_log):
     user = make_user(phone="010-5555-6666", locale="ko")
     message = send(user=user, channel="sms", idempotency_key="explicit-zh", locale="zh")
     assert message.locale == "zh"
-    assert notify_log.records()[0]["subject"] == "城市门户测试消息"
+    assert notify_log.records()[0]["subject"] == "市民门户测试消息"
 
 
 @pytest.mark.parametrize("kwargs, field", [

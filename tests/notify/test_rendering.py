@@ -11,8 +11,8 @@ def test_the_notice_renders_in_the_recipients_language(send, make_user, notify_l
     for record in notify_log.records():
         texts[record["locale"]] = (record["subject"], record["text"])
     assert texts["en"][0] == "Test message from the city portal"
-    assert texts["ko"][0] == "시청 포털 시험 메시지"
-    assert texts["zh"][0] == "城市门户测试消息"
+    assert texts["ko"][0] == "시민 포털 테스트 메시지"
+    assert texts["zh"][0] == "市民门户测试消息"
     assert "참조 번호: R-42" in texts["ko"][1]
     assert "参考编号：R-42" in texts["zh"][1]
     assert "Reference: R-42" in texts["en"][1]
@@ -21,5 +21,5 @@ def test_the_notice_renders_in_the_recipients_language(send, make_user, notify_l
 def test_voice_sends_the_call_script_not_the_written_text(send, make_user, notify_log):
     send(user=make_user(phone="010-7777-8888", locale="ko"), channel="voice", idempotency_key="call-1")
     text = notify_log.records()[0]["text"]
-    assert text.startswith("안녕하세요. 시청 포털입니다.") and "시험 전화" in text
+    assert text.startswith("안녕하세요. 시민 포털입니다.") and "테스트 전화" in text
     assert "참조 번호" not in text
