@@ -1,4 +1,7 @@
-"""Demo programmes and welfare profiles for the demo residents. Idempotent."""
+"""Demo programmes and welfare profiles for the demo residents of Seongdong-gu (the demo city's
+district: portal/places.py), and the scan that tells them: grandma@demo.kr hears of the care calls
+for seniors living alone, resident@demo.kr of the child care allowance, in their inboxes.
+Idempotent: the scan tells each resident once per programme."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
+from welfare import service
 from welfare.models import Programme, WelfareProfile
 
 PROGRAMMES = [
@@ -24,7 +28,7 @@ PROGRAMMES = [
         "channels": ["voice", "app"],
         "callback_phone": "02-2286-5000",
         "rules": {"all": [{"age": {"min": 65}}, {"lives_alone": True}, {"median_income_pct": {"max": 50}},
-                          {"district": {"in": ["성동구"]}}]},
+                          {"district": {"in": ["seongdong"]}}]},
     },
     {
         "code": "child-care-allowance",
@@ -58,10 +62,10 @@ PROGRAMMES = [
 
 PROFILES = {
     "grandma@demo.kr": {"birth_date": date(1951, 2, 3), "median_income_pct": 38, "household_size": 1,
-                        "lives_alone": True, "district": "성동구"},
+                        "lives_alone": True, "district": "seongdong"},
     "resident@demo.kr": {"birth_date": date(1988, 4, 12), "median_income_pct": 62, "household_size": 3,
                          "lives_alone": False, "youngest_child_birth_date": date(2022, 5, 1),
-                         "district": "성동구"},
+                         "district": "seongdong"},
 }
 
 
@@ -76,3 +80,4 @@ def seed(session: Session) -> None:
         if session.scalar(sa.select(WelfareProfile.id).where(WelfareProfile.user_id == user_id)) is None:
             session.add(WelfareProfile(user_id=user_id, source="import", **facts))
     session.commit()
+    service.scan(session)  # the daily scan, run once now: the notices are in the inboxes at once

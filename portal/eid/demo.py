@@ -19,7 +19,7 @@ FACILITIES = [
      "names": {"ko": "성동구민체육센터", "en": "Seongdong Residents' Sports Centre",
                "zh": "城东区民体育中心"},
      "opening_hours": {str(d): "06:00-22:00" for d in range(6)},
-     "residents_only": True, "districts": ["성동구"], "resident_discount": 30},
+     "residents_only": True, "districts": ["seongdong"], "resident_discount": 30},
     {"code": "haengdang-senior", "kind": "senior_centre",
      "names": {"ko": "행당 어르신복지관", "en": "Haengdang Senior Centre", "zh": "杏堂老年福利馆"},
      "opening_hours": {str(d): "09:00-18:00" for d in range(5)}, "min_age": 65},
