@@ -7,8 +7,8 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Listing, Slot
-from .service import SEOUL, search_text
+from .models import Booking, Listing, Slot
+from .service import SEOUL, create_booking, pay, search_text
 
 LISTINGS = [
     {
@@ -180,4 +180,31 @@ def seed(session: Session, days: int = 21) -> int:
                                  starts_at=datetime.combine(day, time(hour, minute), SEOUL)))
         added += 1
     session.commit()
+    _book(session)
     return added
+
+
+# A booking a demo account walks through: newcomer@demo.kr (Li Wei, who reads Chinese) booked the
+# guided walk for two and paid (sandbox), so the booking page, its policy, the refund a
+# cancellation would give and the confirmation mail (caught at /dev/mail in development) are there
+# to see in zh. The key makes it once, however often the demo is seeded.
+DEMO_BOOKING = {"email": "newcomer@demo.kr", "slug": "odongdo-guided-walk", "quantity": 2,
+                "key": "demo:tourism:newcomer-booking"}
+
+
+def _book(session: Session) -> Booking | None:
+    from portal.accounts.service import find_by_email
+
+    user = find_by_email(session, DEMO_BOOKING["email"])
+    if user is None or session.scalar(select(Booking.id).where(
+            Booking.idempotency_key == DEMO_BOOKING["key"])) is not None:
+        return None
+    listing = session.scalar(select(Listing).where(Listing.slug == DEMO_BOOKING["slug"]))
+    slot = session.scalar(select(Slot).where(Slot.listing_id == listing.id, Slot.starts_at > datetime.now(SEOUL)
+                                             + timedelta(days=2)).order_by(Slot.starts_at)) if listing else None
+    if slot is None:
+        return None
+    booking, _created = create_booking(session, user=user, slot_id=slot.id, quantity=DEMO_BOOKING["quantity"],
+                                       name=user.name, email=user.email, locale=user.locale,
+                                       idempotency_key=DEMO_BOOKING["key"])
+    return pay(session, booking.reference, "sandbox", user=user)
