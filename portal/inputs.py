@@ -67,12 +67,32 @@ class PortalJSONProvider(DefaultJSONProvider):
         return json.loads(s, **kwargs)
 
 
+def up_to(limit: int) -> str:
+    """A regular expression for the decimal numbers 1 .. `limit` (leading zeros allowed), so
+    ``up_to(2**31 - 1)`` matches ``2147483647`` and ``007`` but not ``2147483648`` or ``0``."""
+    digits = str(limit)
+    shorter = [rf"[1-9]\d{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    same = []
+    for i, d in enumerate(digits):
+        low = 1 if i == 0 else 0
+        if int(d) > low:
+            rest = len(digits) - i - 1
+            same.append(f"{digits[:i]}[{low}-{int(d) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "0*(?:" + "|".join([*shorter, *same, digits]) + ")"
+
+
 class BoundedInt(IntegerConverter):
     """``<int:...>`` in a route: 1 .. 2**31 - 1, what an id column holds; anything else is
-    not a route (404) rather than a database error."""
+    not a route (404) rather than a database error.
+
+    The range is in the converter's regex, not only in ``to_python``: Werkzeug checks the range
+    after it has picked a rule by method, so an id out of range on a path whose first rule takes
+    another method (``PUT`` and ``DELETE .../follow``) was a 405 naming that method, not a 404."""
 
     def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+        if not fixed_digits and not signed and min == 1 and max is not None:
+            self.regex = up_to(max)
 
 
 def unreadable(value: str) -> bool:

@@ -7,6 +7,7 @@ deep a 400 before it is parsed; a cursor a client made up a 422 ``bad_cursor``.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -66,3 +67,30 @@ def test_text_made_only_of_invisible_characters_is_not_visible():
 def test_a_nul_byte_in_a_path_segment_is_not_found(client):
     for path in ("/api/v1/tourism/bookings/AB%00CD", "/api/v1/welfare/programmes/x%00y", "/tourism/bookings/%00"):
         assert client.get(path).status_code == 404, path
+
+
+def test_an_id_beyond_the_column_range_is_not_found_whatever_the_method(app, client):
+    """Every route with an id, every method: 404, never a 405 that names another method (Werkzeug
+    checked the range after picking a rule by method: DELETE /api/v1/proposals/<huge>/follow was
+    405 'PUT only', found by schemathesis)."""
+    from werkzeug.routing.converters import IntegerConverter
+    paths = {rule.rule for rule in app.url_map.iter_rules()
+             if rule._converters and all(isinstance(c, IntegerConverter) for c in rule._converters.values())}
+    assert "/api/v1/proposals/<int:proposal_id>/follow" in paths
+    wrong = []
+    for path in sorted(paths):
+        for bad in (2**31, 17598375029891796, 0):
+            url = re.sub(r"<int:\w+>", str(bad), path)
+            for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                status = client.open(url, method=method, json={}).status_code
+                if status != 404:
+                    wrong.append(f"{method} {url}: {status}")
+    assert not wrong, wrong
+
+
+def test_an_id_within_the_range_still_reaches_the_view(client):
+    """The bound is the column's: its largest id (and one written with leading zeros) is routed,
+    so an anonymous caller is asked to sign in (401), not told there is no such path."""
+    for id_ in ("2147483647", "1", "007"):
+        for method in ("PUT", "DELETE"):
+            assert client.open(f"/api/v1/proposals/{id_}/follow", method=method).status_code == 401
