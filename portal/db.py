@@ -62,3 +62,17 @@ def insert_ignore(session: Session, model, values: dict | None = None, *, select
     # RETURNING tells for sure whether the row went in (rowcount is not reliable with it).
     pk = table.primary_key.columns.values()[0]
     return len(session.execute(stmt.values(**values).returning(pk)).all())
+
+
+def commit_keeping_loaded(session) -> None:
+    """Commit without expiring the objects the session holds, for a use case that answers from
+    what it already has: the columns its UPDATE changed come back by RETURNING and are set with
+    ``set_committed_value``, so the answer needs no SELECT after the commit (a plain commit
+    expires everything and the answer loads each object again). Only for objects whose every
+    change the caller accounts for."""
+    target = session.registry() if hasattr(session, "registry") else session  # a scoped_session
+    target.expire_on_commit = False
+    try:
+        target.commit()
+    finally:
+        target.expire_on_commit = True

@@ -6,11 +6,12 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, joinedload
 
 from portal.accounts import limits
 from portal.accounts.models import ApiToken, User
+from portal.db import commit_keeping_loaded
 from portal.errors import Invalid, NotFound
 from portal.types import utcnow
 
@@ -41,17 +42,26 @@ def create_token(session: Session, user: User, name: str = "") -> tuple[str, Api
 
 def user_for_token(session: Session, plain: str, *, writes: bool = False) -> User | None:
     """The active user a token belongs to. ``writes``: the request changes state, so its
-    last use may be noted too (a GET never writes)."""
+    last use may be noted too (a GET never writes).
+
+    One statement: the token, its user and the user's roles together (every API request by
+    token runs it before anything else)."""
     if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(plain)))
-    if row is None or row.revoked_at is not None or not row.user.active:
+    found = session.execute(
+        select(User, ApiToken.id, ApiToken.last_used_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == digest(plain), ApiToken.revoked_at.is_(None), User.active.is_(True))
+        .options(joinedload(User.role_rows))
+    ).unique().first()
+    if found is None:
         return None
+    user, token_id, last_used_at = found
     now = utcnow()
-    if writes and (row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5)):
-        row.last_used_at = now
-        session.commit()
-    return row.user
+    if writes and (last_used_at is None or now - last_used_at > timedelta(minutes=5)):
+        session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+        commit_keeping_loaded(session)  # the user just loaded stays as it is: no second load
+    return user
 
 
 def list_tokens(session: Session, user: User) -> list[ApiToken]:
