@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts import service as accounts
-from portal.db import insert_ignore
+from portal.db import commit_keeping_loaded, insert_ignore
 from portal.errors import DomainError, Unauthorized
 from portal.types import utcnow
 
@@ -69,33 +70,39 @@ def endorse(session: Session, user, proposal_id) -> tuple[Proposal, bool]:
     if count is None:  # closed or moved on between our read and our write
         session.rollback()
         raise NotOpen()
-    if count >= settings.ENDORSEMENT_THRESHOLD():
-        reach_threshold(session, proposal)
-    session.commit()
-    session.refresh(proposal)
+    moved = count >= settings.ENDORSEMENT_THRESHOLD() and reach_threshold(session, proposal)
+    # The answer is the proposal as committed: RETURNING gave the count, the threshold's UPDATE
+    # the status; no SELECT after the commit to reload it.
+    commit_keeping_loaded(session)
+    set_committed_value(proposal, "endorsement_count", count)
+    if moved:
+        set_committed_value(proposal, "status", "under_review")
+        set_committed_value(proposal, "status_changed_at", moved)
     return proposal, True
 
 
-def reach_threshold(session: Session, proposal: Proposal) -> bool:
-    """open -> under_review, and the author and endorsers told. Flushes; the caller commits."""
+def reach_threshold(session: Session, proposal: Proposal):
+    """open -> under_review, and the author and endorsers told. Flushes; the caller commits.
+    Returns when the status changed (truthy), or False when another transaction moved it."""
     threshold = settings.ENDORSEMENT_THRESHOLD()
     # Exactly once: of the transactions that pass the threshold, only one UPDATE finds the
     # row still `open`; its rowcount says who won.
-    won = session.execute(
+    changed_at = session.execute(
         update(Proposal)
         .where(Proposal.id == proposal.id, Proposal.status == "open",
                Proposal.endorsement_count >= threshold)
         .values(status="under_review", status_changed_at=utcnow())
+        .returning(Proposal.status_changed_at)
         .execution_options(synchronize_session=False)
-    ).rowcount == 1
-    if not won:
+    ).scalar()
+    if changed_at is None:
         return False
     record_transition(session, proposal, "open", "under_review", None)
     endorsers = session.scalars(select(Endorsement.user_id).where(Endorsement.proposal_id == proposal.id))
     notify_many(session, "proposals.threshold_reached", [proposal.author_id, *endorsers],
                 {"proposal_id": proposal.id, "title": proposal.title, "threshold": threshold},
                 f"proposals.threshold_reached:{proposal.id}")
-    return True
+    return changed_at
 
 
 def withdraw_endorsement(session: Session, user, proposal_id) -> Proposal:
@@ -104,23 +111,26 @@ def withdraw_endorsement(session: Session, user, proposal_id) -> Proposal:
     accounts.require_login(user)
     if proposal.status != "open":
         raise NotOpen()
+    count = proposal.endorsement_count
     deleted = session.execute(
         delete(Endorsement).where(Endorsement.proposal_id == proposal.id, Endorsement.user_id == user.id)
         .execution_options(synchronize_session=False)
     ).rowcount
     if deleted:
         # Only the transaction that deleted the row takes one off, and only while open.
-        changed = session.execute(
+        count = session.execute(
             update(Proposal)
             .where(Proposal.id == proposal.id, Proposal.status == "open")
             .values(endorsement_count=Proposal.endorsement_count - 1)
+            .returning(Proposal.endorsement_count)
             .execution_options(synchronize_session=False)
-        ).rowcount
-        if not changed:
+        ).scalar()
+        if count is None:
             session.rollback()
             raise NotOpen()
-    session.commit()
-    session.refresh(proposal)
+    # The count as committed came back by RETURNING: no SELECT after the commit to reload it.
+    commit_keeping_loaded(session)
+    set_committed_value(proposal, "endorsement_count", count)
     return proposal
 
 
