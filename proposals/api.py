@@ -271,7 +271,9 @@ def triage():
 
 
 @bp.post("/<int:proposal_id>/merge")
-@doc(body=MergeIn, answers={200: ProposalDetailOut, 409: "invalid_transition: from a merged or hidden "
+@doc(body=MergeIn, answers={200: ProposalDetailOut, 404: "not_found: no such proposal, this one or "
+                            "`into` (then `fields.into` says so)",
+                            409: "invalid_transition: from a merged or hidden "
                             "duplicate, or into a merged, hidden or withdrawn proposal"}, tags=TAGS)
 @api_login_required
 def merge(proposal_id: int):

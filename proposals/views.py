@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.i18n import current_locale
 
 from . import limits, service, settings
+from .errors import NoSuchProposal
 from .forms import (
     ActionForm,
     BallotForm,
@@ -312,7 +313,9 @@ def merge(proposal_id: int):
     form = MergeForm()
     try:
         target = service.merge(db.session, current_user, proposal_id, form.into.data)
-    except Invalid as exc:
+    except (Invalid, NoSuchProposal) as exc:
+        if not exc.fields:  # the duplicate itself does not exist: not found
+            raise
         _flash_invalid(exc)
         return _to_detail(proposal_id)
     flash(_("The duplicate is merged; its endorsers now count here."), "success")

@@ -294,8 +294,8 @@ def merge(session: Session, user, duplicate_id, target_id) -> Proposal:
     dup, target = locked.get(dup_id), locked.get(tgt_id)
     if dup is None:
         raise NoSuchProposal()
-    if target is None:
-        raise Invalid(fields={"into": _l("No such proposal.")})
+    if target is None:  # a well-formed id of no proposal: 404 naming the field, like the path's
+        raise NoSuchProposal(fields={"into": _l("No such proposal.")})
     if dup.status in ("merged", "hidden") or target.status in ("merged", "hidden", "withdrawn"):
         raise CannotMerge()
     frm = dup.status

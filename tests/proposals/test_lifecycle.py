@@ -206,6 +206,22 @@ def test_merge_carries_endorsers_over_once(client, make_user, staff, bearer, new
                        headers=bearer(both)).status_code == 403
 
 
+def test_merge_into_a_proposal_that_does_not_exist_is_404_naming_into(client, login, make_user, staff, bearer,
+                                                                      new_proposal, reload):
+    """A well-formed id of no proposal is not found (as for the path's id), not 'invalid input';
+    the form says so beside the field and leaves the duplicate as it was."""
+    dup = new_proposal(make_user())
+    r = client.post(f"/api/v1/proposals/{dup.id}/merge", json={"into": dup.id + 1000}, headers=bearer(staff))
+    assert r.status_code == 404
+    assert set(r.get_json()["error"]["fields"]) == {"into"}
+    assert client.post(f"/api/v1/proposals/{dup.id + 1000}/merge", json={"into": dup.id},
+                       headers=bearer(staff)).status_code == 404
+    login(client, staff)
+    page = client.form(f"/proposals/{dup.id}/merge", {"into": str(dup.id + 1000)})
+    assert page.status_code == 302
+    assert reload(dup.id).status == "open"
+
+
 def test_merge_can_reach_the_threshold(app, client, make_user, staff, bearer, new_proposal, reload):
     app.config["PROPOSAL_ENDORSEMENT_THRESHOLD"] = 2
     target, dup = new_proposal(make_user()), new_proposal(make_user(), title="비슷한 통학로 제안")
