@@ -273,4 +273,5 @@ class PlacesField(SelectMultipleField):
 
 def init_app(app) -> None:
     app.add_template_filter(render, "place")
+    app.add_template_filter(name, "place_name")  # plain text, for a sentence
     app.add_template_global(choices, "place_choices")

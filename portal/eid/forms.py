@@ -11,7 +11,6 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from portal.eid.limits import (
     AGE_MAX,
     DISCOUNT_MAX,
-    DISTRICTS_MAX,
     FACILITY_CODE_MAX,
     FACILITY_CODE_MIN,
     FACILITY_NAME_MAX,
@@ -21,6 +20,7 @@ from portal.eid.limits import (
 )
 from portal.eid.models import FACILITY_KINDS
 from portal.eid.service.facilities import KIND_LABELS
+from portal.places import PlacesField
 
 
 class ActionForm(FlaskForm):
@@ -43,8 +43,7 @@ class FacilityForm(FlaskForm):
         _l("Opening hours"), validators=[Optional(), Length(max=OPENING_HOURS_MAX)],
         description=_l('For example "mon-fri 09:00-18:00; sat 10:00-13:00". Other days are closed.'))
     residents_only = BooleanField(_l("Residents only"))
-    districts = StringField(_l("Districts"), validators=[Optional(), Length(max=DISTRICTS_MAX)],
-                            description=_l("Comma-separated; empty means every district."))
+    districts = PlacesField(_l("Districts"), description=_l("None chosen means every district."))
     min_age = IntegerField(_l("Minimum age"), validators=[Optional(), NumberRange(min=0, max=AGE_MAX)])
     max_age = IntegerField(_l("Maximum age"), validators=[Optional(), NumberRange(min=0, max=AGE_MAX)])
     resident_discount = IntegerField(_l("Resident discount (%)"), default=0,

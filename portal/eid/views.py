@@ -163,7 +163,7 @@ def _facility_input(form: FacilityForm, code: str | None = None) -> service.Faci
         code=code or form.code.data or "",
         names={"ko": form.name_ko.data, "en": form.name_en.data, "zh": form.name_zh.data},
         kind=form.kind.data, opening_hours=form.opening_hours.data or "",
-        residents_only=form.residents_only.data, districts=form.districts.data or "",
+        residents_only=form.residents_only.data, districts=[d for d in form.districts.data or [] if d],
         min_age=form.min_age.data, max_age=form.max_age.data,
         resident_discount=form.resident_discount.data or 0, active=form.active.data)
 
@@ -199,7 +199,7 @@ def _form_for(facility) -> FacilityForm:
     form.kind.data = facility.kind
     form.opening_hours.data = service.format_opening_hours(facility.opening_hours)
     form.residents_only.data = facility.residents_only
-    form.districts.data = ", ".join(facility.districts or [])
+    form.districts.data = list(facility.districts or [])
     form.min_age.data, form.max_age.data = facility.min_age, facility.max_age
     form.resident_discount.data, form.active.data = facility.resident_discount, facility.active
     return form

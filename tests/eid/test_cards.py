@@ -123,7 +123,7 @@ def test_token_claims_carry_no_personal_data(client, login, resident, card_for, 
     assert claims["sub"] == card["card_id"]
     assert claims["iss"] == "https://portal.example.kr"
     assert 0 < claims["exp"] - claims["iat"] <= 60
-    assert claims["resident"] is True and claims["district"] == "성동구"
+    assert claims["resident"] is True and claims["district"] == "seongdong"
     assert claims["age_over"] == [14, 19]  # born 1990: over 19, not 65
     text = jwt.utils.base64url_decode(token.split(".")[1]).decode()
     for secret in (resident.name, resident.email, "1990-05-17", "19900517", "900517"):

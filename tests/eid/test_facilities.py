@@ -18,7 +18,7 @@ def test_facilities_are_public_and_translated(client, make_facility):
         ("a-library", "Seongdong Library", "en"), ("b-pool", "수영장", "ko")]
     first = body["items"][0]
     assert first["kind"] == "library"
-    assert first["policy"] == {"residents_only": True, "districts": ["성동구"], "min_age": None,
+    assert first["policy"] == {"residents_only": True, "districts": ["seongdong"], "min_age": None,
                                "max_age": None, "resident_discount": 20}
     assert first["opening_hours"] == {"mon": "09:00-18:00", "tue": "09:00-18:00",
                                       "wed": "09:00-18:00", "thu": "09:00-18:00",

@@ -69,7 +69,7 @@ def test_the_1940_attack_end_to_end(client, login, make_user, bearer, csrf_heade
     assert client.post("/api/v1/eid/cards", headers=csrf_headers(client)).status_code == 201
     token = client.post("/api/v1/eid/cards/me/token", headers=csrf_headers(client)).get_json()["token"]
     assert claims_of(token)["age_over"] == [14, 19]  # born 1990: never 65
-    assert claims_of(token)["district"] == "성동구"
+    assert claims_of(token)["district"] == "seongdong"
     seniors, _ = make_gate(min_age=65)
     answer = verify(seniors, token).get_json()
     assert (answer["decision"], answer["reason"]) == ("denied", "policy")
@@ -87,12 +87,12 @@ def test_the_card_reads_the_register_entry_not_the_account_columns(client, login
                        .values(birth_date=date(1940, 1, 1), district="강남구", name="Someone"))
     db.session.commit()
     claims = claims_of(token_for(user))
-    assert (claims["age_over"], claims["district"]) == ([14, 19], "성동구")
+    assert (claims["age_over"], claims["district"]) == ([14, 19], "seongdong")
     # A correction of the register itself is what the card follows.
     accounts.import_register(db.session, [{**REAL, "birth_date": "1950-05-17"}])
     assert claims_of(token_for(user))["age_over"] == [14, 19, 65]
     holder = service.holder_facts(db.session, db.session.get(User, user.id))
-    assert (holder.name, holder.district) == ("김민지", "성동구")
+    assert (holder.name, holder.district) == ("김민지", "seongdong")
 
 
 def test_a_profile_edit_after_verification_changes_nothing(client, login, make_user, card_for,
@@ -101,7 +101,7 @@ def test_a_profile_edit_after_verification_changes_nothing(client, login, make_u
     card_for(user)
     client.form("/account/", {"name": "Minji", "birth_date": "1940-01-01", "district": "강남구"})
     claims = claims_of(token_for(user))
-    assert (claims["age_over"], claims["district"]) == ([14, 19], "성동구")
+    assert (claims["age_over"], claims["district"]) == ([14, 19], "seongdong")
 
 
 def test_no_token_is_signed_for_a_holder_who_is_not_verified(make_user, card_for):

@@ -53,7 +53,7 @@ def test_a_card_id_that_cannot_exist_is_404(card_id, client, login, staff, resid
 def test_facility_names_and_districts_a_person_cannot_see_are_422(field, text, desk):
     data = {"code": "pool-1", "name_ko": "구민 수영장", "kind": "sports_centre", field: text}
     if field == "districts":
-        data[field] = f"성동구, {text}"
+        data[field] = ["seongdong", text]
     response = desk.form("/eid/staff/facilities?lang=en", data)
     assert response.status_code == 422
     assert "characters a person can see" in response.get_data(as_text=True)
@@ -63,11 +63,11 @@ def test_facility_names_and_districts_a_person_cannot_see_are_422(field, text, d
 def test_a_facility_with_names_a_person_can_see_is_saved(desk):
     response = desk.form("/eid/staff/facilities", {
         "code": "pool-1", "name_ko": "구민 수영장", "name_en": "Pool\u200b", "kind": "sports_centre",
-        "districts": "성동구, 광진구"})
+        "districts": ["성동구", "Gwangjin-gu"]})
     assert response.status_code == 303
     facility = db.session.scalar(db.select(Facility))
     assert facility.names == {"ko": "구민 수영장", "en": "Pool\u200b"}  # visible text, kept as typed
-    assert facility.districts == ["성동구", "광진구"]
+    assert facility.districts == ["seongdong", "gwangjin"]  # a name in any language, stored as the code
 
 
 @pytest.mark.parametrize("text", INVISIBLE)

@@ -28,7 +28,7 @@ def test_card_page_shows_holder_and_a_qr_code(client, login, resident, card_for)
     card_for(resident)
     card = db.session.scalar(db.select(Card))
     page = client.get("/eid/?lang=en").get_data(as_text=True)
-    assert resident.name in page and "성동구" in page
+    assert resident.name in page and "Seongdong-gu" in page  # the district in the page's language
     assert card.masked_number in page and card.number not in page
     assert '<svg' in page and 'class="eid-qr-svg"' in page
     assert 'data-url="/eid/qr"' in page and "card.js" in page
@@ -81,14 +81,14 @@ def test_staff_create_facility_and_gate_key_shown_once(client, login, staff):
     response = client.form("/eid/staff/facilities", {
         "code": "pool-1", "name_ko": "구민 수영장", "name_en": "Residents' Pool", "name_zh": "居民游泳池",
         "kind": "sports_centre", "opening_hours": "mon-sat 06:00-21:00", "residents_only": "y",
-        "districts": "성동구, 광진구", "min_age": "", "max_age": "", "resident_discount": "25",
+        "districts": ["seongdong", "gwangjin"], "min_age": "", "max_age": "", "resident_discount": "25",
         "active": "y"})
     assert response.status_code == 303, response.get_data(as_text=True)
     facility = db.session.scalar(db.select(Facility).where(Facility.code == "pool-1"))
-    assert facility.districts == ["성동구", "광진구"] and facility.resident_discount == 25
+    assert facility.districts == ["seongdong", "gwangjin"] and facility.resident_discount == 25
     assert facility.opening_hours["5"] == "06:00-21:00" and "6" not in facility.opening_hours
     listing = client.get("/eid/staff/facilities?lang=en").get_data(as_text=True)
-    for text in ("Residents&#39; Pool", "Residents only", "Districts: 성동구, 광진구",
+    for text in ("Residents&#39; Pool", "Residents only", "Districts: Seongdong-gu, Gwangjin-gu",
                  "Resident discount 25%", "Sat 06:00-21:00"):
         assert text in listing, text
     assert "Sun 06:00" not in listing

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal import places
 from portal.audit import record
 from portal.eid import settings
 from portal.eid.errors import INVISIBLE, FacilityExists, NoSuchFacility
@@ -110,6 +111,11 @@ def _clean_facility(data: FacilityInput) -> dict:
         districts = [d.strip() for d in re.split(r"[,\n]+", districts or "") if d.strip()]
     if not all(isinstance(d, str) and visible(d) for d in districts):
         fields["districts"] = INVISIBLE
+    else:  # a district by its code or its name in any language; stored as codes (portal.places)
+        codes = [places.match(d, "district") for d in districts]
+        if None in codes:
+            fields["districts"] = places.NOT_A_PLACE["district"]
+        districts = list(dict.fromkeys(codes))
     thresholds = settings.AGE_THRESHOLDS()
     if data.min_age is not None and data.min_age not in thresholds:
         fields["min_age"] = _l("Use one of the age thresholds: %(ages)s.",
