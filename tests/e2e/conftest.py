@@ -86,12 +86,19 @@ class AxeReport:
         return {where.split(" [", 1)[0] for where in self.seen}
 
     def text(self) -> str:
+        """One line per rule, page and element, with the languages and widths it was found at."""
         lines = [f"{len(self.violations)} violations, {len(self.incomplete)} needs review "
                  f"on {len(self.seen)} page views of {len(self.pages())} pages"]
-        if self.violations:
-            lines += ["violations:"] + ["  " + v for v in self.violations]
-        if self.incomplete:
-            lines += ["needs review:"] + ["  " + v for v in self.incomplete]
+        for title, found in (("violations:", self.violations), ("needs review:", self.incomplete)):
+            if not found:
+                continue
+            grouped: dict[tuple[str, str], list[str]] = {}
+            for line in found:
+                where, rest = line.split(" [", 1)
+                view, finding = rest.split("]: ", 1)
+                grouped.setdefault((where, finding), []).append(view)
+            lines.append(title)
+            lines += [f"  {where} [{'; '.join(views)}]: {finding}" for (where, finding), views in grouped.items()]
         return "\n".join(lines)
 
 
