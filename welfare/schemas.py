@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from portal import places
 from portal.api import DEFAULT_LIMIT, MAX_LIMIT, Body, Query, iso
 from portal.apidoc import checked
 from portal.i18n import LOCALES, pick
@@ -18,15 +19,35 @@ from welfare.service.values import PROFILE_FIELDS
 
 # -- requests ------------------------------------------------------------------------------
 
+def _within(bounds: tuple[int, int], *, nullable: bool = True, **more) -> dict:
+    """What welfare.service.values checks of a whole number (with its own messages, every bad
+    field at once), for the document: the model only types it."""
+    number = {"type": "integer", "minimum": bounds[0], "maximum": bounds[1]}
+    schema = {"anyOf": [number, {"type": "null"}]} if nullable else number
+    return {"json_schema_extra": checked(**schema, **more)}
+
+
+# A district of the city (portal.places) by code; its name in ko, en or zh is accepted too.
+_DISTRICT = Field(default=None, json_schema_extra=checked(
+    anyOf=[{"type": "string", "enum": [row["code"] for row in places.seed_rows() if row["kind"] == "district"]},
+           {"type": "null"}],
+    description="A district's code (its name in any language is accepted too)"))
+# A date that depends on today, which a schema cannot say (tests/contract/hooks.py keeps it in range):
+_PAST = f"From {limits.EARLIEST_BIRTH_YEAR}-01-01 to today (Korea time), not in the future"
+_AGE = Field(default=None, **_within(limits.AGE))
+_HOUSEHOLD = Field(default=1, **_within(limits.HOUSEHOLD_SIZE, nullable=False, default=1))
+_GRADE = Field(default=None, **_within(limits.DISABILITY_GRADE))
+_CHILD_AGE = Field(default=None, **_within(limits.YOUNGEST_CHILD_AGE))
+
 # The household's income, given as either (monthly_income wins when both are given):
-_PCT = Field(default=None, description=(
+_PCT = Field(default=None, **_within(limits.MEDIAN_INCOME_PCT), description=(
     "Household income as a percentage of the standard median income (기준 중위소득 대비 %) for "
     f"the household's size, {limits.MEDIAN_INCOME_PCT[0]}-{limits.MEDIAN_INCOME_PCT[1]}; 100 is "
     "the median, above 100 is fine."))
-_MONTHLY = Field(default=None, description=(
+_MONTHLY = Field(default=None, **_within(limits.MONTHLY_INCOME), description=(
     "The household's income in won per month: the service computes median_income_pct from it "
     "and household_size with the year's standard median income table. Not stored."))
-_OLD_PCT = Field(default=None, deprecated=(
+_OLD_PCT = Field(default=None, **_within(limits.MEDIAN_INCOME_PCT, deprecated=True), deprecated=(
     "Use median_income_pct: the same number, which was always a percentage of the standard "
     "median income, never a percentile."))
 
@@ -87,16 +108,18 @@ class ProgrammePatch(Body):
 
 
 class ProfileIn(Body):
-    consent: bool
-    birth_date: date | None = None
+    consent: bool = Field(json_schema_extra=checked(
+        type="boolean", const=True,
+        description="Must be true: the profile is stored only with consent (false: 422 consent_required)"))
+    birth_date: date | None = Field(None, description=_PAST)
     median_income_pct: int | None = _PCT
     monthly_income: int | None = _MONTHLY
     income_percentile: int | None = _OLD_PCT
-    household_size: int = 1
-    lives_alone: bool = False
-    disability_grade: int | None = None
-    youngest_child_birth_date: date | None = None
-    district: str | None = Field(default=None, max_length=limits.DISTRICT_MAX)
+    household_size: int = _HOUSEHOLD
+    lives_alone: bool = Field(False, description="true: a household of 1")
+    disability_grade: int | None = _GRADE
+    youngest_child_birth_date: date | None = Field(None, description=_PAST)
+    district: str | None = _DISTRICT
     notices_opt_out: bool = False
 
 
@@ -124,15 +147,15 @@ class ProgrammeListQuery(Query):
 
 
 class ScreenerIn(Body):
-    age: int | None = None
+    age: int | None = _AGE
     median_income_pct: int | None = _PCT
     monthly_income: int | None = _MONTHLY
     income_percentile: int | None = _OLD_PCT
-    household_size: int = 1
-    lives_alone: bool = False
-    disability_grade: int | None = None
-    youngest_child_age: int | None = None
-    district: str | None = Field(default=None, max_length=limits.DISTRICT_MAX)
+    household_size: int = _HOUSEHOLD
+    lives_alone: bool = Field(False, description="true: a household of 1")
+    disability_grade: int | None = _GRADE
+    youngest_child_age: int | None = _CHILD_AGE
+    district: str | None = _DISTRICT
 
 
 # -- answers -------------------------------------------------------------------------------

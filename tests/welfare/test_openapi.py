@@ -55,3 +55,35 @@ def test_documented_limits_are_the_views_limits(client, officer, bearer):
     assert client.get("/api/v1/welfare/programmes?all=1").status_code == 401  # documented beside all
     assert "401" in operation["responses"] and "403" in operation["responses"]
     assert client.get("/api/v1/welfare/programmes?all=1", headers=bearer(officer)).status_code == 200
+
+
+def _number(schema: dict) -> dict:
+    return next((s for s in schema.get("anyOf", [schema]) if s.get("type") == "integer"), {})
+
+
+def test_the_screener_accepts_exactly_the_bounds_its_document_gives(client):
+    """Trust II item 7: a schema-valid answer is screened (200), one beyond a documented bound is
+    422 naming that field; and every district the document lists is one the screener knows."""
+    doc = _document(client)
+    props = doc["components"]["schemas"]["welfare.ScreenerIn"]["properties"]
+    bounded = {name: _number(schema) for name, schema in props.items() if "minimum" in _number(schema)}
+    assert {"age", "household_size", "disability_grade", "median_income_pct", "monthly_income",
+            "youngest_child_age"} <= set(bounded)
+    for name, schema in bounded.items():
+        for value in (schema["minimum"], schema["maximum"]):
+            r = client.post("/api/v1/welfare/screener", json={name: value})
+            assert r.status_code == 200, (name, value, r.get_json())
+        for value in (schema["minimum"] - 1, schema["maximum"] + 1):
+            r = client.post("/api/v1/welfare/screener", json={name: value})
+            assert r.status_code == 422 and name in r.get_json()["error"]["fields"], (name, value)
+    districts = next(s for s in props["district"]["anyOf"] if s.get("type") == "string")["enum"]
+    assert "seongdong" in districts
+    for code in districts:
+        assert client.post("/api/v1/welfare/screener", json={"district": code}).status_code == 200, code
+
+
+def test_the_profile_document_says_consent_must_be_true(client, make_user, bearer):
+    props = _document(client)["components"]["schemas"]["welfare.ProfileIn"]["properties"]
+    assert props["consent"]["const"] is True
+    r = client.put("/api/v1/welfare/profile/me", json={"consent": False}, headers=bearer(make_user()))
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "consent_required"
