@@ -5,17 +5,19 @@ describing it and, beside it, the one function that builds it as a plain dict.""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from portal.api import DEFAULT_LIMIT, MAX_LIMIT, Body, Query, iso, money
-from portal.inputs import MAX_ID
+from portal.inputs import MAX_ID, VISIBLE_PATTERN
 
 from . import service
 from .limits import (
     DAY_MIN,
     DAY_YEARS_AHEAD,
+    EMAIL_MAX,
     GATEWAY_ID_MAX,
     GUEST_NAME_MAX,
     PHONE_MAX,
@@ -40,9 +42,20 @@ Lang = Literal["ko", "en", "zh"]
 # --- request bodies -----------------------------------------------------------------------------
 
 
+# An address the portal mails (a guest's): a reserved domain (.test, .invalid, .localhost, ...)
+# can receive no mail, so it is refused (422), and the document says so.
+_MAILABLE = {"not": {"pattern": r"\.({})\.?$".format("|".join(SPECIAL_USE_DOMAIN_NAMES))},
+             "description": "an address mail can reach: not on a reserved domain ("
+                            + ", ".join(f".{d}" for d in SPECIAL_USE_DOMAIN_NAMES) + ")"}
+# An address a booking is found by (lookup, cancel, pay): compared with the booking's, never
+# mailed, so any address is read, and one no booking has answers as a wrong one does (404/403).
+KnownEmail = Annotated[str, Field(min_length=1, max_length=EMAIL_MAX, json_schema_extra={"format": "email"})]
+
+
 class Guest(Body):
-    name: str = Field(min_length=1, max_length=GUEST_NAME_MAX)
-    email: EmailStr
+    name: str = Field(min_length=1, max_length=GUEST_NAME_MAX, json_schema_extra={"pattern": VISIBLE_PATTERN},
+                      description="a name a person can read (a visible character)")
+    email: EmailStr = Field(json_schema_extra=_MAILABLE)
     phone: str | None = Field(default=None, max_length=PHONE_MAX)
 
 
@@ -68,16 +81,16 @@ def _providers(schema: dict) -> None:
 class PaymentIn(Body):
     provider: str = Field(min_length=1, max_length=PROVIDER_MAX, json_schema_extra=_providers)
     sandbox_outcome: Literal["pay", "fail"] = "pay"
-    email: EmailStr | None = None
+    email: KnownEmail | None = None
 
 
 class CancelIn(Body):
-    email: EmailStr | None = Field(default=None, description="the booking's email: required "
+    email: KnownEmail | None = Field(default=None, description="the booking's email: required "
                                    "unless the booker is signed in (422 otherwise)")
 
 
 class LookupIn(Body):
-    email: EmailStr
+    email: KnownEmail
 
 
 class CheckInIn(Body):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -87,6 +88,23 @@ def test_lookup_needs_the_right_email_in_a_post(client, make_listing, book):
     assert client.get(f"/api/v1/tourism/bookings/{ref}").status_code == 401
     resp = client.post(f"/api/v1/tourism/bookings/{ref}/cancel", json={"email": "other@example.com"})
     assert resp.status_code == 404
+    assert taken(slot.id) == 1
+
+
+def test_an_address_no_booking_has_is_not_found_even_on_a_reserved_domain(client, make_listing, book):
+    """Trust II item 7: finding a booking compares the address, it mails nothing, so an address
+    on a reserved domain (.test) is one no booking has (404 lookup and cancel, like any wrong one),
+    not 'invalid'. Booking with one is refused: the confirmation could reach no one, and the
+    document says so (tourism.Guest.email)."""
+    _listing, slot = make_listing()
+    ref = book(slot)["reference"]
+    for path in (f"/api/v1/tourism/bookings/{ref}/lookup", f"/api/v1/tourism/bookings/{ref}/cancel"):
+        assert client.post(path, json={"email": "x@d85dxboz.test"}).status_code == 404, path
+    assert client.post(f"/api/v1/tourism/bookings/{ref}/lookup", json={"email": "guest@example.com"}).status_code == 200
+    resp = client.post("/api/v1/tourism/bookings", json=booking_body(slot.id, 1, "x@d85dxboz.test", "en"))
+    assert resp.status_code == 422 and set(resp.get_json()["error"]["fields"]) == {"guest.email"}
+    guest = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["tourism.BookingIn.Guest"]
+    assert re.search(guest["properties"]["email"]["not"]["pattern"], "x@d85dxboz.test")
     assert taken(slot.id) == 1
 
 
