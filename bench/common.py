@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SERVED: dict[str, int] = {}  # base URL -> gunicorn master pid, while it serves
 
 
 def fresh_database(name: str) -> str:
@@ -55,6 +56,7 @@ def gunicorn(app_spec: str = "portal:create_app()", env: dict | None = None, wor
     out = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=ROOT, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
+    SERVED[url] = proc.pid
     try:
         deadline = time.time() + 60
         while True:
@@ -68,6 +70,7 @@ def gunicorn(app_spec: str = "portal:create_app()", env: dict | None = None, wor
             time.sleep(0.3)
         yield url
     finally:
+        SERVED.pop(url, None)
         proc.terminate()
         try:
             proc.wait(timeout=15)
@@ -93,7 +96,22 @@ def wrk(url: str, seconds: int = 10, connections: int = 32, threads: int = 2,
     total = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
     errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    lat = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-    p50 = float(lat.group(1)) * scale[lat.group(2)] if lat else None
-    return {"rps": rps, "requests": total, "non_2xx": non2xx, "errors": errors, "latency_p50_ms": p50}
+
+    def percentile(p: str) -> float | None:
+        lat = re.search(p + r"%\s+([\d.]+)(us|ms|s)", out)
+        return float(lat.group(1)) * scale[lat.group(2)] if lat else None
+
+    return {"rps": rps, "requests": total, "non_2xx": non2xx, "errors": errors,
+            "latency_p50_ms": percentile("50"), "latency_p99_ms": percentile("99")}
+
+
+def worker_rss_mb(url: str) -> list[float]:
+    """Resident memory (MB) of each worker of the gunicorn serving `url` (Linux /proc)."""
+    master = SERVED[url]
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    out = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        out.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024)
+    return out

@@ -77,7 +77,8 @@ def seed(url: str, args, rng: random.Random) -> tuple[list[str], list[int]]:
         with db.engine.begin() as conn:
             conn.execute(text(
                 'INSERT INTO "user" (email, password_hash, name, locale, active, verified_at, verified_by, '
-                "created_at) SELECT 'bench' || g || '@bench.kr', :h, '주민' || g, 'ko', true, now(), 'staff', now() "
+                "email_confirmed_at, created_at) "
+                "SELECT 'bench' || g || '@bench.kr', :h, '주민' || g, 'ko', true, now(), 'staff', now(), now() "
                 "FROM generate_series(0, :n) g ORDER BY g"), {"h": digest, "n": residents + loaders})
             conn.execute(text("INSERT INTO user_role (user_id, role) SELECT id, 'resident' FROM \"user\""))
             first = conn.execute(text('SELECT min(id) FROM "user"')).scalar()
