@@ -8,6 +8,8 @@ from wtforms import DateTimeLocalField, IntegerField, RadioField, SelectField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from portal.places import PlaceField
+
 from . import limits
 from .vocabulary import CATEGORY_LABELS, CHOICE_LABELS
 
@@ -18,8 +20,7 @@ class ProposalForm(FlaskForm):
     body = TextAreaField(_l("Your proposal"),
                          validators=[DataRequired(), Length(min=limits.BODY_MIN, max=limits.BODY_MAX)])
     category = SelectField(_l("Category"), validators=[DataRequired()])
-    district = StringField(_l("District (optional)"),
-                           validators=[Optional(), Length(max=limits.DISTRICT_MAX)])
+    district = PlaceField(_l("District (optional)"), validators=[Optional()], blank=_l("Not chosen"))
     location = StringField(_l("Where (optional, text only)"),
                            validators=[Optional(), Length(max=limits.LOCATION_MAX)])
 

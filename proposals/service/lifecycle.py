@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
-from portal import audit
+from portal import audit, places
 from portal.accounts import service as accounts
 from portal.accounts.roles import STAFF
 from portal.db import insert_ignore
@@ -54,6 +54,8 @@ def validate_proposal(data: dict) -> dict:
     elif category not in CATEGORIES:
         errors["category"] = _l("Not one of the allowed values.")
     clean["category"] = category
+    if clean["district"] is not None:  # a code or a name in any language; stored as the code
+        clean["district"] = places.clean(clean["district"], "district", errors, "district")
     if errors:
         raise Invalid(fields=errors)
     return clean

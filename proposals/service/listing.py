@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import Session, defer
 
+from portal import places
 from portal.accounts import service as accounts
 from portal.accounts.roles import STAFF
 from portal.api import paginate
@@ -48,6 +49,9 @@ def parse_list_query(args) -> ListQuery:
         errors["sort"] = _l("Not one of the allowed values.")
     q = (args.get("q") or "").strip()[:QUERY_MAX] or None
     district = (args.get("district") or "").strip()[:DISTRICT_MAX] or None
+    # A code or a name in any language; text that names no district is kept (it matches what was
+    # stored before districts had codes).
+    district = places.match(district, "district") or district
     if errors:
         raise Invalid(fields=errors)
     return ListQuery(status=status, category=category, district=district, q=q, sort=sort)
