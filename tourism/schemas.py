@@ -56,7 +56,8 @@ class Guest(Body):
     name: str = Field(min_length=1, max_length=GUEST_NAME_MAX, json_schema_extra={"pattern": VISIBLE_PATTERN},
                       description="a name a person can read (a visible character)")
     email: EmailStr = Field(json_schema_extra=_MAILABLE)
-    phone: str | None = Field(default=None, max_length=PHONE_MAX)
+    phone: str | None = Field(default=None, max_length=PHONE_MAX, json_schema_extra={"pattern": f"^$|{VISIBLE_PATTERN}"},
+                              description="empty or with a character a person can see")
 
 
 class BookingIn(Body):

@@ -105,6 +105,11 @@ def test_an_address_no_booking_has_is_not_found_even_on_a_reserved_domain(client
     assert resp.status_code == 422 and set(resp.get_json()["error"]["fields"]) == {"guest.email"}
     guest = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["tourism.BookingIn.Guest"]
     assert re.search(guest["properties"]["email"]["not"]["pattern"], "x@d85dxboz.test")
+    # A phone number only of control characters is refused, and the document's pattern says so.
+    body = booking_body(slot.id, 1, "guest@example.com", "en")
+    resp = client.post("/api/v1/tourism/bookings", json={**body, "guest": {**body["guest"], "phone": "\u001f"}})
+    assert resp.status_code == 422 and [f for f in resp.get_json()["error"]["fields"] if f.endswith("phone")]
+    assert not re.search(guest["properties"]["phone"]["pattern"], "\u001f")
     assert taken(slot.id) == 1
 
 
