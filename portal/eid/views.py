@@ -5,7 +5,7 @@ from __future__ import annotations
 import segno
 from babel.dates import get_day_names
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -17,7 +17,7 @@ from portal.eid.forms import ActionForm, CardStatusForm, FacilityForm, GateForm
 from portal.eid.models import Facility, Gate
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
-from portal.i18n import pick
+from portal.i18n import format_date, format_datetime, pick
 
 bp = Blueprint("eid", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -36,7 +36,8 @@ def _helpers():
             "eid_kind": lambda k: service.KIND_LABELS.get(k, k),
             "eid_hours": opening_hours_lines,
             "eid_date": lambda dt: format_date(dt, "medium"),
-            "eid_datetime": lambda dt: format_datetime(dt, "medium"),
+            # a time of entry: CLDR without seconds, and whose clock it is
+            "eid_datetime": lambda dt: format_datetime(dt, "short", zone=True),
             "age_thresholds": settings.AGE_THRESHOLDS(),
             "max_ages": [t - 1 for t in settings.AGE_THRESHOLDS()]}
 

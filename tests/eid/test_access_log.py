@@ -21,3 +21,27 @@ def test_holder_sees_own_access_log(client, login, make_user, resident, card_for
     other = make_user()
     login(client, other)
     assert client.get("/api/v1/eid/access-log").get_json()["items"] == []
+
+
+def test_access_log_says_when_in_the_visitors_language_without_seconds(
+        client, login, resident, card_for, token_for, make_gate, verify):
+    """The time of an entry reads as CLDR has it in each language, in the city's time zone and
+    saying so, to the minute (it was Flask-Babel's medium format: "PM 3:07:09" on a Korean page)."""
+    from datetime import UTC, datetime
+
+    from portal.eid.models import AccessEntry
+    from portal.extensions import db
+
+    card_for(resident)
+    key, _ = make_gate()
+    verify(key, token_for(resident))
+    entry = db.session.query(AccessEntry).one()
+    entry.at = datetime(2026, 3, 5, 6, 7, 9, tzinfo=UTC)  # 15:07:09 in Seoul
+    db.session.commit()
+    login(client, resident)
+    shown = {lang: client.get(f"/eid/access-log?lang={lang}").get_data(as_text=True) for lang in ("ko", "en", "zh")}
+    assert "2026년 3월 5일 오후 3:07 대한민국 시간" in shown["ko"]
+    assert "Mar 5, 2026, 3:07\u202fPM Korean Time" in shown["en"]  # CLDR's narrow space
+    assert "2026年3月5日 韩国时间 15:07" in shown["zh"]
+    for page in shown.values():
+        assert "3:07:09" not in page and "15:07:09" not in page
