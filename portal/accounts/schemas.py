@@ -31,9 +31,13 @@ class ProfilePatch(Body):
     locale: str | None = Field(default=None, json_schema_extra={"enum": [*LOCALES, None]})
 
 
+# A birth date runs to today, which a schema cannot say (tests/contract/hooks.py keeps it in range).
+BORN = f"From {limits.EARLIEST_BIRTH_YEAR}-01-01 to today (Korea time): the card attests it"
+
+
 class VerificationIn(Body):
     name: str = Field(min_length=1, max_length=limits.NAME_MAX, json_schema_extra=VISIBLE)
-    birth_date: date
+    birth_date: date = Field(description=BORN)
     district: str = Field(min_length=1, max_length=limits.DISTRICT_MAX, json_schema_extra=DISTRICT)
     document_number: str = Field(min_length=limits.DOCUMENT_MIN, max_length=limits.DOCUMENT_MAX,
                                  json_schema_extra=DOCUMENT)
@@ -48,7 +52,7 @@ class ManualVerificationIn(Body):
     """What staff checked on the resident's ID: the card attests these, not the profile."""
     reason: str = Field(min_length=1, max_length=limits.REASON_MAX, json_schema_extra=VISIBLE)
     name: str = Field(min_length=1, max_length=limits.NAME_MAX, json_schema_extra=VISIBLE)
-    birth_date: date
+    birth_date: date = Field(description=BORN)
     district: str = Field(min_length=1, max_length=limits.DISTRICT_MAX, json_schema_extra=DISTRICT)
     document_number: str = Field(min_length=limits.DOCUMENT_MIN, max_length=limits.DOCUMENT_MAX,
                                  json_schema_extra=DOCUMENT)
