@@ -12,6 +12,7 @@ from flask_babel import format_currency, format_decimal, refresh
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 from wtforms.csrf.core import CSRFTokenField
@@ -20,6 +21,7 @@ from wtforms.widgets import HiddenInput
 from portal import nav
 from portal.accounts import roles
 from portal.api import is_api_request, json_error
+from portal.apidoc import doc
 from portal.errors import DomainError, Invalid, NotFound
 from portal.extensions import csrf, db
 from portal.i18n import LOCALE_NAMES, current_locale, in_time, init_jinja
@@ -274,8 +276,18 @@ def healthz():
     return jsonify({"status": "ok" if healthy else "unavailable", "checks": checks}), 200 if healthy else 503
 
 
+class OpenAPIOut(BaseModel):
+    """An OpenAPI 3.1 document (its parts are OpenAPI's own)."""
+    model_config = ConfigDict(extra="allow")
+    openapi: str
+    info: dict
+    paths: dict
+
+
 @bp.get("/api/v1/openapi.json")
+@doc(answers={200: OpenAPIOut}, public=True, tags=("portal",))
 def openapi():
+    """This document"""
     from portal.openapi import build
     return jsonify(build(current_app))
 
