@@ -7,13 +7,24 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 GATE_PORT ?= 5001
 
-.PHONY: run test install lint i18n browser axe serve gates worker beat
+.PHONY: run test install lint i18n browser axe serve gates worker beat schemathesis
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
+
+# Schemathesis for the contract test (tests/contract), in a venv of its own inside .venv (so
+# .gitignore covers it): its pinned dependencies never move the app's.
+VENV_ST ?= $(VENV)/schemathesis
+$(VENV_ST)/bin/.installed: tests/contract/requirements.txt
+	$(PYTHON) -m venv $(VENV_ST)
+	$(VENV_ST)/bin/pip install -q -r tests/contract/requirements.txt
+	touch $@
+
+schemathesis: $(VENV_ST)/bin/.installed
+export SCHEMATHESIS_BIN := $(abspath $(VENV_ST))/bin/schemathesis
 
 install: $(BIN)/.installed
 	$(BIN)/python tools/i18n.py compile
@@ -39,7 +50,7 @@ $(AXE): tests/e2e/package-lock.json
 
 axe: $(AXE)
 
-test: install browser axe
+test: install browser schemathesis axe
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
