@@ -360,7 +360,10 @@ def staff_register():
             flash(_("The file must be UTF-8 CSV."), "error")
             return render_template("accounts/staff_register.html", form=form), 422
         except DomainError as exc:
-            return render_template("accounts/staff_register.html", form=form, errors=exc.fields,
+            # the service keys its problems "line N" (as the CLI prints them); the page says each
+            # in a sentence of its language
+            errors = [(key.removeprefix("line "), problem) for key, problem in (exc.fields or {}).items()]
+            return render_template("accounts/staff_register.html", form=form, errors=errors,
                                    message=exc.message), exc.status
         flash(_("%(n)s register rows imported.", n=count), "success")
         return redirect(url_for("accounts.staff_register"))

@@ -45,3 +45,25 @@ def test_access_log_says_when_in_the_visitors_language_without_seconds(
     assert "2026年3月5日 韩国时间 15:07" in shown["zh"]
     for page in shown.values():
         assert "3:07:09" not in page and "15:07:09" not in page
+
+
+def test_access_log_reason_is_punctuated_in_the_page_language(client, login, resident, card_for, token_for,
+                                                              make_gate, verify):
+    """A refusal and its reason: "Denied: ..." in English, a full-width colon in Chinese (the colon was
+    outside the msgid, so zh read "拒绝: ...")."""
+    import re
+
+    card_for(resident)
+    key, _ = make_gate()
+    token = token_for(resident)
+    verify(key, token)
+    verify(key, token)  # the same code twice: refused as replayed
+    login(client, resident)
+    cells = {}
+    for lang in ("en", "zh"):
+        html = client.get(f"/eid/access-log?lang={lang}").get_data(as_text=True)
+        cells[lang] = [" ".join(re.sub(r"<[^>]+>", " ", c).split())
+                       for c in re.findall(r"<td>(.*?)</td>", html, flags=re.S)]
+    assert any(re.fullmatch(r"Denied: \S.*", c) for c in cells["en"]), cells["en"]
+    assert any(re.fullmatch(r"\S+：\S.*", c) for c in cells["zh"]), cells["zh"]
+    assert not any(re.search(r":\s", c) for c in cells["zh"]), cells["zh"]

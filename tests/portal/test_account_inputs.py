@@ -5,6 +5,7 @@ stored; registration answers alike for a known and a new address even then."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -171,3 +172,21 @@ def test_wrong_types_are_422(client, make_user, bearer):
                                                json={**FACTS, "birth_date": "10000-01-01"}, headers=h))
     assert "name" in _fields(client.patch("/api/v1/accounts/me", json={"name": ["x"]}, headers=h))
     assert "lang" in _fields(client.patch("/api/v1/accounts/me", json={"locale": "x" * 10_000}, headers=h))
+
+
+def test_register_file_errors_read_as_sentences_of_the_page_language(client, make_user, login):
+    """Each line's problem in the page's language and punctuation (zh "：", issue 13): the page
+    said "line 2: birth_date: ..." in English on every page."""
+    head = "name,birth_date,district,document_number\n"
+    row = {**FACTS, "birth_date": "1850-01-01"}
+    text = head + ",".join(row[c] for c in service.REGISTER_COLUMNS) + "\n"
+    shown = {}
+    for lang in ("ko", "en", "zh"):
+        login(client, make_user(roles=("staff",), locale=lang))
+        page = client.form("/staff/register", {"file": (io.BytesIO(text.encode()), "register.csv")},
+                           content_type="multipart/form-data")
+        assert page.status_code == 422
+        shown[lang] = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
+    assert "Line 2: birth_date: " in shown["en"]
+    assert "2행: birth_date: " in shown["ko"]
+    assert "第2行：birth_date：" in shown["zh"] and "line 2" not in shown["zh"]

@@ -66,7 +66,8 @@ def import_register(session: Session, rows: Iterable[dict], actor: User | None =
         district = values.district(row["district"], cells, required=True)
         born = values.birth_date(born, cells)
         if cells:
-            errors[f"line {line}"] = "; ".join(f"{column}: {message}" for column, message in cells.items())
+            errors[f"line {line}"] = "; ".join(_("%(column)s: %(message)s", column=column, message=message)
+                                               for column, message in cells.items())
             continue
         parsed.append((name, born, district, document_hash(row["document_number"])))
     if errors:
