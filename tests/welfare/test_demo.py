@@ -56,3 +56,21 @@ def test_the_demo_grandmother_gets_her_notice_by_voice_call(app):
     notice = db.session.scalar(sa.select(Message).where(Message.user_id == grandma.id,
                                                         Message.template == "welfare.eligible"))
     assert (notice.channel, notice.status) == ("voice", "delivered")
+
+
+def test_demo_programmes_say_their_ages_as_the_rules_count_them(app, client, login):
+    """The child allowance is for a child under 7 (has_children_under 7): in Chinese "未满7周岁",
+    not "7岁以下" (which includes 7); the seniors' calls from a 65th birthday: "年满65周岁"."""
+    accounts_demo.seed(db.session)
+    demo.seed(db.session)
+    shown = {}
+    for email, programme in (("resident@demo.kr", "child-care-allowance"), ("grandma@demo.kr", "elderly-alone-care")):
+        login(client, db.session.scalar(sa.select(User).where(User.email == email)))
+        for lang in ("ko", "zh"):
+            r = client.get(f"/welfare/?lang={lang}")
+            assert r.status_code == 200
+            shown[programme, lang] = r.get_data(as_text=True)
+    assert "未满7周岁" in shown["child-care-allowance", "zh"] and "7岁以下" not in shown["child-care-allowance", "zh"]
+    assert "만 7세 미만" in shown["child-care-allowance", "ko"]
+    assert "年满65周岁" in shown["elderly-alone-care", "zh"]
+    assert "만 65세 이상 홀로 사시는" in shown["elderly-alone-care", "ko"]
