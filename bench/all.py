@@ -160,16 +160,14 @@ def seed_tourism(url: str, n_listings: int, n_paid: int) -> dict:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None})
     kinds = ["event", "lodging", "restaurant", "transport"]
-    areas = [("Dolsan", {"ko": "돌산", "en": "Dolsan", "zh": "突山"}),
-             ("Gukdong", {"ko": "국동", "en": "Gukdong", "zh": "菊洞"}),
-             ("Yeosu Port", {"ko": "여수항", "en": "Yeosu Port", "zh": "丽水港"})]
+    areas = ["ttukseom", "seongsu", "oksu"]  # areas of the places table
     now = utcnow()
     with app.app_context():
         listings = []
         for i in range(n_listings):
-            area, area_name = areas[i % 3]
+            area = areas[i % 3]
             name = {"ko": f"여수 밤바다 야경 크루즈 {i}", "en": f"Yeosu Night Sea Cruise {i}", "zh": f"丽水夜海游船 {i}"}
-            item = Listing(kind=kinds[i % 4], area=area, area_name=area_name, name=name,
+            item = Listing(kind=kinds[i % 4], area=area, name=name,
                            description={"ko": "돌산대교 아래를 지나는 70분 야경 코스입니다. " * 3,
                                         "en": "A 70-minute evening course under Dolsan Bridge. " * 3,
                                         "zh": "70分钟夜景航线，经过突山大桥下。" * 3},

@@ -48,8 +48,13 @@ NAME_MAX = 80
 # ("Seongdong-gu"); Chinese names as on the Seoul Metropolitan Government's Simplified Chinese
 # site (서울시 중국어 홈페이지: 城东区 ...). The demo city lives in Seongdong-gu (*/demo.py).
 #
-# Areas: the tourism areas of the demo listings (tourism/demo.py: keys and names as written there
-# in ko, en and zh, the keys lower-cased as codes).
+# Areas: the tourism areas of the demo listings (tourism/demo.py), in and around Seongdong-gu:
+# 뚝섬 (Ttukseom Hangang Park, Gwangjin-gu), 서울숲 (Seoul Forest, Seongdong-gu), 북촌 (Bukchon
+# Hanok Village, Jongno-gu), 성수동 (Seongdong-gu), 옥수동 (Seongdong-gu, the Hangang Bus's Oksu
+# pier), 남산골한옥마을 (Jung-gu). Korean and English names as the Seoul Metropolitan Government and
+# Visit Seoul write them; Chinese names as on their Simplified Chinese pages (纛岛汉江公园, 首尔林,
+# 北村韩屋村, 圣水洞, 玉水洞, 南山谷韩屋村). The Yeosu areas of the first tourism demo were replaced by
+# migration b7d2e9f4a613.
 PLACES: tuple[tuple[str, str, str, str, str], ...] = (
     ("jongno", "district", "종로구", "Jongno-gu", "钟路区"),
     ("jung", "district", "중구", "Jung-gu", "中区"),
@@ -76,12 +81,12 @@ PLACES: tuple[tuple[str, str, str, str, str], ...] = (
     ("gangnam", "district", "강남구", "Gangnam-gu", "江南区"),
     ("songpa", "district", "송파구", "Songpa-gu", "松坡区"),
     ("gangdong", "district", "강동구", "Gangdong-gu", "江东区"),
-    ("dolsan", "area", "돌산", "Dolsan", "突山"),
-    ("odongdo", "area", "오동도", "Odongdo", "梧桐岛"),
-    ("jungang-dong", "area", "중앙동", "Jungang-dong", "中央洞"),
-    ("gukdong", "area", "국동", "Gukdong", "菊洞"),
-    ("yeosu-port", "area", "여수항", "Yeosu Port", "丽水港"),
-    ("expo", "area", "엑스포", "Expo", "世博园"),
+    ("ttukseom", "area", "뚝섬", "Ttukseom", "纛岛"),
+    ("seoul-forest", "area", "서울숲", "Seoul Forest", "首尔林"),
+    ("bukchon", "area", "북촌", "Bukchon", "北村"),
+    ("seongsu", "area", "성수동", "Seongsu-dong", "圣水洞"),
+    ("oksu", "area", "옥수동", "Oksu-dong", "玉水洞"),
+    ("namsangol", "area", "남산골한옥마을", "Namsangol Hanok Village", "南山谷韩屋村"),
 )
 
 NOT_A_PLACE = {

@@ -20,9 +20,9 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 from wtforms.widgets import HiddenInput
 
 from portal.i18n import LOCALE_NAMES, LOCALES
+from portal.places import PlaceField
 
 from .limits import (
-    AREA_MAX,
     CAPACITY_MAX,
     EMAIL_MAX,
     FREE_CANCEL_HOURS_MAX,
@@ -82,8 +82,8 @@ class SandboxForm(FlaskForm):
 
 class ListingForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=kind_choices, validators=[InputRequired()])
-    area = StringField(_l("Area key"), validators=[Optional(), Length(max=AREA_MAX)],
-                       description=_l("The same in every language; links and filters use it, e.g. Dolsan."))
+    # An area of the places table, named in the page's language; the service checks the code.
+    area = PlaceField(_l("Area"), kind="area", blank=_l("No area"))
     free_cancel_hours = IntegerField(_l("Free cancellation until (hours before start)"), default=24,
                                      validators=[InputRequired(), NumberRange(min=0, max=FREE_CANCEL_HOURS_MAX)])
     late_refund_percent = IntegerField(_l("Refund after that (percent)"), default=0,
@@ -91,12 +91,6 @@ class ListingForm(FlaskForm):
     active = BooleanField(_l("Shown to visitors"), default=True)
     submit = SubmitField(_l("Save"))
 
-
-# The area's name people read, one field per locale beside the key: area_name_ko, area_name_en, ...
-for _code in LOCALES:
-    setattr(ListingForm, f"area_name_{_code}",
-            StringField(_l("Area name"), description=LOCALE_NAMES[_code],
-                        validators=[Optional(), Length(max=AREA_MAX)]))
 
 # One field per text and locale: name_ko, name_en, name_zh, description_ko, ...
 for _field, _label, _kind in (("name", _l("Name"), StringField),

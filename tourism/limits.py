@@ -18,7 +18,7 @@ GATEWAY_ID_MAX = 80  # a gateway's transaction or refund id
 QUERY_MAX = 100  # the listings page's search box
 
 # Listings and slots, as staff write them.
-AREA_MAX = 80  # the area key, and its name in each language
+AREA_MAX = 80  # the column that holds an area's code (portal.places.CODE_MAX fits)
 TEXT_MAX = 4000  # a listing's name, description, address or policy in one language
 FREE_CANCEL_HOURS_MAX = 24 * 60
 REFUND_PERCENT_MAX = 100

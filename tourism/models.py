@@ -31,11 +31,11 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.places import Place
 from portal.types import JSONType, UTCDateTime, utcnow
 
 from .limits import (
@@ -61,10 +61,14 @@ class Listing(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str | None] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)
-    # `area` is the stable key that filters and links use (?area=Dolsan); `area_name` is what
-    # people read, per locale like the texts below: {"ko": "돌산", "en": "Dolsan", "zh": "突山"}.
+    # The code of an area of the places table (portal.places, kind "area"; "" for none): filters
+    # and links use it (?area=ttukseom), and people read the area's name from the table.
     area: Mapped[str] = mapped_column(String(AREA_MAX), default="", index=True)
-    area_name: Mapped[dict] = mapped_column(JSONType, default=dict, server_default=text("'{}'"))
+    # The area's row, loaded with the listing (one statement: pages and the API name the area
+    # without reading the places table again). No foreign key: "" means none, and a value stored
+    # before areas were places has no row (it is shown as it is).
+    place: Mapped[Place | None] = relationship(primaryjoin="foreign(Listing.area) == Place.code", lazy="joined",
+                                               viewonly=True)
     # Per-locale content written by staff: {"ko": "...", "en": "...", "zh": "..."}.
     name: Mapped[dict] = mapped_column(JSONType, default=dict)
     description: Mapped[dict] = mapped_column(JSONType, default=dict)

@@ -106,8 +106,9 @@ def _a_day(schema: dict) -> None:
 
 class ListingsQuery(Query):
     kind: Literal[("", *KINDS)] = Field(default="", description="only listings of this kind (empty: all)")
-    area: str = Field(default="", description="area key as in a listing's `area` (e.g. Dolsan), not its "
-                                              "translated name (empty: all)")
+    area: str = Field(default="", description="an area's code as in a listing's `area` (e.g. ttukseom) or its "
+                                              "name in any language (뚝섬, Ttukseom, 纛岛); one that names no "
+                                              "area finds nothing (empty: all)")
     date: str = Field(default="", json_schema_extra=_a_day, description=(
         f"listings with a slot on this day (YYYY-MM-DD, Asia/Seoul), from {DAY_MIN} to "
         f"{DAY_YEARS_AHEAD} years ahead (422 otherwise; empty: any day)"))
@@ -149,9 +150,10 @@ class CancellationOut(Out):
 class ListingOut(Out):
     id: int
     kind: Literal[KINDS]
-    area: str = Field(description="area key, the value for ?area= (same in every language)")
-    area_name: str = Field(description="the area's name in the served language "
-                           "(falls back like the other texts, then to the key)")
+    area: str = Field(description="the area's code in the places table, the value for ?area= (same in "
+                                  "every language; empty: no area)")
+    area_name: str = Field(description="the area's name in the served language, from the places table "
+                           "(falls back like the other texts)")
     name: str
     description: str
     address: str
@@ -166,8 +168,8 @@ def listing_json(listing: Listing, lang: str) -> dict:
     out = {"id": listing.id, "kind": listing.kind, "area": listing.area, "name": name, "lang": served}
     for field in ("description", "address", "policy"):
         out[field], _served = service.text(listing, field, served or lang)
-    # `area` is the key to filter by (?area=); `area_name` the area in the served language
-    # (falling back like every text, and to the key when no name is stored).
+    # `area` is the code to filter by (?area=); `area_name` the places table's name of it in the
+    # served language (falling back like every text).
     out["area_name"], _served = service.area_name(listing, served or lang)
     out["cancellation"] = {"free_until_hours_before": listing.free_cancel_hours,
                            "late_refund_percent": listing.late_refund_percent}

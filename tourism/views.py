@@ -53,7 +53,7 @@ REMEMBERED = "tourism_refs"  # references of the bookings this browser made or l
 LINKS = "tourism_links"  # {reference: token} of the message links this browser followed
 LINK_PAGES = ("tourism.booking", "tourism.booking_ics", "tourism.booking_qr")
 # the listing form's per-locale fields: `<field>_<locale>`
-FORM_TEXT_FIELDS = ("area_name", *TEXT_FIELDS)
+FORM_TEXT_FIELDS = TEXT_FIELDS
 FORM_WAIT_SECONDS = 10  # a resent booking form waits this long for the first one's answer
 
 
@@ -145,7 +145,7 @@ def index():
     listings = service.search_listings(db.session, kind=kind, area=area, q=q, on_date=on_date)
     summary = service.slot_summary(db.session, [item.id for item in listings])
     return render_template("tourism/index.html", listings=listings, summary=summary, kind=kind,
-                           on_date=on_date, area=area, q=q,
+                           on_date=on_date, area=area, area_code=service.area_code(area), q=q,
                            areas=service.areas(db.session, current_locale())), status
 
 
@@ -434,7 +434,6 @@ def staff_listing_edit(listing_id: int | None):
         status = INVALID
     return render_template("tourism/staff/listing_form.html", form=form, listing=item,
                            text_fields=_text_fields(form),
-                           area_names=[getattr(form, f"area_name_{code}") for code in LOCALES],
                            missing=service.missing_translations(item) if item else list(LOCALES)), status
 
 

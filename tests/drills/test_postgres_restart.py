@@ -292,7 +292,7 @@ def _seed(app) -> dict:
             "title": f"드릴 제안 {n}: 통학로 안전", "body": "학교 앞 횡단보도에 신호등을 설치해 주세요. " * 3,
             "category": "safety"}).id for n in range(PROPOSALS)]
         name = {"ko": "여수 밤바다 크루즈", "en": "Yeosu Night Cruise", "zh": "丽水夜海游船"}
-        listing = Listing(kind="event", area="Dolsan", area_name={"ko": "돌산", "en": "Dolsan", "zh": "突山"},
+        listing = Listing(kind="event", area="ttukseom",
                           name=name, description=name, address=name, policy={}, free_cancel_hours=24,
                           late_refund_percent=50, active=True)
         listing.search_text = search_text(listing)

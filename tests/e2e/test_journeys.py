@@ -45,13 +45,13 @@ def test_zh_tourist_books_the_cruise_by_date_and_sees_the_refund_before_paying(d
     from tourism.models import Booking, Slot
     from tourism.service import SEOUL
 
-    cruise = listing_by_slug("yeosu-night-sea-cruise")
+    cruise = listing_by_slug("hangang-night-cruise")
     first = db.session.scalar(select(func.min(Slot.starts_at)).where(Slot.listing_id == cruise.id))
     day = (first.astimezone(SEOUL) + timedelta(days=3)).date()  # a day well past free cancellation
     page = browser_page("zh-CN")
     page.set_viewport_size(PHONE)
     page.goto(page.base_url + "/tourism/")
-    page.get_by_role("link", name=re.compile("丽水夜海游船")).first.click()
+    page.get_by_role("link", name=re.compile("纛岛出发汉江夜景游船")).first.click()
     page.wait_for_url(re.compile(r"/tourism/listings/\d+"))
 
     # browsed by date: the page shows one day, not all 40-odd sessions
@@ -113,7 +113,7 @@ def test_a_hanok_booking_past_free_cancellation_says_so_and_asks_before_cancelli
     nothing comes back, and the cancel button leads to a confirmation, not a cancellation."""
     from tourism.models import Booking, Slot
 
-    hanok = listing_by_slug("gyodong-hanok-stay")
+    hanok = listing_by_slug("bukchon-hanok-stay")
     slot = db.session.scalars(select(Slot).where(Slot.listing_id == hanok.id).order_by(Slot.starts_at)).first()
     page = browser_page("zh-CN")
     page.goto(f"{page.base_url}/tourism/slots/{slot.id}/book")
@@ -146,7 +146,7 @@ def test_asking_for_more_places_than_are_left_keeps_the_form_and_says_how_many(d
     from tourism import service
     from tourism.models import Slot
 
-    hanok = listing_by_slug("gyodong-hanok-stay")
+    hanok = listing_by_slug("bukchon-hanok-stay")
     slot = db.session.scalars(select(Slot).where(Slot.listing_id == hanok.id).order_by(Slot.starts_at.desc())).first()
     page = browser_page("zh-CN")
     page.goto(f"{page.base_url}/tourism/slots/{slot.id}/book")

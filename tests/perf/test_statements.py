@@ -123,7 +123,7 @@ def data(app, make_user, bearer):
     slots = []
     for i in range(30):
         names = {"ko": f"여수 밤바다 {i}", "en": f"Yeosu night sea {i}", "zh": f"丽水夜海 {i}"}
-        listing = Listing(kind="event", area="Dolsan", area_name={"ko": "돌산", "en": "Dolsan", "zh": "突山"},
+        listing = Listing(kind="event", area="ttukseom",
                           name=names, description=names, address=names, policy={}, free_cancel_hours=24,
                           late_refund_percent=50, active=True)
         listing.search_text = search_text(listing)

@@ -46,7 +46,7 @@ def _refusing_writes(*tables):
 def _slot():
     from tourism.models import Listing, Slot
 
-    listing = Listing(kind="event", area="Dolsan", area_name={}, name={"ko": "야경 크루즈"}, description={},
+    listing = Listing(kind="event", area="ttukseom", name={"ko": "야경 크루즈"}, description={},
                       address={}, policy={}, free_cancel_hours=24, late_refund_percent=0, active=True,
                       search_text="야경 크루즈")
     db.session.add(listing)

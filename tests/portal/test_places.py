@@ -28,10 +28,11 @@ def test_text_that_names_no_place_matches_nothing(app, text):
     assert places.match(text) is None
 
 
-def test_jung_gu_is_not_jungang_dong(app):
-    assert places.match("Jung-gu") == places.match("중구") == places.match("中区") == "jung"
-    assert places.match("Jungang-dong") == places.match("중앙동") == "jungang-dong"
-    assert places.match("Jungang-dong", "district") is None
+def test_a_district_is_not_an_area_with_a_like_name(app):
+    assert places.match("Seongdong-gu") == places.match("성동구") == places.match("城东区") == "seongdong"
+    assert places.match("Seongsu-dong") == places.match("성수동") == places.match("圣水洞") == "seongsu"
+    assert places.match("Seongsu-dong", "district") is None
+    assert places.match("Seongdong-gu", "area") is None
 
 
 def test_a_place_is_named_in_the_page_language_and_marked_when_it_falls_back(app):

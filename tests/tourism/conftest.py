@@ -42,27 +42,23 @@ def new_client(app):
     return lambda: FreshClient(app, app.response_class, use_cookies=True)
 
 
-NAMES = {"ko": "여수 밤바다 야경 크루즈", "en": "Yeosu Night Sea Harbour Cruise", "zh": "丽水夜海游船"}
-# Area names by key; make_listing stores the names of its area unless given area_name=.
-AREA_NAMES = {"Dolsan": {"ko": "돌산", "en": "Dolsan", "zh": "突山"},
-              "Gukdong": {"ko": "국동", "en": "Gukdong", "zh": "菊洞"},
-              "Yeosu Port": {"ko": "여수항", "en": "Yeosu Port", "zh": "丽水港"}}
+NAMES = {"ko": "뚝섬 출발 한강 야경 크루즈", "en": "Hangang Night Cruise from Ttukseom", "zh": "纛岛出发汉江夜景游船"}
 
 
 @pytest.fixture
 def make_listing(app):
     """make_listing(capacity=10, price=20000, hours=72, free_cancel_hours=24, late_refund_percent=50,
-    name=NAMES, area="Dolsan", area_name=AREA_NAMES[area], **fields) -> (listing, slot): an active
-    listing with one slot `hours` from now."""
+    name=NAMES, area="ttukseom", **fields) -> (listing, slot): an active listing with one slot
+    `hours` from now; `area` is an area's code in the places table."""
 
     def make(capacity=10, price=20000, hours=72, free_cancel_hours=24, late_refund_percent=50,
-             name=None, kind="event", area="Dolsan", area_name=None, **fields):
+             name=None, kind="event", area="ttukseom", **fields):
         name = dict(NAMES if name is None else name)
-        area_name = dict(AREA_NAMES.get(area, {}) if area_name is None else area_name)
-        listing = Listing(kind=kind, area=area, area_name=area_name, name=name,
+        listing = Listing(kind=kind, area=area, name=name,
                           description=fields.pop("description", {k: v + " — 70 min" for k, v in name.items()}),
-                          address=fields.pop("address", {"ko": "여수시 돌산읍", "en": "Dolsan-eup, Yeosu",
-                                                         "zh": "丽水市突山邑"}),
+                          address=fields.pop("address", {"ko": "서울특별시 광진구 강변북로 139",
+                                                         "en": "139 Gangbyeonbuk-ro, Gwangjin-gu, Seoul",
+                                                         "zh": "首尔市广津区江边北路139"}),
                           policy=fields.pop("policy", {}), free_cancel_hours=free_cancel_hours,
                           late_refund_percent=late_refund_percent, active=True, **fields)
         listing.search_text = search_text(listing)

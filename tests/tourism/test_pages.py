@@ -76,7 +76,7 @@ def pages(client, make_listing):
     payment_url = "/tourism/sandbox/pay/" + db.session.scalar(
         select(Booking).where(Booking.reference == held)).payments[0].public_id
     return [
-        "/tourism/", f"/tourism/?kind=event&area=Dolsan&date={(slot.starts_at + timedelta(hours=9)).date()}",
+        "/tourism/", f"/tourism/?kind=event&area=ttukseom&date={(slot.starts_at + timedelta(hours=9)).date()}",
         "/tourism/?q=nothing-like-this", f"/tourism/listings/{listing.id}", f"/tourism/slots/{slot.id}/book",
         f"/tourism/slots/{sold_out.id}/waitlist", "/tourism/lookup", f"/tourism/bookings/{held}",
         f"/tourism/bookings/{confirmed}", payment_url,
@@ -84,7 +84,7 @@ def pages(client, make_listing):
 
 
 @pytest.mark.parametrize("lang, must_show", [
-    ("zh", "游览丽水"), ("ko", "여수 여행"), ("en", "Visit Yeosu")])
+    ("zh", "游览首尔"), ("ko", "서울 여행"), ("en", "Visit Seoul")])
 def test_every_visitor_page_renders_translated(client, pages, lang, must_show):
     fragments = english_fragments(lang) if lang != "en" else []
     for url in pages:
@@ -127,8 +127,8 @@ def test_untranslated_content_falls_back_and_says_so(client, make_listing):
 
 def test_listing_search_and_filters(client, make_listing):
     make_listing(name={"ko": "거문도 여객선", "en": "Geomundo Ferry", "zh": "巨文岛客船"}, kind="transport",
-                 area="Yeosu Port")
-    make_listing(name={"ko": "해물한상", "en": "Seafood Table", "zh": "海鲜套餐"}, kind="restaurant", area="Gukdong")
+                 area="oksu")
+    make_listing(name={"ko": "해물한상", "en": "Seafood Table", "zh": "海鲜套餐"}, kind="restaurant", area="seongsu")
     api = "/api/v1/tourism/listings"
     assert [i["name"] for i in client.get(f"{api}?kind=transport&lang=en").get_json()["items"]] == ["Geomundo Ferry"]
     assert [i["name"] for i in client.get(f"{api}?q=海鲜&lang=zh").get_json()["items"]] == ["海鲜套餐"]
@@ -212,7 +212,7 @@ def test_staff_manage_listings_slots_check_in_and_reports(client, new_client, ma
     staff = make_user(roles=("staff",), name="이정훈")
     login(client, staff)
     resp = client.form("/tourism/staff/listings/new",
-                       {"kind": "event", "area": "Expo", "name_ko": "빅오쇼", "description_ko": "해상 분수 쇼",
+                       {"kind": "event", "area": "namsangol", "name_ko": "빅오쇼", "description_ko": "해상 분수 쇼",
                         "free_cancel_hours": 24, "late_refund_percent": 0, "active": "y"})
     assert resp.status_code == 302
     listing = db.session.scalar(select(Listing))

@@ -27,7 +27,7 @@ def test_payment_confirms_and_sends_the_confirmation_in_the_bookers_language(cli
     assert len(notices) == 1
     assert notices[0].locale == "zh" and notices[0].channel == "email"
     assert notices[0].context["reference"] == ref
-    assert notices[0].context["listing"] == "丽水夜海游船"
+    assert notices[0].context["listing"] == "纛岛出发汉江夜景游船"
     from portal.notify.service import render
     subject, body, _voice = render("tourism.confirmed", opened(notices[0]), "zh")
     assert ref in subject and "预订已确认" in subject

@@ -184,23 +184,27 @@ def test_demo_policies_say_when_free_cancellation_ends(app):
 
     zh = {spec["slug"]: spec["policy"]["zh"] for spec in demo.LISTINGS}
     assert all("内" not in text for text in zh.values()), zh  # never "within N hours"
-    assert "用餐时间3小时前" in zh["gukdong-seafood-table"]  # not 3 hours before you *book*
-    assert "活动开始2小时前" in zh["odongdo-guided-walk"]
+    assert "用餐时间3小时前" in zh["seongsu-hansik-table"]  # not 3 hours before you *book*
+    assert "活动开始2小时前" in zh["seoul-forest-guided-walk"]
     ko = {spec["slug"]: spec["policy"]["ko"] for spec in demo.LISTINGS}
-    assert "예약 시간 3시간 전까지" in ko["gukdong-seafood-table"]
+    assert "예약 시간 3시간 전까지" in ko["seongsu-hansik-table"]
 
 
 def test_seeding_again_mends_the_reversed_demo_policy(app):
+    """A database seeded with the first (Yeosu) demo, its cruise still carrying the reversed zh
+    policy: seeding again makes it the Hangang cruise, whose zh policy says what the en says."""
     from tourism import demo
     from tourism.models import Listing
 
-    demo.seed(db.session, days=1)
-    cruise = db.session.scalar(select(Listing).where(Listing.slug == "yeosu-night-sea-cruise"))
-    cruise.policy = {**cruise.policy, "zh": "开船前24小时内取消可全额退款，之后退款50%。"}  # as seeded before
+    old = Listing(slug="yeosu-night-sea-cruise", kind="event", area="dolsan", name={"zh": "丽水夜海游船"},
+                  policy={"zh": "开船前24小时内取消可全额退款，之后退款50%。"}, free_cancel_hours=24,
+                  late_refund_percent=50, active=True)  # as seeded before
+    db.session.add(old)
     db.session.commit()
     demo.seed(db.session, days=1)
     db.session.expire_all()
-    assert "小时内" not in db.session.get(Listing, cruise.id).policy["zh"]
+    policy = db.session.get(Listing, old.id).policy["zh"]
+    assert "小时内" not in policy and policy == "开船24小时前取消可全额退款，之后退款50%。"
 
 
 # --- finding 4: more places than are left ------------------------------------------------------

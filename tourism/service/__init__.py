@@ -32,6 +32,7 @@ from .cancellation import (
 from .days import parse_day
 from .documents import ics, qr_svg
 from .listings import (
+    area_code,
     areas,
     day_slots,
     get_listing,
@@ -62,7 +63,7 @@ from .texts import SEOUL, area_name, format_day, format_when, missing_translatio
 from .waitlist import join_waitlist
 
 __all__ = [
-    "access_token", "add_slot", "area_name", "areas", "available", "booking_path",
+    "access_token", "add_slot", "area_code", "area_name", "areas", "available", "booking_path",
     "cancel_booking", "check_in", "confirmation_state", "day_slots", "format_day", "free_cancel_until", "create_booking", "find_booking", "format_when", "get_listing",
     "get_payment", "get_slot", "handle_callback", "ics", "join_waitlist", "listings_query",
     "missing_translations", "normalise_reference", "paid_amount", "paid_payment", "parse_day", "pay", "qr_svg", "read_booking",

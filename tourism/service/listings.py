@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from portal import places
 from portal.errors import Invalid
-from portal.i18n import LOCALES, pick
 from portal.types import utcnow
 
 from ..errors import NoSuchListing, NoSuchSlot
 from ..models import KINDS, Listing, Slot
 from . import seats
 from .days import day_range
-from .texts import SEOUL
+from .texts import SEOUL, place_name
 
 # A listing's page shows one day's slots: at most this many (a day has a handful) ...
 DAY_SLOTS_MAX = 48
@@ -24,9 +24,20 @@ DAY_SLOTS_MAX = 48
 DAYS_SCAN_MAX = 2000
 
 
+def area_code(text: str | None) -> str | None:
+    """The area `text` names: an area's code or its name in any language (any case, spacing or
+    hyphens) gives the area's code; other text is taken as it is (a value stored before areas
+    were places, which a listing keeps); None when empty."""
+    if not text or not text.strip():
+        return None
+    return places.match(text, "area") or text.strip()
+
+
 def listings_query(*, kind: str | None = None, area: str | None = None, q: str | None = None,
                    on_date: date | None = None, include_inactive: bool = False):
-    """A select of listings matching the filters (ordered by the caller)."""
+    """A select of listings matching the filters (ordered by the caller). `area` is an area's
+    code or its name in any language; one that names no area finds nothing. `q` matches the
+    listing's texts in every language and its area's names."""
     stmt = select(Listing)
     if not include_inactive:
         stmt = stmt.where(Listing.active.is_(True))
@@ -34,10 +45,14 @@ def listings_query(*, kind: str | None = None, area: str | None = None, q: str |
         if kind not in KINDS:
             raise Invalid(fields={"kind": _l("Unknown kind.")})
         stmt = stmt.where(Listing.kind == kind)
-    if area:
-        stmt = stmt.where(func.lower(Listing.area) == area.strip().lower())
+    if area and area.strip():
+        stmt = stmt.where(func.lower(Listing.area) == area_code(area).lower())
     if q and q.strip():
-        stmt = stmt.where(Listing.search_text.contains(q.strip().lower(), autoescape=True))
+        needle = q.strip().lower()
+        named = select(places.Place.code).where(places.Place.kind == "area", or_(*(
+            func.lower(column).contains(needle, autoescape=True)
+            for column in (places.Place.name_ko, places.Place.name_en, places.Place.name_zh))))
+        stmt = stmt.where(or_(Listing.search_text.contains(needle, autoescape=True), Listing.area.in_(named)))
     if on_date:
         start, end = day_range(on_date, on_date)  # 422 for a day outside the range the portal books
         stmt = stmt.where(exists().where(Slot.listing_id == Listing.id, Slot.starts_at >= start,
@@ -51,24 +66,12 @@ def search_listings(session: Session, *, limit: int = 60, **filters) -> list[Lis
 
 
 def areas(session: Session, lang: str | None = None) -> list[tuple[str, str, str | None]]:
-    """The areas of active listings for the area filter: (key, name in `lang`, served language).
-
-    Listings that share a key share its names: for each locale the first listing (by id) that
-    names the area in it gives the name, then `pick` falls back as for any text, then to the key.
-    Sorted by the name people read.
-    """
-    rows = session.execute(select(Listing.area, Listing.area_name)
-                           .where(Listing.active.is_(True), Listing.area != "").order_by(Listing.id))
-    names: dict[str, dict] = {}
-    for key, stored in rows:
-        merged = names.setdefault(key, {})
-        for code, value in (stored or {}).items():
-            if code in LOCALES and value and not merged.get(code):
-                merged[code] = value
-    out = []
-    for key, merged in names.items():
-        name, served = pick(merged, lang)
-        out.append((key, name, served) if name else (key, key, None))
+    """The areas of active listings for the area filter: (code, name in `lang`, served language),
+    names from the places table (falling back requested -> en -> ko; a stored value that is no
+    place's code is shown as it is, in no language). Sorted by the name people read."""
+    rows = session.execute(select(Listing.area, places.Place).outerjoin(places.Place, places.Place.code == Listing.area)
+                           .where(Listing.active.is_(True), Listing.area != "").distinct())
+    out = [(code, *place_name(place, code, lang)) for code, place in rows]
     return sorted(out, key=lambda row: (row[1].casefold(), row[0]))
 
 

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from portal import audit
+from portal import audit, places
 from portal.accounts.roles import STAFF
 from portal.accounts.service import require_role
 from portal.errors import Invalid
@@ -58,18 +58,15 @@ def _locale_texts(values: dict | None) -> dict[str, str]:
 
 
 def save_listing(session: Session, user, data: dict, listing_id: int | None = None) -> Listing:
-    """Create or update a listing from {kind, area, slug?, area_name/name/description/address/policy:
-    {ko, en, zh}, free_cancel_hours, late_refund_percent, active}. `area` is the key filters use;
-    `area_name` what people read."""
+    """Create or update a listing from {kind, area, slug?, name/description/address/policy:
+    {ko, en, zh}, free_cancel_hours, late_refund_percent, active}. `area` is an area of the
+    places table, by its code or its name in any language (stored as the code; empty for none);
+    people read its name from the table."""
     require_staff(user)
     fields = {}
     if data.get("kind") not in KINDS:
         fields["kind"] = _l("Unknown kind.")
-    area = (data.get("area") or "").strip()
-    area = area if visible(area) else ""
-    area_names = _locale_texts(data.get("area_name"))
-    if area_names and not area:
-        fields["area"] = _l("Give the area a key (such as Dolsan) to go with its names.")
+    area = places.clean(data.get("area"), "area", fields, "area")
     if not _locale_texts(data.get("name")):
         fields["name"] = _l("Give a name in at least one language.")
     hours = data.get("free_cancel_hours", 24)
@@ -85,8 +82,7 @@ def save_listing(session: Session, user, data: dict, listing_id: int | None = No
     else:
         listing = get_listing(session, listing_id, include_inactive=True)
     listing.kind = data["kind"]
-    listing.area = area
-    listing.area_name = area_names
+    listing.area = area or ""
     for field in TEXT_FIELDS:
         setattr(listing, field, _locale_texts(data.get(field)))
     listing.free_cancel_hours = hours

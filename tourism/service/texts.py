@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_skeleton
 from flask_babel import get_locale
 
+from portal import places
 from portal.i18n import LOCALES, format_datetime_tz, missing_locales, pick
 
 from ..models import Listing
@@ -20,20 +21,27 @@ def text(listing: Listing, field: str, lang: str | None = None) -> tuple[str, st
     return pick(getattr(listing, field) or {}, lang)
 
 
+def place_name(place: places.Place | None, code: str | None, lang: str | None = None) -> tuple[str, str | None]:
+    """An area as people read it: the place's name in `lang` (requested -> en -> ko) and the
+    language served; a stored `code` that is no place's comes back as it is (served language
+    None)."""
+    if place is not None:
+        name, served = pick(place.names(), lang)
+        if name:
+            return name, served
+    return code or "", None
+
+
 def area_name(listing: Listing, lang: str | None = None) -> tuple[str, str | None]:
-    """The listing's area as people read it: its name in `lang` (requested -> en -> ko), else
-    the area key itself (served language None: the key is in no particular language)."""
-    name, served = pick(listing.area_name or {}, lang)
-    if name:
-        return name, served
-    return listing.area or "", None
+    """The listing's area as people read it, from the places table (the row is loaded with the
+    listing)."""
+    return place_name(listing.place, listing.area, lang)
 
 
 def missing_translations(listing: Listing) -> list[str]:
-    """Locales in which the listing's name, description or (when it has an area) area name is missing."""
+    """Locales in which the listing's name or description is missing (its area's names are the
+    places table's)."""
     missing = set(missing_locales(listing.name)) | set(missing_locales(listing.description))
-    if listing.area:
-        missing |= set(missing_locales(listing.area_name))
     return [code for code in LOCALES if code in missing]
 
 
@@ -52,8 +60,9 @@ def format_day(day: date) -> str:
 
 
 def search_text(listing: Listing) -> str:
-    """What the listing search matches: the area key and every locale's texts, lower-cased."""
+    """What the listing search matches besides its area's names (``listings_query`` looks those up
+    in the places table): the area's code and every locale's texts, lower-cased."""
     parts = [listing.area or ""]
-    for field in ("area_name", "name", "description", "address"):
+    for field in ("name", "description", "address"):
         parts.extend((getattr(listing, field) or {}).values())
     return " ".join(parts).lower()
