@@ -119,12 +119,13 @@ def _envelopes(session: Session, rows: list[Message], claimed: dict[int, int],
                 raise PermanentFailure("no_address")
             context = _opened(row)
             # notices of one event share their context: render each distinct one once per batch
-            key = (row.template, row.locale, row.channel == "voice",
+            # what leaves the portal links to it absolutely; the inbox keeps paths
+            key = (row.template, row.locale, row.channel == "voice", row.channel != "app",
                    json.dumps(context, sort_keys=True, ensure_ascii=False))
             try:
                 if key not in rendered_cache:
                     rendered_cache[key] = render(row.template, context, row.locale,
-                                                 voice=row.channel == "voice")
+                                                 voice=row.channel == "voice", absolute=row.channel != "app")
                 subject, body, voice = rendered_cache[key]
             except TemplateNotFound:
                 raise PermanentFailure("template_missing") from None

@@ -9,6 +9,8 @@ from flask import current_app
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 
+from portal import links
+
 from .. import sealing
 from ..models import Message
 
@@ -31,14 +33,18 @@ def template_exists(template: str) -> bool:
     return True
 
 
-def render(template: str, context: dict, locale: str, *, voice: bool = True) -> tuple[str, str, str | None]:
+def render(template: str, context: dict, locale: str, *, voice: bool = True,
+           absolute: bool = False) -> tuple[str, str, str | None]:
     """(subject, body, voice script or None) of ``template`` in ``locale``.
 
     Templates are plain text (no HTML escaping), found in any blueprint's ``templates/notify/``.
-    ``voice=False`` skips the call script (only the voice channel reads it).
+    ``voice=False`` skips the call script (only the voice channel reads it). Templates write a
+    portal page as ``{{ portal_link("/proposals/3") }}``: with ``absolute`` (what leaves the
+    portal: a mail, a text message) a link on ``PORTAL_BASE_URL`` a mail client can follow,
+    else the path, which the inbox makes a link of.
     """
     env = current_app.jinja_env
-    context = dict(context or {})
+    context = {**(context or {}), "portal_link": links.absolute if absolute else _path}
     script = None
     with force_locale(locale):
         subject = env.get_template(_template_name(template, "subject")).render(context)
@@ -49,6 +55,10 @@ def render(template: str, context: dict, locale: str, *, voice: bool = True) -> 
             except TemplateNotFound:
                 script = None
     return " ".join(subject.split()), body.strip(), script
+
+
+def _path(path: str) -> str:
+    return path
 
 
 def rendered(message: Message) -> dict:
