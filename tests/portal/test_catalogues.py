@@ -64,7 +64,8 @@ def test_korean_and_chinese_differ_from_the_english_source():
     same = []
     for locale in ("ko", "zh"):
         for message in _catalog(locale):
-            if message.id and not isinstance(message.id, tuple) and message.string == message.id \
-                    and re.search(r"[A-Za-z]{4,}", message.id) and " " in message.id:
+            words = PLACEHOLDER.sub("", message.id) if message.id and not isinstance(message.id, tuple) else ""
+            # placeholders are no English ("%(channel)s: %(state)s" reads the same in Korean)
+            if words and message.string == message.id and re.search(r"[A-Za-z]{4,}", words) and " " in words:
                 same.append(f"{locale}: {message.id}")
     assert not same, "\n".join(same[:30])
