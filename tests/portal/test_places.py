@@ -41,11 +41,10 @@ def test_a_place_is_named_in_the_page_language_and_marked_when_it_falls_back(app
         assert places.render("seongdong") == "城东区"
         db.session.get(places.Place, "seongdong").name_zh = None
         db.session.flush()
-        from flask import g
-        g.pop("_places", None)
+        places.forget()
         assert places.render("seongdong") == Markup('<span lang="en">Seongdong-gu</span>')
         db.session.rollback()
-        g.pop("_places", None)
+        places.forget()
         # Text stored before places had codes is shown as it is.
         assert places.render("<b>Atlantis</b>") == "&lt;b&gt;Atlantis&lt;/b&gt;"
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask import g
 from sqlalchemy import delete, select
 
+from portal import places
 from portal.extensions import db
 from portal.places import Place
 from tourism.models import Listing
@@ -58,7 +58,7 @@ def extra_places(app):
         db.session.add(Place(code=code, kind="area", sort=900 + len(added),
                              **{f"name_{k}": v for k, v in names.items()}))
         db.session.commit()
-        g.pop("_places", None)
+        places.forget()
         added.append(code)
 
     yield add
@@ -66,7 +66,7 @@ def extra_places(app):
     if added:
         db.session.execute(delete(Place).where(Place.code.in_(added)))
         db.session.commit()
-    g.pop("_places", None)
+    places.forget()
 
 
 @pytest.mark.parametrize("lang", ["ko", "en", "zh"])
