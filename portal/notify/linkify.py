@@ -28,8 +28,34 @@ def _own_host(url: str) -> bool:
         and theirs.netloc.lower() == mine.netloc.lower()
 
 
-def linkify(text: str | None) -> Markup:
-    """``text`` escaped, with the portal's own links made ``<a href>`` (see the module)."""
+def foreign_texts(context: dict | None, locale: str) -> dict[str, str]:
+    """The texts of a notice's context written in another language than the notice: a value
+    ``x`` beside ``x_lang`` (a proposal's ``title`` and ``title_lang``) -> {text: lang}."""
+    found = {}
+    for key, lang in (context or {}).items():
+        text = (context or {}).get(key[:-5]) if key.endswith("_lang") else None
+        if isinstance(text, str) and text.strip() and isinstance(lang, str) and lang and lang != locale:
+            found[text] = lang
+    return found
+
+
+def _marked(segment: str, foreign: dict[str, str] | None) -> Markup:
+    """``segment`` escaped, each text of ``foreign`` in it a ``<span lang>``."""
+    if not foreign:
+        return escape(segment)
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(foreign, key=len, reverse=True)))
+    out, last = [], 0
+    for match in pattern.finditer(segment):
+        out.append(escape(segment[last:match.start()]))
+        out.append(Markup('<span lang="{0}">{1}</span>').format(foreign[match.group(0)], match.group(0)))
+        last = match.end()
+    out.append(escape(segment[last:]))
+    return Markup("").join(out)
+
+
+def linkify(text: str | None, foreign: dict[str, str] | None = None) -> Markup:
+    """``text`` escaped, with the portal's own links made ``<a href>`` (see the module) and the
+    texts of ``foreign`` ({text: lang}, see ``foreign_texts``) marked with their language."""
     if not text:
         return Markup("")
     out = []
@@ -40,7 +66,7 @@ def linkify(text: str | None) -> Markup:
         if cut < len(link):
             link = link[:cut]
         end = match.start() + len(link)
-        out.append(escape(text[last:match.start()]))
+        out.append(_marked(text[last:match.start()], foreign))
         if match.group("url") is not None and not _own_host(link):
             out.append(escape(link))
         elif len(link) > 1:
@@ -48,5 +74,5 @@ def linkify(text: str | None) -> Markup:
         else:
             out.append(escape(link))
         last = end
-    out.append(escape(text[last:]))
+    out.append(_marked(text[last:], foreign))
     return Markup("").join(out)

@@ -22,7 +22,7 @@ from .labels import (
     reason_label,
     template_label,
 )
-from .linkify import linkify
+from .linkify import foreign_texts, linkify
 from .models import CHANNELS, STATUSES
 
 bp = Blueprint("notify", __name__, template_folder="templates")
@@ -39,8 +39,10 @@ def _labels():
 
 
 @bp.app_template_filter("notify_links")
-def _notify_links(text):
-    return linkify(text)
+def _notify_links(text, message=None):
+    """A notice's text with its links, and (given its message) what its context wrote in
+    another language marked lang= (a proposal's title)."""
+    return linkify(text, foreign_texts(message.context, message.locale) if message is not None else None)
 
 
 # -- residents -------------------------------------------------------------------------------

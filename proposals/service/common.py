@@ -115,7 +115,7 @@ def record_transition(session: Session, proposal: Proposal, frm: str, to: str, a
     audit.record(session, actor, "proposals.transition", "proposal", proposal.id,
                  from_status=frm, to_status=to, transition_id=row.id)
     notify_many(session, "proposals.status_changed", followers(session, proposal.id),
-                {"proposal_id": proposal.id, "title": proposal.title, "from_status": frm,
+                {"proposal_id": proposal.id, "title": proposal.title, "title_lang": proposal.lang, "from_status": frm,
                  "to_status": to, "from_label": msgid(STATUS_LABELS[frm]),
                  "to_label": msgid(STATUS_LABELS[to])},
                 f"proposals.transition:{row.id}")

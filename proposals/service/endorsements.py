@@ -100,7 +100,8 @@ def reach_threshold(session: Session, proposal: Proposal):
     record_transition(session, proposal, "open", "under_review", None)
     endorsers = session.scalars(select(Endorsement.user_id).where(Endorsement.proposal_id == proposal.id))
     notify_many(session, "proposals.threshold_reached", [proposal.author_id, *endorsers],
-                {"proposal_id": proposal.id, "title": proposal.title, "threshold": threshold},
+                {"proposal_id": proposal.id, "title": proposal.title, "title_lang": proposal.lang,
+                 "threshold": threshold},
                 f"proposals.threshold_reached:{proposal.id}")
     return changed_at
 
