@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from portal.extensions import db
@@ -261,7 +262,7 @@ def test_keyboard_only_language_switch(browser_page):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "lang-submit"
     page.keyboard.press("Enter")
-    page.wait_for_function("document.documentElement.lang === 'zh'")
+    expect(page.locator("html")).to_have_attribute("lang", "zh")
     assert page.url.endswith("/proposals/")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'lang-submit'")
+    expect(page.locator("#lang-submit")).to_be_focused()
     assert page.locator("#lang-select").input_value() == "zh"

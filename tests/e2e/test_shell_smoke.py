@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import TEST_PASSWORD
 
@@ -23,7 +24,7 @@ def test_sign_in_and_switch_to_chinese(browser_page, make_user, artefact_path):
     page.select_option("#lang-select", "zh")  # picking changes nothing yet (WCAG 3.2.2) ...
     assert page.locator("html").get_attribute("lang") == "ko"
     page.click("#lang-submit")  # ... the button does
-    page.wait_for_function("document.documentElement.lang === 'zh'")
+    expect(page.locator("html")).to_have_attribute("lang", "zh")
     assert page.get_by_role("button", name="退出登录").is_visible()
     assert page.locator("a.brand").inner_text() == "市民门户"
     page.screenshot(path=artefact_path("shell-zh.png"), full_page=True)
@@ -49,6 +50,6 @@ def test_the_language_changes_only_on_the_button_and_focus_stays_there(browser_p
     page.select_option("#lang-select", "en")
     page.focus("#lang-submit")
     page.keyboard.press("Enter")
-    page.wait_for_function("document.documentElement.lang === 'en'")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'lang-submit'")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#lang-submit")).to_be_focused()
     assert page.locator("#lang-submit").inner_text() == "Change"
