@@ -338,7 +338,7 @@ def openapi_operation(operation: dict) -> dict:
         responses[status] = {
             "description": f"{described}; {text}" if described else text,
             "headers": before.get("headers", {}),
-            "content": before.get("content", {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}),
+            "content": before.get("content", {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}),
         }
     responses["409"]["headers"] = {**responses["409"]["headers"], "Retry-After": {
         "description": "seconds after which the request in flight may have answered", "schema": {"type": "integer"}}}
