@@ -107,17 +107,22 @@ class ProgrammePatch(Body):
     rules: Any = Field(None, json_schema_extra=_RULES)
 
 
-class ProfileIn(Body):
-    consent: bool = Field(json_schema_extra=checked(
-        type="boolean", const=True,
-        description="Must be true: the profile is stored only with consent (false: 422 consent_required)"))
-    birth_date: date | None = Field(None, description=_PAST)
+class _Household(Body):
+    """What the profile and the screener both ask of a household (one list, one set of bounds)."""
+
     median_income_pct: int | None = _PCT
     monthly_income: int | None = _MONTHLY
     income_percentile: int | None = _OLD_PCT
     household_size: int = _HOUSEHOLD
     lives_alone: bool = Field(False, description="true: a household of 1")
     disability_grade: int | None = _GRADE
+
+
+class ProfileIn(_Household):
+    consent: bool = Field(json_schema_extra=checked(
+        type="boolean", const=True,
+        description="Must be true: the profile is stored only with consent (false: 422 consent_required)"))
+    birth_date: date | None = Field(None, description=_PAST)
     youngest_child_birth_date: date | None = Field(None, description=_PAST)
     district: str | None = _DISTRICT
     notices_opt_out: bool = False
@@ -146,14 +151,8 @@ class ProgrammeListQuery(Query):
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
-class ScreenerIn(Body):
+class ScreenerIn(_Household):
     age: int | None = _AGE
-    median_income_pct: int | None = _PCT
-    monthly_income: int | None = _MONTHLY
-    income_percentile: int | None = _OLD_PCT
-    household_size: int = _HOUSEHOLD
-    lives_alone: bool = Field(False, description="true: a household of 1")
-    disability_grade: int | None = _GRADE
     youngest_child_age: int | None = _CHILD_AGE
     district: str | None = _DISTRICT
 

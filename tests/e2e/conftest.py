@@ -3,7 +3,6 @@ axe-core (the npm package pinned in tests/e2e/package-lock.json, installed by `m
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -35,18 +34,10 @@ def axe_source() -> str:
 def demo_city(app):
     """The city `flask --app portal seed-demo` builds (every service's demo.seed), in the test
     database the live server serves. Returns the demo password."""
-    from portal import SERVICES
     from portal.accounts.demo import DEMO_PASSWORD
+    from portal.cli import seed_city
 
-    for name in SERVICES:
-        try:
-            module = importlib.import_module(name + ".demo")
-        except ModuleNotFoundError as exc:
-            if exc.name != name + ".demo":
-                raise
-            continue
-        module.seed(db.session)
-        db.session.commit()
+    seed_city(db.session)
     return DEMO_PASSWORD
 
 

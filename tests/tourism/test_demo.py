@@ -48,19 +48,9 @@ YEOSU = ("yeosu", "여수", "丽水")
 
 
 def _seed_the_city():
-    import importlib
+    from portal.cli import seed_city
 
-    from portal import SERVICES
-
-    for name in SERVICES:
-        try:
-            module = importlib.import_module(name + ".demo")
-        except ModuleNotFoundError as exc:
-            if exc.name != name + ".demo":
-                raise
-            continue
-        module.seed(db.session)
-        db.session.commit()
+    seed_city(db.session)
 
 
 def test_the_demo_city_is_one_city_whose_places_are_all_in_the_table(app):
