@@ -15,6 +15,7 @@ import unicodedata
 from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
+from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 
 MAX_JSON_DEPTH = 32
@@ -153,3 +154,31 @@ def _visible_class(shortest_run: int = 32) -> str:
 # at least one letter, digit, punctuation mark or symbol. The API documents say so with it;
 # the services still check ``visible`` (which accepts a little more) with their own message.
 VISIBLE_PATTERN = _visible_class()
+
+
+# Text a person reads (a name, a title, a reason) needs a character they can see.
+INVISIBLE = _l("Write it with characters a person can see, not only spaces or invisible characters.")
+
+
+def clean_text(value, errors: dict, field: str, *, hi: int, lo: int = 0, required: bool = False) -> str | None:
+    """`value` stripped, or None with a message in ``errors[field]`` when it is missing (if
+    `required`), not text, made only of invisible characters (zero-width spaces, bidi controls,
+    Hangul fillers: see :func:`visible`), or its length is outside lo..hi. None, without a
+    message, for an empty optional value. The one check of free text every service makes."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors[field] = _l("This field is required.")
+        return None
+    if not isinstance(value, str):
+        errors[field] = _l("Wrong type or format.")
+        return None
+    value = value.strip()
+    if not visible(value):
+        errors[field] = INVISIBLE
+    elif len(value) < lo:
+        errors[field] = _l("Too short: at least %(n)s characters.", n=lo)
+    elif len(value) > hi:
+        errors[field] = _l("Too long: at most %(n)s characters.", n=hi)
+    else:
+        return value
+    return None

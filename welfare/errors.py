@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 from flask_babel import lazy_gettext as _l
 
 from portal.errors import Conflict, Invalid, NotFound
+from portal.inputs import INVISIBLE  # noqa: F401 - the shell's message, re-exported by name
 
 if TYPE_CHECKING:
     from welfare.service.imports import RowError
 
 
 # Text a person reads (a programme's name, a district) needs a character they can see.
-INVISIBLE = _l("Write it with characters a person can see, not only spaces or invisible characters.")
 
 
 class _AtField:

@@ -8,9 +8,9 @@ from flask_babel import format_timedelta
 from flask_babel import lazy_gettext as _l
 
 from portal.errors import Conflict, DomainError, NotFound, RateLimited, Unauthorized
+from portal.inputs import INVISIBLE  # noqa: F401 - the shell's message, re-exported by name
 
 # A name or reason made only of spaces, zero-width, bidi-control or filler characters (422).
-INVISIBLE = _l("Write it with characters a person can see, not only spaces or invisible characters.")
 
 # -- cards -------------------------------------------------------------------------------
 

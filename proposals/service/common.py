@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import audit
+from portal import audit, inputs
 from portal.accounts.roles import STAFF
-from portal.inputs import visible
+from portal.inputs import INVISIBLE, visible  # noqa: F401 - re-exported
 from portal.types import utcnow
 
 from ..errors import NoSuchProposal
@@ -30,7 +29,6 @@ def is_staff(user) -> bool:
 
 
 # Text a person reads (a title, a comment, a department) needs a character they can see.
-INVISIBLE = _l("Write it with characters a person can see, not only spaces or invisible characters.")
 
 
 def aware(dt: datetime) -> datetime:
@@ -40,24 +38,8 @@ def aware(dt: datetime) -> datetime:
 
 
 def clean_text(value, field: str, lo: int, hi: int, errors: dict, required: bool = True) -> str | None:
-    """`value` stripped; a message in `errors[field]` when it is missing, not text, made only of
-    invisible characters (zero-width spaces, bidi controls, Hangul fillers), or its length is
-    outside lo..hi."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            errors[field] = _l("This field is required.")
-        return None
-    if not isinstance(value, str):
-        errors[field] = _l("Wrong type or format.")
-        return None
-    value = value.strip()
-    if not visible(value):
-        errors[field] = INVISIBLE
-    elif len(value) < lo:
-        errors[field] = _l("Too short: at least %(n)s characters.", n=lo)
-    elif len(value) > hi:
-        errors[field] = _l("Too long: at most %(n)s characters.", n=hi)
-    return value
+    """`value` stripped, or None with a message in `errors[field]` (portal.inputs.clean_text)."""
+    return inputs.clean_text(value, errors, field, lo=lo, hi=hi, required=required)
 
 
 def find(session: Session, user, proposal_id, *, lock: bool = False, share: bool = False) -> Proposal:

@@ -16,30 +16,12 @@ from flask_babel import lazy_gettext as _l
 
 from portal import places
 from portal.accounts import limits
-from portal.inputs import visible
-
-# Text a person reads (a name, a district) needs a character they can see.
-INVISIBLE = _l("Write it with characters a person can see, not only spaces or invisible characters.")
+from portal.inputs import INVISIBLE, clean_text, visible  # noqa: F401 - INVISIBLE re-exported
 
 
 def text(value, errors: dict, field: str, limit: int, *, required: bool = False) -> str | None:
-    """Text of at most `limit` characters with something a person can see (not only spaces,
-    zero-width or bidi-control characters, Hangul fillers)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            errors[field] = _l("This field is required.")
-        return None
-    if not isinstance(value, str):
-        errors[field] = _l("Wrong type or format.")
-        return None
-    value = value.strip()
-    if not visible(value):
-        errors[field] = INVISIBLE
-    elif len(value) > limit:
-        errors[field] = _l("Too long: at most %(n)s characters.", n=limit)
-    else:
-        return value
-    return None
+    """Text of at most `limit` characters with something a person can see (portal.inputs)."""
+    return clean_text(value, errors, field, hi=limit, required=required)
 
 
 def district(value, errors: dict, field: str = "district", *, required: bool = False) -> str | None:
