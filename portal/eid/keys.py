@@ -8,20 +8,19 @@ published until every token it signed has expired (token lifetime + clock-skew a
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import threading
 import time
 from datetime import datetime, timedelta
 
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal.crypto import fernet_from_secret
 from portal.eid import verifier
 from portal.eid.models import SigningKey
 from portal.types import utcnow
@@ -36,15 +35,7 @@ class KeyDecryptError(RuntimeError):
 
 
 def fernet_for(secret: str | bytes) -> Fernet:
-    if isinstance(secret, str):
-        secret = secret.encode()
-    try:
-        return Fernet(secret)  # already a Fernet key
-    except (ValueError, TypeError):
-        pass
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"portal.eid",
-                   info=b"signing-key-encryption").derive(secret)
-    return Fernet(base64.urlsafe_b64encode(derived))
+    return fernet_from_secret(secret, salt=b"portal.eid", info=b"signing-key-encryption")
 
 
 def _raw_public(key: Ed25519PublicKey) -> bytes:

@@ -13,15 +13,14 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
+
+from portal.crypto import fernet_from_secret
 
 from .. import settings
 from ..limits import BALLOT_PLAINTEXT_LENGTH
@@ -34,15 +33,7 @@ class BallotKeyError(RuntimeError):
 
 
 def _fernet(secret: str | bytes) -> Fernet:
-    if isinstance(secret, str):
-        secret = secret.encode()
-    try:
-        return Fernet(secret)  # already a Fernet key
-    except (ValueError, TypeError):
-        pass
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"portal.proposals",
-                   info=b"ballot-key-encryption").derive(secret)
-    return Fernet(base64.urlsafe_b64encode(derived))
+    return fernet_from_secret(secret, salt=b"portal.proposals", info=b"ballot-key-encryption")
 
 
 def key_fernet(config=None) -> MultiFernet:
