@@ -36,7 +36,7 @@ BUDGET = {
     "endorse": (5, 2),  # a token's first write in 5 minutes notes its use: one UPDATE, one commit
     "withdraw": (4, 1),
     "ballot": (5, 1),
-    "booking hold": (13, 1),
+    "booking hold": (6, 1),  # was 13: no reloads after commit, one lock and one hold-limit statement
     "payment callback": (15, 4),  # 9 statements and 3 commits of them are the notice's eager delivery
     "proposals API popular": (2, 0),
     "proposals API newest": (2, 0),

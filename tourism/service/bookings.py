@@ -13,8 +13,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.roles import STAFF
+from portal.db import commit_keeping_loaded
 from portal.errors import Invalid
 from portal.types import utcnow
 
@@ -84,7 +86,13 @@ def create_booking(session: Session, *, user, slot_id: int, quantity: int, name:
                 hold_expires_at=now + timedelta(minutes=settings.HOLD_MINUTES()),
                 idempotency_key=key, client_key=holder, created_at=now)
             session.add(booking)
-            session.commit()
+            session.flush()
+            # The answer is built from what this transaction wrote, with no SELECT after the
+            # commit: the booking as inserted (no payment yet), its slot's seats as the taking
+            # UPDATE returned them (seats.take), the slot's expired holds released above.
+            set_committed_value(booking, "slot", slot)  # also keeps it in the identity map
+            set_committed_value(booking, "payments", [])
+            commit_keeping_loaded(session)
             return booking, True
         except IntegrityError:
             # The seats taken above are rolled back with the failed insert (the key is UNIQUE:

@@ -14,7 +14,7 @@ import math
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from portal.db import dialect_name
@@ -44,16 +44,24 @@ def lock_holders(session: Session, email: str, client: str | None) -> None:
     if dialect_name(session) != "postgresql":
         return  # SQLite: the hold's first write locks the whole database until commit
     ids = sorted({_lock_id("email", email)} | ({_lock_id("client", client)} if client else set()))
-    for lock_id in ids:  # always in the same order: two holds never wait for each other
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    # Always in the same order, so two holds never wait for each other: ascending ids, one
+    # statement. ORDER BY fixes the order of the calls (PostgreSQL evaluates a volatile function
+    # of the select list after the sort).
+    session.execute(text("SELECT pg_advisory_xact_lock(t.id) FROM unnest(CAST(:ids AS BIGINT[])) "
+                         "WITH ORDINALITY AS t(id, n) ORDER BY t.n"), {"ids": ids})
 
 
-def _held(session: Session, column, value: str, now: datetime) -> tuple[int, datetime | None]:
-    """(seats, first end) of the holds of `column == value` whose time is not up."""
-    seats, first_end = session.execute(
-        select(func.coalesce(func.sum(Booking.quantity), 0), func.min(Booking.hold_expires_at))
-        .where(column == value, Booking.status == "held", Booking.hold_expires_at >= now)).one()
-    return int(seats), first_end
+def _held(session: Session, limits, now: datetime) -> list[tuple[int, datetime | None]]:
+    """(seats, first end) of the holds whose time is not up, for each `column == value` of
+    `limits`, in one statement."""
+    live = [Booking.status == "held", Booking.hold_expires_at >= now]
+    columns = []
+    for column, value, _limit in limits:
+        columns += [func.coalesce(func.sum(Booking.quantity).filter(column == value), 0),
+                    func.min(Booking.hold_expires_at).filter(column == value)]
+    row = session.execute(select(*columns).where(
+        *live, or_(*(column == value for column, value, _limit in limits)))).one()
+    return [(int(row[i]), row[i + 1]) for i in range(0, len(row), 2)]
 
 
 def check(session: Session, email: str, client: str | None, quantity: int, now: datetime) -> None:
@@ -66,8 +74,8 @@ def check(session: Session, email: str, client: str | None, quantity: int, now: 
     limits = [(Booking.guest_email, email, settings.MAX_HELD_PER_EMAIL())]
     if client:
         limits.append((Booking.client_key, client, settings.MAX_HELD_PER_CLIENT()))
-    for column, value, limit in limits:
-        seats, first_end = _held(session, column, value, now)
+    for (_column, _value, limit), (seats, first_end) in zip(limits, _held(session, limits, now),
+                                                            strict=True):
         if seats + quantity > limit:
             ends.append(first_end or now)
     if ends:

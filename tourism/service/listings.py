@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from portal import places
 from portal.errors import Invalid
@@ -132,7 +132,7 @@ def slot_summary(session: Session, listing_ids: list[int], now: datetime | None 
 
 
 def get_slot(session: Session, slot_id: int) -> Slot:
-    slot = session.get(Slot, slot_id)
+    slot = session.get(Slot, slot_id, options=[joinedload(Slot.listing)])  # one statement
     if slot is None or not slot.listing.active:
         raise NoSuchSlot()
     return slot

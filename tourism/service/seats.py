@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from portal.types import utcnow
 
@@ -27,15 +29,26 @@ from .references import new_reference
 
 # --- where seats change -----------------------------------------------------------------------
 
+def _note_taken(session: Session, slot_id: int, value: int | None) -> None:
+    """The slot's new seat count, from the RETURNING of the UPDATE that changed it, on the slot
+    this session holds (if it holds it): a commit that keeps loaded objects answers with the
+    count as written, without loading the slot again."""
+    slot = session.identity_map.get(identity_key(Slot, slot_id))
+    if slot is not None and value is not None:
+        set_committed_value(slot, "taken", value)
+
+
 def take(session: Session, slot_id: int, quantity: int) -> bool:
     """Take `quantity` seats of the slot if that many are left; true when taken."""
     # Never overbook, whatever the number of web processes: the UPDATE checks the seats left on
     # the row it changes (PostgreSQL locks the row and re-checks the condition on its newest
     # version when a concurrent taker commits first); the CHECK taken <= capacity backs it up.
-    res = session.execute(
+    now_taken = session.execute(
         update(Slot).where(Slot.id == slot_id, Slot.taken + quantity <= Slot.capacity)
-        .values(taken=Slot.taken + quantity).execution_options(synchronize_session=False))
-    return res.rowcount == 1
+        .values(taken=Slot.taken + quantity).returning(Slot.taken)
+        .execution_options(synchronize_session=False)).scalar_one_or_none()
+    _note_taken(session, slot_id, now_taken)
+    return now_taken is not None
 
 
 def give_back(session: Session, booking_id: int, slot_id: int, quantity: int, new_status: str,
@@ -51,8 +64,9 @@ def give_back(session: Session, booking_id: int, slot_id: int, quantity: int, ne
         .values(**values).execution_options(synchronize_session=False))
     if res.rowcount != 1:
         return False
-    session.execute(update(Slot).where(Slot.id == slot_id).values(taken=Slot.taken - quantity)
-                    .execution_options(synchronize_session=False))
+    _note_taken(session, slot_id, session.execute(
+        update(Slot).where(Slot.id == slot_id).values(taken=Slot.taken - quantity).returning(Slot.taken)
+        .execution_options(synchronize_session=False)).scalar_one_or_none())
     return True
 
 
