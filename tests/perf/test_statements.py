@@ -37,7 +37,7 @@ BUDGET = {
     "withdraw": (4, 1),
     "ballot": (5, 1),
     "booking hold": (6, 1),  # was 13: no reloads after commit, one lock and one hold-limit statement
-    "payment callback": (15, 4),  # 9 statements and 3 commits of them are the notice's eager delivery
+    "payment callback": (11, 4),  # was 15: 4 for the payment and booking; the rest and 3 commits are the notice's eager delivery
     "proposals API popular": (2, 0),
     "proposals API newest": (2, 0),
     "proposals API ending": (2, 0),

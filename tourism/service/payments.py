@@ -12,13 +12,14 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.errors import Invalid
 from portal.types import utcnow
 
 from ..errors import AlreadyPaid, AmountMismatch, BadCallback, NoSuchBooking, NoSuchPayment, NotPayable
-from ..models import Booking, Payment
+from ..models import Booking, Payment, Slot
 from . import seats
 from .bookings import find_booking, refresh_hold
 from .gateways import SandboxProvider, get_provider
@@ -81,17 +82,20 @@ def _settle(session: Session, provider_name: str, body: bytes, signature: str | 
         raise AmountMismatch()
     now = utcnow()
     if data["status"] == "failed":
-        session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
-                        .values(status="failed").execution_options(synchronize_session=False))
-        return payment
-    if data["status"] != "paid":
+        values = {"status": "failed"}
+    elif data["status"] == "paid":
+        values = {"status": "paid", "paid_at": now, "transaction_id": data["transaction_id"] or None}
+    else:
         raise BadCallback()
-
-    res = session.execute(
+    # The payment as changed comes back by RETURNING, so the answer needs no reload after commit.
+    moved = session.execute(
         update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
-        .values(status="paid", paid_at=now, transaction_id=data["transaction_id"] or None)
-        .execution_options(synchronize_session=False))
-    if res.rowcount != 1:  # a repeated callback: already handled
+        .values(**values).returning(Payment.id).execution_options(synchronize_session=False)).first()
+    if moved is None:  # a repeated callback: already handled; answer with the payment as it is
+        session.refresh(payment)
+        return payment
+    _note(payment, values)
+    if data["status"] == "failed":
         return payment
     booking_id = payment.booking_id
     confirmed = session.execute(
@@ -99,8 +103,7 @@ def _settle(session: Session, provider_name: str, body: bytes, signature: str | 
         .values(status="confirmed", confirmed_at=now, hold_expires_at=None, client_key=None)
         .execution_options(synchronize_session=False)).rowcount == 1
     if not confirmed:
-        booking = session.get(Booking, booking_id)
-        session.refresh(booking)
+        booking = session.get(Booking, booking_id, populate_existing=True)
         if booking.status == "expired" and seats.take(session, booking.slot_id, booking.quantity):
             # Paid after the hold ran out, and the seats were still there: taken again.
             confirmed = session.execute(
@@ -112,19 +115,30 @@ def _settle(session: Session, provider_name: str, body: bytes, signature: str | 
             session.refresh(payment)
             refund(session, payment, payment.amount, now)
     if confirmed:
-        booking = session.get(Booking, booking_id)
-        session.refresh(booking)
+        # As confirmed above, with the slot and listing the notice names: one SELECT.
+        booking = session.get(Booking, booking_id, populate_existing=True,
+                              options=[joinedload(Booking.slot).joinedload(Slot.listing)])
         if notify(session, booking, "confirmed"):
             session.execute(update(Booking).where(Booking.id == booking_id).values(confirmation_sent=True)
                             .execution_options(synchronize_session=False))
     return payment
 
 
+def _note(payment: Payment, values: dict) -> None:
+    """Set on the loaded payment what an UPDATE that matched its row wrote."""
+    for key, value in values.items():
+        set_committed_value(payment, key, value)
+
+
 def handle_callback(session: Session, provider_name: str, body: bytes, signature: str | None) -> Payment:
-    """A gateway's signed callback: confirm the booking once, whatever the number of calls."""
+    """A gateway's signed callback: confirm the booking once, whatever the number of calls.
+
+    Answers with the payment as this transaction left it (_settle keeps it: each UPDATE that
+    moved it is noted on it, a repeated callback reads it again), not loaded after the commit."""
     payment = _settle(session, provider_name, body, signature)
-    session.commit()
-    session.refresh(payment)
+    public_id, status = payment.public_id, payment.status
+    session.commit()  # expires every object; the answer's two fields are set again as committed
+    _note(payment, {"public_id": public_id, "status": status})
     return payment
 
 
@@ -169,7 +183,9 @@ def refund(session: Session, payment: Payment, amount: int, now: datetime) -> in
         .execution_options(synchronize_session=False))
     if res.rowcount != 1:
         return 0
+    _note(payment, {"status": "refunded", "refunded_amount": amount, "refunded_at": now})
     refund_id = get_provider(payment.provider).refund(payment, amount)
     session.execute(update(Payment).where(Payment.id == payment.id).values(refund_id=refund_id)
                     .execution_options(synchronize_session=False))
+    _note(payment, {"refund_id": refund_id})
     return amount
