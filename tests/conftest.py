@@ -32,6 +32,24 @@ def _is_postgres(url: str | None) -> bool:
     return bool(url) and url.startswith(("postgres://", "postgresql"))
 
 
+@contextlib.contextmanager
+def scratch_database(server_url, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of `server_url` (its URL), dropped at the
+    end with whatever is still connected to it. The suite's own database, the migration test's
+    and the contract test's are each one of these."""
+    server = make_url(server_url)
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> Iterator[str]:
     raw = os.environ.get("DATABASE_URL")
@@ -39,19 +57,8 @@ def database_url(tmp_path_factory) -> Iterator[str]:
         yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "portal-test.db")
         return
     from portal.config import database_url as normalise
-    admin_url = make_url(normalise(raw, ""))
-    name = f"portal_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with scratch_database(normalise(raw, ""), "portal_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

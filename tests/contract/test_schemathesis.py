@@ -23,12 +23,11 @@ import re
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+
+from tests.conftest import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -65,17 +64,8 @@ def contract_database(database_url):
     """A database of its own beside the suite's, migrated as deployed (not create_all)."""
     if not database_url.startswith("postgresql"):
         _unavailable("the contract test runs on PostgreSQL (set DATABASE_URL)")
-    suite = make_url(database_url)
-    name = f"contract_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(suite, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield suite.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(database_url, "contract") as url:
+        yield url
 
 
 def _flask(env: dict, *args: str) -> str:
