@@ -6,7 +6,8 @@ database of `python -m bench.all` (portal_bench_all) unless --database-url says 
 
     .venv/bin/python -m bench.inprocess /api/v1/proposals "/api/v1/tourism/listings?lang=zh"
     .venv/bin/python -m bench.inprocess --profile 25 /api/v1/proposals
-    .venv/bin/python -m bench.inprocess --method POST --token-sql ... (writes: see --help)
+    .venv/bin/python -m bench.inprocess --method POST --json '{"slot_id": 5, "quantity": 1, "locale": "en",
+        "guest": {"name": "G {i}", "email": "g{i}@example.com"}}' /api/v1/tourism/bookings
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def main() -> int:
     parser.add_argument("--profile", type=int, default=0, help="print this many top functions")
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--header", action="append", default=[], help="Name: value")
+    parser.add_argument("--method", default="GET")
+    parser.add_argument("--json", default=None, help="a JSON body; {i} is replaced by the call's number "
+                        "(so each write is distinct), e.g. '{{\"slot_id\": 5, \"guest\": ...\"g{i}@x.kr\"}}'")
     args = parser.parse_args()
 
     os.environ.setdefault("SECRET_KEY", "bench-secret")
@@ -46,13 +50,19 @@ def main() -> int:
     app = create_app()
     headers = dict(h.split(": ", 1) for h in args.header)
 
+    counter = iter(range(10**9))
+
     def call(path: str) -> int:
-        environ = EnvironBuilder(path=path, headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
+        i = next(counter)
+        body = args.json.replace("{i}", str(i)) if args.json else None
+        environ = EnvironBuilder(path=path.replace("{i}", str(i)), method=args.method, headers=headers, data=body,
+                                 content_type="application/json" if body else None,
+                                 environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
         status = []
-        body = app.wsgi_app(environ, lambda s, h, exc_info=None: status.append(s))
-        b"".join(body)
-        if hasattr(body, "close"):
-            body.close()
+        answer = app.wsgi_app(environ, lambda s, h, exc_info=None: status.append(s))
+        b"".join(answer)
+        if hasattr(answer, "close"):
+            answer.close()
         return int(status[0][:3])
 
     for path in args.paths:
