@@ -1,7 +1,8 @@
 """Where a request's time goes, in-process: `python -m bench.inprocess PATH [...]`.
 
 Calls the WSGI app directly (no HTTP server, no load generator), N times per path, and prints
-the mean milliseconds per request; with --profile, cProfile's top functions. Runs against the
+the mean milliseconds per request (best of --repeat runs), wall and this process's CPU (the second is steadier
+when the machine is busy), and Python function calls per request (steady however busy); with --profile, cProfile's top functions. Runs against the
 database of `python -m bench.all` (portal_bench_all) unless --database-url says otherwise.
 
     .venv/bin/python -m bench.inprocess /api/v1/proposals "/api/v1/tourism/listings?lang=zh"
@@ -31,6 +32,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+")
     parser.add_argument("-n", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of n calls; the best is printed")
     parser.add_argument("--database-url", default=make_url(ADMIN_URL).set(database="portal_bench_all")
                         .render_as_string(hide_password=False))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2"))
@@ -68,11 +70,20 @@ def main() -> int:
     for path in args.paths:
         for _ in range(50):
             code = call(path)
-        t0 = time.perf_counter()
-        for _ in range(args.n):
+        ms = cpu = float("inf")
+        for _ in range(args.repeat):
+            t0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(args.n):
+                call(path)
+            ms = min(ms, (time.perf_counter() - t0) * 1000 / args.n)
+            cpu = min(cpu, (time.process_time() - c0) * 1000 / args.n)
+        counting = cProfile.Profile()  # Python function calls per request: steady however busy
+        counting.enable()
+        for _ in range(100):
             call(path)
-        ms = (time.perf_counter() - t0) * 1000 / args.n
-        print(f"{ms:7.3f} ms  {code}  {path}", flush=True)
+        counting.disable()
+        calls = pstats.Stats(counting).total_calls / 100
+        print(f"{ms:7.3f} ms  {cpu:7.3f} ms cpu  {calls:6.0f} calls  {code}  {path}", flush=True)
         if args.profile:
             prof = cProfile.Profile()
             prof.enable()
