@@ -40,6 +40,8 @@ from .schemas import (
     endorsed_json,
     proposal_detail_json,
     proposal_json,
+    proposal_links,
+    proposals_json,
     receipt_json,
     receipts_json,
 )
@@ -83,7 +85,7 @@ def list_proposals():
     query = service.parse_list_query(args.model_dump(exclude={"cursor", "limit"}))
     rows, next_cursor = service.list_proposals(db.session, current_user, query, args.cursor or None,
                                                args.limit)
-    return jsonify({"items": [proposal_json(p) for p in rows], "next_cursor": next_cursor})
+    return jsonify({"items": proposals_json(rows), "next_cursor": next_cursor})
 
 
 @bp.get("/similar")
@@ -91,7 +93,7 @@ def list_proposals():
 def similar():
     """Up to five proposals with similar titles"""
     rows = service.similar(db.session, parse_query(SimilarQuery).title)
-    return jsonify({"items": [proposal_json(p) for p in rows]})
+    return jsonify({"items": proposals_json(rows)})
 
 
 EXPORT_FIELDS = ("id", "title", "category", "district", "status", "endorsement_count", "created_at",
@@ -267,7 +269,8 @@ def unfollow(proposal_id: int):
 def triage():
     """Staff: proposals under review, oldest first, with their abuse reports (at most 100)"""
     rows = service.triage_queue(db.session, current_user)
-    return jsonify({"items": [proposal_json(p, flags=n) for p, n in rows], "next_cursor": None})
+    link = proposal_links()
+    return jsonify({"items": [proposal_json(p, flags=n, link=link) for p, n in rows], "next_cursor": None})
 
 
 @bp.post("/<int:proposal_id>/merge")

@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from flask import url_for
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from portal.api import MAX_LIMIT, Body, Query, iso
 from portal.apidoc import checked, required
-from portal.i18n import LOCALES
+from portal.i18n import LOCALES, labels
 from portal.inputs import MAX_ID
+from portal.links import path_of
 
 from . import limits
 from .vocabulary import CATEGORIES, CATEGORY_LABELS, CHOICES, SORTS, STATUS_LABELS, STATUSES
@@ -150,27 +150,39 @@ class EndorsedOut(ProposalOut):
     endorsed: Literal[True]
 
 
-def proposal_json(p, *, flags: int | None = None) -> dict:
-    """ProposalOut, or TriageItemOut with `flags`."""
+def proposal_json(p, *, flags: int | None = None, link=None) -> dict:
+    """ProposalOut, or TriageItemOut with `flags`. A list passes `link` (proposal_links()), so
+    that the route is looked up once, not per item."""
     out = {
         "id": p.id,
         "title": p.title,
         "category": p.category,
-        "category_label": str(CATEGORY_LABELS.get(p.category, p.category)),
+        "category_label": labels(CATEGORY_LABELS).get(p.category, p.category),
         "district": p.district,
         "status": p.status,
-        "status_label": str(STATUS_LABELS.get(p.status, p.status)),
+        "status_label": labels(STATUS_LABELS).get(p.status, p.status),
         "endorsement_count": p.endorsement_count,
         "endorse_until": iso(p.endorse_until),
         "vote_ends_at": iso(p.vote_ends_at),
         "created_at": iso(p.created_at),
         "department": p.department,
         "merged_into": p.merged_into_id,
-        "url": url_for("proposals.detail", proposal_id=p.id, _external=False),
+        "url": (link or proposal_links())(p.id),
     }
     if flags is not None:
         out["flags"] = flags
     return out
+
+
+def proposal_links():
+    """id -> the path of a proposal's page."""
+    return path_of("proposals.detail", "proposal_id")
+
+
+def proposals_json(rows) -> list[dict]:
+    """ProposalOut of each proposal of a list."""
+    link = proposal_links()
+    return [proposal_json(p, link=link) for p in rows]
 
 
 def endorsed_json(p) -> dict:
