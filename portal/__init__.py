@@ -55,12 +55,17 @@ def create_app(config: dict | None = None) -> Flask:
     # `extensions.db`, not a bare `db`: the submodule portal.db (shared statements) is
     # `portal.db` once imported, and would shadow a name imported into this package.
     extensions.db.init_app(app)
+    if not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
+        with app.app_context():
+            if extensions.db.engine.dialect.name != "sqlite":
+                from portal.db import ping_after_idle
+                ping_after_idle(extensions.db.engine)
     migrate.init_app(app, extensions.db, directory=str(config_mod.ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
-    from portal.i18n import select_locale
-    babel.init_app(app, locale_selector=select_locale)
+    from portal.i18n import babel_locale
+    babel.init_app(app, locale_selector=babel_locale)
     login_manager.init_app(app)
     login_manager.anonymous_user = Anonymous
     login_manager.login_view = "accounts.login"

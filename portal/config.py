@@ -43,7 +43,8 @@ def load(env: os._Environ | dict, instance_path: str) -> dict:
 
     # hide_parameters: a database error is logged without its bound values (they are personal
     # data: names, birth dates, incomes, addresses).
-    engine_options: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    # No pool_pre_ping: portal.db.ping_after_idle tests only connections that sat unused.
+    engine_options: dict = {"hide_parameters": True}
     if db_url.startswith("sqlite"):
         engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False},
                           "hide_parameters": True}

@@ -76,3 +76,44 @@ def commit_keeping_loaded(session) -> None:
         target.commit()
     finally:
         target.expire_on_commit = True
+
+
+# -- connections ---------------------------------------------------------------------------
+
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def ping_after_idle(engine, idle_seconds: float | None = None) -> None:
+    """Test a pooled connection before use only when it has sat unused for `idle_seconds`.
+
+    SQLAlchemy's ``pool_pre_ping`` tests it before every use: a round trip on every request,
+    about a sixth of a busy write's (token, insert, update, commit). A connection in steady use
+    is not tested: if the database restarted meanwhile, the first request on it fails, is
+    answered 503 with Retry-After (portal.web), and SQLAlchemy then replaces every older
+    connection of the pool, so each process answers at most one such 503 per restart. A
+    connection idle longer (a quiet hour, a worker between bursts) is tested and, dead, replaced
+    before the request uses it."""
+    import time
+
+    from sqlalchemy import event
+    from sqlalchemy.exc import DisconnectionError
+
+    dialect = engine.dialect
+    idle_seconds = PING_AFTER_IDLE_SECONDS if idle_seconds is None else idle_seconds
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record):
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy):
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError() from exc  # the pool replaces it and checks out again
+        if alive is False:
+            raise DisconnectionError()
