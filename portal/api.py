@@ -217,11 +217,13 @@ def decode_cursor(cursor: str, n: int, columns=None) -> list:
     return values
 
 
-def paginate(session: Session, stmt, order: list[tuple], cursor: str | None, limit: int):
+def paginate(session: Session, stmt, order: list[tuple], cursor: str | None, limit: int, *,
+             rows: bool = False):
     """Keyset pagination. `order` is [(column, "asc"|"desc"), ...], ending with a unique key.
 
-    Returns (rows, next_cursor). Rows are scalars of `stmt`; each order column must be readable
-    as an attribute of the row under the column's key.
+    Returns (rows, next_cursor). Rows are scalars of `stmt` (with ``rows=True``, its rows: a
+    statement of columns, read without building ORM objects); each order column must be
+    readable as an attribute of the row under the column's key.
     """
     cols = [c for c, _d in order]
     if cursor:
@@ -233,13 +235,13 @@ def paginate(session: Session, stmt, order: list[tuple], cursor: str | None, lim
             clauses.append(and_(*eq, cmp))
         stmt = stmt.where(or_(*clauses))
     stmt = stmt.order_by(*[c.desc() if d == "desc" else c.asc() for c, d in order]).limit(limit + 1)
-    rows = list(session.scalars(stmt))
+    found = session.execute(stmt).all() if rows else list(session.scalars(stmt))
     next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
+    if len(found) > limit:
+        found = found[:limit]
+        last = found[-1]
         next_cursor = encode_cursor([getattr(last, c.key) for c in cols])
-    return rows, next_cursor
+    return found, next_cursor
 
 
 def money(amount: int, currency: str = "KRW") -> dict:

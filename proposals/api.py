@@ -38,9 +38,9 @@ from .schemas import (
     TriageOut,
     comment_json,
     endorsed_json,
+    list_words,
     proposal_detail_json,
     proposal_json,
-    proposal_links,
     proposals_json,
     receipt_json,
     receipts_json,
@@ -269,8 +269,8 @@ def unfollow(proposal_id: int):
 def triage():
     """Staff: proposals under review, oldest first, with their abuse reports (at most 100)"""
     rows = service.triage_queue(db.session, current_user)
-    link = proposal_links()
-    return jsonify({"items": [proposal_json(p, flags=n, link=link) for p, n in rows], "next_cursor": None})
+    words = list_words()
+    return jsonify({"items": [proposal_json(p, flags=n, words=words) for p, n in rows], "next_cursor": None})
 
 
 @bp.post("/<int:proposal_id>/merge")

@@ -150,39 +150,41 @@ class EndorsedOut(ProposalOut):
     endorsed: Literal[True]
 
 
-def proposal_json(p, *, flags: int | None = None, link=None) -> dict:
-    """ProposalOut, or TriageItemOut with `flags`. A list passes `link` (proposal_links()), so
-    that the route is looked up once, not per item."""
+def proposal_json(p, *, flags: int | None = None, words: tuple | None = None) -> dict:
+    """ProposalOut, or TriageItemOut with `flags`. A list passes `words` (list_words()): the
+    labels and the route are looked up once per list, not per item."""
+    link, categories, statuses = words or list_words()
     out = {
         "id": p.id,
         "title": p.title,
         "category": p.category,
-        "category_label": labels(CATEGORY_LABELS).get(p.category, p.category),
+        "category_label": categories.get(p.category, p.category),
         "district": p.district,
         "status": p.status,
-        "status_label": labels(STATUS_LABELS).get(p.status, p.status),
+        "status_label": statuses.get(p.status, p.status),
         "endorsement_count": p.endorsement_count,
         "endorse_until": iso(p.endorse_until),
         "vote_ends_at": iso(p.vote_ends_at),
         "created_at": iso(p.created_at),
         "department": p.department,
         "merged_into": p.merged_into_id,
-        "url": (link or proposal_links())(p.id),
+        "url": link(p.id),
     }
     if flags is not None:
         out["flags"] = flags
     return out
 
 
-def proposal_links():
-    """id -> the path of a proposal's page."""
-    return path_of("proposals.detail", "proposal_id")
+def list_words() -> tuple:
+    """What every item of a list shares: id -> the proposal's path, and the category and status
+    labels in the current language."""
+    return path_of("proposals.detail", "proposal_id"), labels(CATEGORY_LABELS), labels(STATUS_LABELS)
 
 
 def proposals_json(rows) -> list[dict]:
     """ProposalOut of each proposal of a list."""
-    link = proposal_links()
-    return [proposal_json(p, link=link) for p in rows]
+    words = list_words()
+    return [proposal_json(p, words=words) for p in rows]
 
 
 def endorsed_json(p) -> dict:

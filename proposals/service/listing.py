@@ -61,10 +61,16 @@ def _like(term: str) -> str:
     return "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
 
 
+# What a list shows of a proposal: every column but the body, read as rows (building ORM
+# objects for a page of twenty cost about a tenth of the list API's time).
+LIST_COLUMNS = tuple(getattr(Proposal, a.key) for a in Proposal.__mapper__.column_attrs if a.key != "body")
+
+
 def list_proposals(session: Session, user, query: ListQuery, cursor: str | None = None,
                    limit: int = PAGE_SIZE):
-    """Search, filter, sort and page. Returns (proposals, next_cursor)."""
-    stmt = select(Proposal).options(defer(Proposal.body))  # lists never show the body
+    """Search, filter, sort and page. Returns (rows, next_cursor): rows with a proposal's
+    columns as attributes, the body left out."""
+    stmt = select(*LIST_COLUMNS)
     if query.status:
         if query.status == "hidden" and not is_staff(user):
             return [], None
@@ -88,7 +94,7 @@ def list_proposals(session: Session, user, query: ListQuery, cursor: str | None 
         order = [(Proposal.endorse_until, "asc"), (Proposal.id, "asc")]
     else:
         order = [(Proposal.endorsement_count, "desc"), (Proposal.id, "desc")]
-    return paginate(session, stmt, order, cursor, limit)
+    return paginate(session, stmt, order, cursor, limit, rows=True)
 
 
 def similar(session: Session, title: str, limit: int = 5) -> list[Proposal]:
