@@ -31,6 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -123,6 +124,9 @@ def _forget_expired_held(state, *_args) -> None:
     state.dict.pop("expired_held", None)  # `state`: the row's InstanceState (its object may be gone)
 
 
+_HELD = text("status = 'held'")
+
+
 class Booking(db.Model):
     __tablename__ = "tourism_bookings"
 
@@ -147,7 +151,7 @@ class Booking(db.Model):
     # Who holds how many seats at once (service/hold_limits.py): the client address of a hold
     # made by a request, as an HMAC with the secret key (never the address in clear), kept only
     # while the booking is held.
-    client_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    client_key: Mapped[str | None] = mapped_column(String(64))
     # The confirmation mail was queued (not when the guest's address had its fill of mails).
     confirmation_sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
@@ -157,6 +161,15 @@ class Booking(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('held', 'confirmed', 'cancelled', 'expired')", name="status"),
         CheckConstraint("quantity > 0", name="quantity"),
+        # Held bookings only (a booking leaves them when it leaves `held`): a slot's holds whose
+        # time is up (seats.expired_seats, expire_holds), and the seats an email or a client
+        # address holds at once (hold_limits), read from the index.
+        Index("ix_tourism_bookings_held_slot", "slot_id", "hold_expires_at",
+              postgresql_where=_HELD, sqlite_where=_HELD),
+        Index("ix_tourism_bookings_held_email", "guest_email", "hold_expires_at",
+              postgresql_include=["quantity"], postgresql_where=_HELD, sqlite_where=_HELD),
+        Index("ix_tourism_bookings_held_client", "client_key", "hold_expires_at",
+              postgresql_include=["quantity"], postgresql_where=_HELD, sqlite_where=_HELD),
     )
 
 

@@ -36,8 +36,8 @@ BUDGET = {
     "endorse": (5, 2),  # a token's first write in 5 minutes notes its use: one UPDATE, one commit
     "withdraw": (4, 1),
     "ballot": (5, 1),
-    "booking hold": (6, 1),  # was 13: no reloads after commit, one lock and one hold-limit statement
-    "payment callback": (11, 4),  # was 15: 4 for the payment and booking; the rest and 3 commits are the notice's eager delivery
+    "booking hold": (3, 1),  # was 13, then 6: the slot with its expired seats and the holders' locks, the seats, the INSERT counting the hold limits
+    "payment callback": (8, 4),  # was 15, then 11: 3 for the payment and booking, 1 for the notice; the rest and 3 commits are the notice's eager delivery
     "proposals API popular": (2, 0),
     "proposals API newest": (2, 0),
     "proposals API ending": (2, 0),

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.roles import STAFF
@@ -21,17 +21,32 @@ from portal.errors import Invalid
 from portal.types import utcnow
 
 from .. import settings
-from ..errors import HoldLimit, NoSuchBooking, Retry, SlotClosed, SoldOut
+from ..errors import HoldLimit, NoSuchBooking, NoSuchSlot, Retry, SlotClosed, SoldOut
 from ..limits import IDEMPOTENCY_KEY_MAX
-from ..models import Booking
+from ..models import Booking, Slot
 from . import hold_limits, seats
 from .guests import clean_email, guest_details, signed_in
-from .listings import get_slot
 from .references import new_reference, normalise_reference
 
 
 def _by_key(session: Session, key: str) -> Booking | None:
     return session.scalar(select(Booking).where(Booking.idempotency_key == key))
+
+
+def _slot_for_hold(session: Session, slot_id: int, email: str, holder: str | None,
+                   now: datetime) -> tuple[Slot, int]:
+    """Step, first of the hold's transaction, in one statement: the slot with its listing (as
+    get_slot), the seats of its holds whose time is up (only then has the hold to expire them),
+    and the holders' locks (hold_limits.lock_holders, PostgreSQL)."""
+    columns = [Slot, seats.expired_seats(now)]
+    locked = hold_limits.holders_locked(session, email, holder)
+    if locked is not None:
+        columns.append(locked)
+    row = session.execute(select(*columns).options(joinedload(Slot.listing)).where(Slot.id == slot_id)
+                          .execution_options(populate_existing=True)).first()
+    if row is None or not row[0].listing.active:
+        raise NoSuchSlot()
+    return row[0], int(row[1])
 
 
 def create_booking(session: Session, *, user, slot_id: int, quantity: int, name: str, email: str,
@@ -56,42 +71,51 @@ def create_booking(session: Session, *, user, slot_id: int, quantity: int, name:
             return existing, False
     guest = guest_details(user, name=name, email=email, phone=phone, quantity=quantity, locale=locale)
     now = now or utcnow()
-    slot = get_slot(session, slot_id)
+    holder = hold_limits.client_key(client)
+    slot, expired = _slot_for_hold(session, slot_id, guest["email"], holder, now)  # locks taken
     if slot.starts_at <= now:
         raise SlotClosed()
     price = slot.price
-    holder = hold_limits.client_key(client)
 
-    for _attempt in range(3):
+    for attempt in range(3):
         try:
-            hold_limits.lock_holders(session, guest["email"], holder)
-            seats.expire_holds(session, slot_id=slot_id, now=now)
+            if attempt:  # the rollback below released the locks
+                hold_limits.lock_holders(session, guest["email"], holder)
+            if attempt or expired:
+                seats.expire_holds(session, slot_id=slot_id, now=now)
             if not seats.take(session, slot_id, quantity):
                 session.commit()  # the holds expired above stay released
                 raise SoldOut()
-            try:
-                hold_limits.check(session, guest["email"], holder, quantity, now)
-            except HoldLimit:
-                session.rollback()  # the seats taken above go back with it...
-                existing = _by_key(session, key) if key else None
-                seats.expire_holds(session, slot_id=slot_id, now=now)  # ...the releases stay
-                session.commit()
-                if existing is not None:
-                    return existing, False
-                raise
-            booking = Booking(
-                reference=new_reference(), slot_id=slot_id, user_id=guest["user_id"],
-                guest_name=guest["name"], guest_email=guest["email"], guest_phone=guest["phone"],
-                locale=guest["locale"], quantity=quantity, total=price * quantity, status="held",
-                hold_expires_at=now + timedelta(minutes=settings.HOLD_MINUTES()),
-                idempotency_key=key, client_key=holder, created_at=now)
-            session.add(booking)
-            session.flush()
+            values = {
+                "reference": new_reference(), "slot_id": slot_id, "user_id": guest["user_id"],
+                "guest_name": guest["name"], "guest_email": guest["email"], "guest_phone": guest["phone"],
+                "locale": guest["locale"], "quantity": quantity, "total": price * quantity, "status": "held",
+                "hold_expires_at": now + timedelta(minutes=settings.HOLD_MINUTES()),
+                "idempotency_key": key, "created_at": now, "confirmed_at": None, "cancelled_at": None,
+                "checked_in_at": None, "refund_amount": 0, "client_key": holder,
+                "confirmation_sent": False}
+            booking_id = hold_limits.insert_within(session, values, quantity, now)
+            if booking_id is None:
+                try:
+                    hold_limits.check(session, guest["email"], holder, quantity, now)
+                    raise HoldLimit(retry_after=1)  # not reached: check counts as the INSERT did
+                except HoldLimit:
+                    session.rollback()  # the seats taken above go back with it...
+                    existing = _by_key(session, key) if key else None
+                    seats.expire_holds(session, slot_id=slot_id, now=now)  # ...the releases stay
+                    session.commit()
+                    if existing is not None:
+                        return existing, False
+                    raise
             # The answer is built from what this transaction wrote, with no SELECT after the
             # commit: the booking as inserted (no payment yet), its slot's seats as the taking
             # UPDATE returned them (seats.take), the slot's expired holds released above.
-            set_committed_value(booking, "slot", slot)  # also keeps it in the identity map
+            booking = Booking(id=booking_id, **values)
+            make_transient_to_detached(booking)
+            session.add(booking)
+            set_committed_value(booking, "slot", slot)
             set_committed_value(booking, "payments", [])
+            slot.expired_held = 0  # released above, if there were any
             commit_keeping_loaded(session)
             return booking, True
         except IntegrityError:

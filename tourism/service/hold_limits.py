@@ -14,7 +14,7 @@ import math
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import Integer, bindparam, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from portal.db import dialect_name
@@ -38,17 +38,33 @@ def _lock_id(kind: str, value: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _lock_ids(email: str, client: str | None) -> list[int]:
+    return sorted({_lock_id("email", email)} | ({_lock_id("client", client)} if client else set()))
+
+
+# Always in the same order, so two holds never wait for each other: ascending ids, one
+# statement. ORDER BY fixes the order of the calls (PostgreSQL evaluates a volatile function of
+# the select list after the sort).
+_LOCK_SQL = ("SELECT pg_advisory_xact_lock(t.id) FROM unnest(CAST(:ids AS BIGINT[])) "
+             "WITH ORDINALITY AS t(id, n) ORDER BY t.n")
+
+
 def lock_holders(session: Session, email: str, client: str | None) -> None:
     """Step, first of the hold's transaction: wait for any other hold of this email or client
     address being made. Released at commit or rollback."""
     if dialect_name(session) != "postgresql":
         return  # SQLite: the hold's first write locks the whole database until commit
-    ids = sorted({_lock_id("email", email)} | ({_lock_id("client", client)} if client else set()))
-    # Always in the same order, so two holds never wait for each other: ascending ids, one
-    # statement. ORDER BY fixes the order of the calls (PostgreSQL evaluates a volatile function
-    # of the select list after the sort).
-    session.execute(text("SELECT pg_advisory_xact_lock(t.id) FROM unnest(CAST(:ids AS BIGINT[])) "
-                         "WITH ORDINALITY AS t(id, n) ORDER BY t.n"), {"ids": ids})
+    session.execute(text(_LOCK_SQL), {"ids": _lock_ids(email, client)})
+
+
+def holders_locked(session: Session, email: str, client: str | None):
+    """lock_holders as a column (PostgreSQL; None on SQLite), for the hold's first statement
+    to take the locks in the same round trip: a scalar subquery without correlation, which
+    PostgreSQL runs once, when the statement's first row is made (so not when it finds no row)."""
+    if dialect_name(session) != "postgresql":
+        return None
+    locks = text(_LOCK_SQL).bindparams(ids=_lock_ids(email, client)).columns().subquery("holder_locks")
+    return select(func.count()).select_from(locks).scalar_subquery().label("holders_locked")
 
 
 def _held(session: Session, limits, now: datetime) -> list[tuple[int, datetime | None]]:
@@ -64,6 +80,64 @@ def _held(session: Session, limits, now: datetime) -> list[tuple[int, datetime |
     return [(int(row[i]), row[i + 1]) for i in range(0, len(row), 2)]
 
 
+def _limits(email: str, client: str | None) -> list:
+    limits = [(Booking.guest_email, email, settings.MAX_HELD_PER_EMAIL())]
+    if client:
+        limits.append((Booking.client_key, client, settings.MAX_HELD_PER_CLIENT()))
+    return limits
+
+
+# The hold's INSERT, built once per kind (with or without a client address): its values and
+# limits are bound parameters (v_<column>, now, quantity, cap_<kind>, limit_<kind>).
+HOLD_COLUMNS = ("reference", "slot_id", "user_id", "guest_name", "guest_email", "guest_phone", "locale",
+                "quantity", "total", "status", "hold_expires_at", "idempotency_key", "created_at",
+                "confirmed_at", "cancelled_at", "checked_in_at", "refund_amount", "client_key",
+                "confirmation_sent")
+_INSERTS: dict[bool, object] = {}
+
+
+def _insert_statement(with_client: bool):
+    stmt = _INSERTS.get(with_client)
+    if stmt is not None:
+        return stmt
+    columns = Booking.__table__.c
+    live = [Booking.status == "held", Booking.hold_expires_at >= bindparam("now", type_=columns.created_at.type)]
+    quantity = bindparam("quantity", type_=Integer)
+    within = []
+    for kind, column, value in (("email", Booking.guest_email, bindparam("v_guest_email")),
+                                ("client", Booking.client_key, bindparam("v_client_key")))[:1 + with_client]:
+        # Whether seats + quantity <= limit needs at most limit - quantity + 1 of the holds (a
+        # hold has a seat at least; cap_<kind>): when that many are there the limit is passed,
+        # when fewer their sum is all of them. So a hold reads at most as many rows as the
+        # limit, however many the email or address holds.
+        first = (select(Booking.quantity).where(*live, column == value)
+                 .limit(bindparam(f"cap_{kind}", type_=Integer)).subquery())
+        within.append(select(func.coalesce(func.sum(first.c.quantity), 0)).scalar_subquery() + quantity
+                      <= bindparam(f"limit_{kind}", type_=Integer))
+    row = select(*(bindparam(f"v_{name}", type_=columns[name].type) for name in HOLD_COLUMNS)).where(*within)
+    stmt = (insert(Booking.__table__).from_select(list(HOLD_COLUMNS), row, include_defaults=False)
+            .returning(Booking.__table__.c.id))
+    _INSERTS[with_client] = stmt
+    return stmt
+
+
+def insert_within(session: Session, values: dict, quantity: int, now: datetime) -> int | None:
+    """Step, after lock_holders and in place of check and the INSERT: insert the hold `values`
+    (the booking's HOLD_COLUMNS) only if `quantity` more seats stay within the email's and the
+    client address's limits, counted in the INSERT itself (one statement). Returns the new
+    booking's id; None when a limit would be passed (nothing inserted: check then says which
+    and until when)."""
+    # Exact as check is: the same sums, under the same locks (PostgreSQL) or the database's
+    # write lock (SQLite).
+    params = {f"v_{name}": values[name] for name in HOLD_COLUMNS}
+    params.update(now=now, quantity=quantity)
+    limits = _limits(values["guest_email"], values["client_key"])
+    for kind, (_column, _value, limit) in zip(("email", "client"), limits, strict=False):
+        params[f"limit_{kind}"] = limit
+        params[f"cap_{kind}"] = max(limit - quantity + 1, 0)
+    return session.execute(_insert_statement(len(limits) == 2), params).scalar_one_or_none()
+
+
 def check(session: Session, email: str, client: str | None, quantity: int, now: datetime) -> None:
     """Step, after lock_holders and before the hold is inserted: raise HoldLimit when `quantity`
     more seats would pass the email's or the client address's limit."""
@@ -71,9 +145,7 @@ def check(session: Session, email: str, client: str | None, quantity: int, now: 
     # inserted, while lock_holders' locks (PostgreSQL) or the database's write lock (SQLite,
     # taken by the seats' UPDATE before this count) keep every other hold of theirs out.
     ends = []
-    limits = [(Booking.guest_email, email, settings.MAX_HELD_PER_EMAIL())]
-    if client:
-        limits.append((Booking.client_key, client, settings.MAX_HELD_PER_CLIENT()))
+    limits = _limits(email, client)
     for (_column, _value, limit), (seats, first_end) in zip(limits, _held(session, limits, now),
                                                             strict=True):
         if seats + quantity > limit:

@@ -75,7 +75,12 @@ def _settle(session: Session, provider_name: str, body: bytes, signature: str | 
     number of calls. Lock order payment -> booking -> slot (as cancel_booking)."""
     provider = get_provider(provider_name)
     data = provider.verify_callback(body, signature)
-    payment = get_payment(session, data["payment_id"])
+    # With the booking, its slot and listing (the notice names them): one SELECT.
+    payment = session.scalar(select(Payment).options(
+        joinedload(Payment.booking).joinedload(Booking.slot).joinedload(Slot.listing))
+        .where(Payment.public_id == data["payment_id"]))
+    if payment is None:
+        raise NoSuchPayment()
     if payment.provider != provider.name:
         raise NoSuchPayment()
     if data["amount"] != payment.amount:
@@ -98,29 +103,36 @@ def _settle(session: Session, provider_name: str, body: bytes, signature: str | 
     if data["status"] == "failed":
         return payment
     booking_id = payment.booking_id
+    # confirmation_sent is set with the confirmation, and taken back below in the same
+    # transaction when the address has had its fill of mails (notify writes nothing then).
+    confirming = {"status": "confirmed", "confirmed_at": now, "hold_expires_at": None, "client_key": None,
+                  "confirmation_sent": True}
     confirmed = session.execute(
         update(Booking).where(Booking.id == booking_id, Booking.status == "held")
-        .values(status="confirmed", confirmed_at=now, hold_expires_at=None, client_key=None)
-        .execution_options(synchronize_session=False)).rowcount == 1
-    if not confirmed:
+        .values(**confirming).execution_options(synchronize_session=False)).rowcount == 1
+    booking = payment.booking
+    if confirmed:
+        # The booking as loaded above, with what the UPDATE wrote: nothing else of a held booking
+        # changes (a booking never comes back to held, and whatever moves it out of held makes
+        # the UPDATE above match nothing), so it is the row as confirmed, without a reload.
+        _note(booking, confirming)
+    else:
         booking = session.get(Booking, booking_id, populate_existing=True)
         if booking.status == "expired" and seats.take(session, booking.slot_id, booking.quantity):
             # Paid after the hold ran out, and the seats were still there: taken again.
             confirmed = session.execute(
                 update(Booking).where(Booking.id == booking_id, Booking.status == "expired")
-                .values(status="confirmed", confirmed_at=now)
+                .values(status="confirmed", confirmed_at=now, confirmation_sent=True)
                 .execution_options(synchronize_session=False)).rowcount == 1
+            if confirmed:
+                session.refresh(booking)
         if not confirmed:
             # Cancelled, paid twice, or sold out meanwhile: the money goes back in full.
             session.refresh(payment)
             refund(session, payment, payment.amount, now)
-    if confirmed:
-        # As confirmed above, with the slot and listing the notice names: one SELECT.
-        booking = session.get(Booking, booking_id, populate_existing=True,
-                              options=[joinedload(Booking.slot).joinedload(Slot.listing)])
-        if notify(session, booking, "confirmed"):
-            session.execute(update(Booking).where(Booking.id == booking_id).values(confirmation_sent=True)
-                            .execution_options(synchronize_session=False))
+    if confirmed and not notify(session, booking, "confirmed"):
+        session.execute(update(Booking).where(Booking.id == booking_id).values(confirmation_sent=False)
+                        .execution_options(synchronize_session=False))
     return payment
 
 
