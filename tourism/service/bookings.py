@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.roles import STAFF
-from portal.db import commit_keeping_loaded
+from portal.db import commit_keeping_loaded, dialect_name
 from portal.errors import Invalid
 from portal.types import utcnow
 
@@ -33,17 +33,34 @@ def _by_key(session: Session, key: str) -> Booking | None:
     return session.scalar(select(Booking).where(Booking.idempotency_key == key))
 
 
+_HOLD_SLOT: dict[bool, object] = {}
+
+
+def _hold_slot_statement(locks: bool):
+    """The statement of _slot_for_hold, built once per dialect kind (its values are bound
+    parameters: slot_id, now and, with the locks, ids)."""
+    stmt = _HOLD_SLOT.get(locks)
+    if stmt is None:
+        columns = [Slot, seats.expired_seats(bindparam("now", type_=Booking.__table__.c.created_at.type))]
+        if locks:
+            columns.append(hold_limits.holders_locked())
+        stmt = _HOLD_SLOT[locks] = (
+            select(*columns).options(joinedload(Slot.listing)).where(Slot.id == bindparam("slot_id"))
+            .execution_options(populate_existing=True))
+    return stmt
+
+
 def _slot_for_hold(session: Session, slot_id: int, email: str, holder: str | None,
                    now: datetime) -> tuple[Slot, int]:
     """Step, first of the hold's transaction, in one statement: the slot with its listing (as
     get_slot), the seats of its holds whose time is up (only then has the hold to expire them),
-    and the holders' locks (hold_limits.lock_holders, PostgreSQL)."""
-    columns = [Slot, seats.expired_seats(now)]
-    locked = hold_limits.holders_locked(session, email, holder)
-    if locked is not None:
-        columns.append(locked)
-    row = session.execute(select(*columns).options(joinedload(Slot.listing)).where(Slot.id == slot_id)
-                          .execution_options(populate_existing=True)).first()
+    and the holders' locks (hold_limits.lock_holders, PostgreSQL; SQLite: the hold's first
+    write locks the whole database until commit)."""
+    params = {"slot_id": slot_id, "now": now}
+    locks = dialect_name(session) == "postgresql"
+    if locks:
+        params.update(hold_limits.lock_params(email, holder))
+    row = session.execute(_hold_slot_statement(locks), params).first()
     if row is None or not row[0].listing.active:
         raise NoSuchSlot()
     return row[0], int(row[1])

@@ -57,14 +57,18 @@ def lock_holders(session: Session, email: str, client: str | None) -> None:
     session.execute(text(_LOCK_SQL), {"ids": _lock_ids(email, client)})
 
 
-def holders_locked(session: Session, email: str, client: str | None):
-    """lock_holders as a column (PostgreSQL; None on SQLite), for the hold's first statement
-    to take the locks in the same round trip: a scalar subquery without correlation, which
-    PostgreSQL runs once, when the statement's first row is made (so not when it finds no row)."""
-    if dialect_name(session) != "postgresql":
-        return None
-    locks = text(_LOCK_SQL).bindparams(ids=_lock_ids(email, client)).columns().subquery("holder_locks")
+def holders_locked():
+    """lock_holders as a column (PostgreSQL only), for the hold's first statement to take the
+    locks in the same round trip: a scalar subquery without correlation, which PostgreSQL runs
+    once, when the statement's first row is made (so not when it finds no row). Its parameter
+    `ids` is lock_params' (an unbound parameter, so that the statement can be built once)."""
+    locks = text(_LOCK_SQL).columns().subquery("holder_locks")
     return select(func.count()).select_from(locks).scalar_subquery().label("holders_locked")
+
+
+def lock_params(email: str, client: str | None) -> dict:
+    """The parameters of holders_locked."""
+    return {"ids": _lock_ids(email, client)}
 
 
 def _held(session: Session, limits, now: datetime) -> list[tuple[int, datetime | None]]:

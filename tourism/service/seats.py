@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Integer, and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -38,15 +38,25 @@ def _note_taken(session: Session, slot_id: int, value: int | None) -> None:
         set_committed_value(slot, "taken", value)
 
 
+def _take_statement():
+    slots = Slot.__table__
+    asked = bindparam("quantity", type_=Integer)
+    return (update(slots).where(slots.c.id == bindparam("slot_id", type_=Integer),
+                                slots.c.taken + asked <= slots.c.capacity)
+            .values(taken=slots.c.taken + asked).returning(slots.c.taken))
+
+
+_TAKE = []  # the statement, built once (its values are bound parameters)
+
+
 def take(session: Session, slot_id: int, quantity: int) -> bool:
     """Take `quantity` seats of the slot if that many are left; true when taken."""
     # Never overbook, whatever the number of web processes: the UPDATE checks the seats left on
     # the row it changes (PostgreSQL locks the row and re-checks the condition on its newest
     # version when a concurrent taker commits first); the CHECK taken <= capacity backs it up.
-    now_taken = session.execute(
-        update(Slot).where(Slot.id == slot_id, Slot.taken + quantity <= Slot.capacity)
-        .values(taken=Slot.taken + quantity).returning(Slot.taken)
-        .execution_options(synchronize_session=False)).scalar_one_or_none()
+    if not _TAKE:
+        _TAKE.append(_take_statement())
+    now_taken = session.execute(_TAKE[0], {"slot_id": slot_id, "quantity": quantity}).scalar_one_or_none()
     _note_taken(session, slot_id, now_taken)
     return now_taken is not None
 
