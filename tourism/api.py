@@ -83,8 +83,8 @@ def listings():
     """Search listings"""
     q = parse_query(ListingsQuery)
     on_date = service.parse_day(q.date)  # 422 outside the days the portal books
-    stmt = service.listings_query(kind=q.kind or None, area=q.area or None, q=q.q or None,
-                                  on_date=on_date)
+    stmt = service.listings.listing_cards_query(kind=q.kind or None, area=q.area or None, q=q.q or None,
+                                                on_date=on_date)
     rows, next_cursor = paginate(db.session, stmt, [(Listing.id, "asc")], q.cursor or None, q.limit)
     return jsonify(schemas.listings_json(rows, next_cursor, _lang()))
 

@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton
+from babel import Locale
+from babel.dates import DateTimePattern, match_skeleton
 from flask_babel import get_locale
 
 from portal import places
-from portal.i18n import LOCALES, format_datetime_tz, missing_locales, pick
+from portal.i18n import FALLBACK, LOCALES, format_datetime_tz, pick
 
 from ..models import Listing
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
 
+# pick()'s order of languages for each language it serves (requested -> en -> ko -> any), so
+# that a list picking five texts per item in one language does not normalise `lang` each time.
+_ORDERS = {code: tuple(dict.fromkeys((code, *FALLBACK, *LOCALES))) for code in LOCALES}
+
+
+def _pick(translations: dict, lang: str | None) -> tuple[str, str | None]:
+    """``pick(translations, lang)``: the same text and served language (tests.tourism test it)."""
+    order = _ORDERS.get(lang)
+    if order is None:  # None (the current locale) or a code to normalise: pick's own way
+        return pick(translations, lang)
+    for code in order:
+        found = translations.get(code)
+        if found:
+            return found, code
+    return "", None
+
+
 def text(listing: Listing, field: str, lang: str | None = None) -> tuple[str, str | None]:
     """A listing's text in `lang` with the fallback requested -> en -> ko."""
-    return pick(getattr(listing, field) or {}, lang)
+    return _pick(getattr(listing, field) or {}, lang)
 
 
 def place_name(place: places.Place | None, code: str | None, lang: str | None = None) -> tuple[str, str | None]:
@@ -26,7 +44,7 @@ def place_name(place: places.Place | None, code: str | None, lang: str | None = 
     language served; a stored `code` that is no place's comes back as it is (served language
     None)."""
     if place is not None:
-        name, served = pick(place.names(), lang)
+        name, served = _pick(place.names(), lang)
         if name:
             return name, served
     return code or "", None
@@ -41,8 +59,8 @@ def area_name(listing: Listing, lang: str | None = None) -> tuple[str, str | Non
 def missing_translations(listing: Listing) -> list[str]:
     """Locales in which the listing's name or description is missing (its area's names are the
     places table's)."""
-    missing = set(missing_locales(listing.name)) | set(missing_locales(listing.description))
-    return [code for code in LOCALES if code in missing]
+    name, description = listing.name or {}, listing.description or {}
+    return [code for code in LOCALES if not name.get(code) or not description.get(code)]
 
 
 def format_when(dt: datetime | None) -> str:
@@ -56,7 +74,17 @@ def format_when(dt: datetime | None) -> str:
 def format_day(day: date) -> str:
     """A day for a list of days: short, with the weekday, in the page's language (CLDR's
     month-day-weekday skeleton: "Fri, Nov 13", "11월 13일 (금)", "11月13日周五")."""
-    return format_skeleton("MMMEd", day, locale=get_locale() or "ko")
+    locale = get_locale() or Locale.parse("ko")
+    pattern = _DAY_PATTERNS.get(str(locale))
+    if pattern is None:  # format_skeleton's choice, once per locale (CLDR's data do not change)
+        skeletons = locale.datetime_skeletons
+        skeleton = "MMMEd" if "MMMEd" in skeletons else match_skeleton("MMMEd", skeletons)
+        pattern = _DAY_PATTERNS[str(locale)] = skeletons[skeleton]
+    # what format_skeleton then formats: the day at midnight UTC
+    return pattern.apply(datetime.combine(day, time.min, UTC), locale)
+
+
+_DAY_PATTERNS: dict[str, DateTimePattern] = {}
 
 
 def search_text(listing: Listing) -> str:
