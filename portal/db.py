@@ -117,3 +117,81 @@ def ping_after_idle(engine, idle_seconds: float | None = None) -> None:
             raise DisconnectionError() from exc  # the pool replaces it and checks out again
         if alive is False:
             raise DisconnectionError()
+
+
+# -- reads without a transaction -------------------------------------------------------------
+
+READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
+def _read_request() -> bool:
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method in READ_METHODS
+
+
+def session_class():
+    """Flask-SQLAlchemy's session, except that a read request (GET, HEAD: they never write,
+    HACKING.md and tests/portal/test_get_never_writes.py) reads PostgreSQL without a
+    transaction: each statement in autocommit, so a read costs one round trip per statement,
+    not two more (BEGIN and ROLLBACK). Under READ COMMITTED, PostgreSQL's default and the
+    portal's, every statement already reads its own snapshot, so a page reads what it read
+    before. A session already in a transaction (a test's) keeps it; a streaming read asks for
+    one (``begin_for_streaming``); and whatever writes anyway (a flush, an INSERT, UPDATE or
+    DELETE) is written in a transaction, so a rollback still takes it back."""
+    from flask_sqlalchemy.session import Session
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.sql.dml import UpdateBase
+
+    class PortalSession(Session):
+        def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+            engine = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+            if bind is not None or not isinstance(engine, Engine) or engine.dialect.name != "postgresql":
+                return engine
+            if isinstance(clause, UpdateBase):  # INSERT, UPDATE, DELETE: in a transaction, always
+                self.info.pop("reading", None)
+                return engine
+            transaction = self.get_transaction()
+            if transaction is None:
+                return _reader(engine) if _read_request() else engine
+            # a session's transaction that began on the reader keeps reading there (one
+            # connection for the request's statements) until something writes
+            return _reader(engine) if self.info.get("reading") is transaction else engine
+
+        def begin_for_streaming(self) -> None:
+            self.info.pop("reading", None)  # from now on, the database's own engine ...
+            self.connection(bind_arguments={"bind": super().get_bind()})  # ... in a transaction
+
+    @event.listens_for(PortalSession, "before_flush")
+    def _writing(session, _flush_context, _instances):
+        session.info.pop("reading", None)  # what is flushed is written in a transaction
+
+    @event.listens_for(PortalSession, "after_begin")
+    def _began(session, _transaction, connection):
+        if getattr(connection.engine, "_portal_is_reader", False):
+            session.info["reading"] = session.get_transaction()
+
+    return PortalSession
+
+
+def _reader(engine):
+    """`engine` in autocommit (the same pool; SQLAlchemy sets the connection's mode at
+    checkout and resets it at checkin)."""
+    reader = engine.__dict__.get("_portal_reader")
+    if reader is None:
+        reader = engine.__dict__["_portal_reader"] = engine.execution_options(isolation_level="AUTOCOMMIT")
+        reader._portal_is_reader = True
+    return reader
+
+
+def begin_for_streaming(session) -> None:
+    """PostgreSQL declares a server-side cursor (``yield_per``) only inside a transaction: a
+    read request that streams its rows begins one first (``session_class``)."""
+    from sqlalchemy.orm import scoped_session
+
+    if isinstance(session, scoped_session):
+        session = session()  # db.session: the proxy passes on only Session's own methods
+    begin = getattr(session, "begin_for_streaming", None)
+    if begin is not None:
+        begin()

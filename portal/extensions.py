@@ -26,7 +26,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+def _session_class():
+    from portal.db import session_class
+    return session_class()
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": _session_class()})
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()

@@ -14,6 +14,7 @@ from portal import places
 from portal.accounts import service as accounts
 from portal.accounts.roles import STAFF
 from portal.api import paginate
+from portal.db import begin_for_streaming
 from portal.errors import Invalid
 from portal.i18n import pick
 from portal.types import utcnow
@@ -131,6 +132,7 @@ def flagged(session: Session, user, limit: int = 50) -> list[tuple[Proposal, int
 
 def export_rows(session: Session):
     """Open data: public fields of every public proposal, in id order, streamed."""
+    begin_for_streaming(session)
     stmt = (select(Proposal).where(Proposal.status.in_(PUBLIC_STATUSES)).order_by(Proposal.id)
             .execution_options(yield_per=500))
     for p in session.scalars(stmt):
