@@ -52,16 +52,27 @@ def insert_ignore(session: Session, model, values: dict | None = None, *, select
     """Insert one row (`values`) or the rows of a SELECT (`select_from` into `columns`),
     skipping any that conflict with a unique constraint. Returns how many rows went in."""
     table = _table(model)
+    if select_from is None:
+        # One row: the statement is built once per dialect, table and columns (building it
+        # cost more than running it), the values are the execution's parameters.
+        bind = session.get_bind()
+        key = (dialect_name(bind), table, tuple(index_elements or ()), tuple(values))
+        stmt = _one_row.get(key)
+        if stmt is None:
+            pk = table.primary_key.columns.values()[0]
+            stmt = _one_row[key] = insert_ignoring(bind, table, index_elements=index_elements).returning(pk)
+        # RETURNING tells for sure whether the row went in (rowcount is not reliable with it).
+        return len(session.execute(stmt, values).all())
     stmt = insert_ignoring(session.get_bind(), table, index_elements=index_elements)
     if select_from is not None:
         if select_from.whereclause is None:
             # SQLite cannot parse INSERT ... SELECT ... ON CONFLICT without a WHERE.
             select_from = select_from.where(true())
         stmt = stmt.from_select(columns, select_from).execution_options(preserve_rowcount=True)
-        return session.execute(stmt).rowcount
-    # RETURNING tells for sure whether the row went in (rowcount is not reliable with it).
-    pk = table.primary_key.columns.values()[0]
-    return len(session.execute(stmt.values(**values).returning(pk)).all())
+    return session.execute(stmt).rowcount
+
+
+_one_row: dict[tuple, object] = {}
 
 
 def commit_keeping_loaded(session) -> None:

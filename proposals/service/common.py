@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from portal import audit, inputs
@@ -42,6 +42,15 @@ def clean_text(value, field: str, lo: int, hi: int, errors: dict, required: bool
     return inputs.clean_text(value, errors, field, lo=lo, hi=hi, required=required)
 
 
+_BY_ID = select(Proposal).where(Proposal.id == bindparam("proposal_id"))
+_FIND = {  # (lock, share) -> the statement, built once (every write on a proposal reads it first)
+    (False, False): _BY_ID,
+    (True, False): _BY_ID.with_for_update().execution_options(populate_existing=True),
+    (True, True): _BY_ID.with_for_update().execution_options(populate_existing=True),
+    (False, True): _BY_ID.with_for_update(read=True).execution_options(populate_existing=True),
+}
+
+
 def find(session: Session, user, proposal_id, *, lock: bool = False, share: bool = False) -> Proposal:
     """The proposal, or 404; hidden ones exist only for staff. `lock`: FOR UPDATE, `share`:
     FOR SHARE (both read the row as it is once the lock is granted)."""
@@ -49,10 +58,7 @@ def find(session: Session, user, proposal_id, *, lock: bool = False, share: bool
         pid = int(proposal_id)
     except (TypeError, ValueError):
         raise NoSuchProposal() from None
-    stmt = select(Proposal).where(Proposal.id == pid)
-    if lock or share:
-        stmt = stmt.with_for_update(read=share and not lock).execution_options(populate_existing=True)
-    proposal = session.scalars(stmt).first()
+    proposal = session.scalars(_FIND[(lock, share)], {"proposal_id": pid}).first()
     if proposal is None or (proposal.status == "hidden" and not is_staff(user)):
         raise NoSuchProposal()
     return proposal

@@ -3,7 +3,7 @@ proposal to staff review exactly once."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -47,6 +47,29 @@ def why_not_endorse(user, proposal: Proposal) -> str | None:
     return None
 
 
+# Built once (each endorsement and withdrawal runs one): the count moves only while the
+# proposal is open.
+_COUNT_UP = (
+    update(Proposal)
+    .where(Proposal.id == bindparam("pid"), Proposal.status == "open", Proposal.endorse_until > bindparam("now"))
+    .values(endorsement_count=Proposal.endorsement_count + 1)
+    .returning(Proposal.endorsement_count)
+    .execution_options(synchronize_session=False)
+)
+_COUNT_DOWN = (
+    update(Proposal)
+    .where(Proposal.id == bindparam("pid"), Proposal.status == "open")
+    .values(endorsement_count=Proposal.endorsement_count - 1)
+    .returning(Proposal.endorsement_count)
+    .execution_options(synchronize_session=False)
+)
+_TAKE_BACK = (
+    delete(Endorsement)
+    .where(Endorsement.proposal_id == bindparam("pid"), Endorsement.user_id == bindparam("uid"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def endorse(session: Session, user, proposal_id) -> tuple[Proposal, bool]:
     """Endorse once. Returns (proposal, created); created is False if already endorsed."""
     proposal = find(session, user, proposal_id)
@@ -60,13 +83,7 @@ def endorse(session: Session, user, proposal_id) -> tuple[Proposal, bool]:
     # The count moves in the same transaction as the row, and only while the proposal is open:
     # the row lock this UPDATE takes serialises the endorsers of one proposal until commit,
     # so the count is exact.
-    count = session.execute(
-        update(Proposal)
-        .where(Proposal.id == proposal.id, Proposal.status == "open", Proposal.endorse_until > utcnow())
-        .values(endorsement_count=Proposal.endorsement_count + 1)
-        .returning(Proposal.endorsement_count)
-        .execution_options(synchronize_session=False)
-    ).scalar()
+    count = session.execute(_COUNT_UP, {"pid": proposal.id, "now": utcnow()}).scalar()
     if count is None:  # closed or moved on between our read and our write
         session.rollback()
         raise NotOpen()
@@ -113,19 +130,10 @@ def withdraw_endorsement(session: Session, user, proposal_id) -> Proposal:
     if proposal.status != "open":
         raise NotOpen()
     count = proposal.endorsement_count
-    deleted = session.execute(
-        delete(Endorsement).where(Endorsement.proposal_id == proposal.id, Endorsement.user_id == user.id)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    deleted = session.execute(_TAKE_BACK, {"pid": proposal.id, "uid": user.id}).rowcount
     if deleted:
         # Only the transaction that deleted the row takes one off, and only while open.
-        count = session.execute(
-            update(Proposal)
-            .where(Proposal.id == proposal.id, Proposal.status == "open")
-            .values(endorsement_count=Proposal.endorsement_count - 1)
-            .returning(Proposal.endorsement_count)
-            .execution_options(synchronize_session=False)
-        ).scalar()
+        count = session.execute(_COUNT_DOWN, {"pid": proposal.id}).scalar()
         if count is None:
             session.rollback()
             raise NotOpen()

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from portal.accounts import limits
@@ -40,6 +40,16 @@ def create_token(session: Session, user: User, name: str = "") -> tuple[str, Api
     return plain, row
 
 
+# Built once: every API request by token runs it first, and building the statement (with its
+# cache key) cost more than running it.
+_TOKEN_USER = (
+    select(User, ApiToken.id, ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active.is_(True))
+    .options(joinedload(User.role_rows))
+)
+
+
 def user_for_token(session: Session, plain: str, *, writes: bool = False) -> User | None:
     """The active user a token belongs to. ``writes``: the request changes state, so its
     last use may be noted too (a GET never writes).
@@ -48,12 +58,7 @@ def user_for_token(session: Session, plain: str, *, writes: bool = False) -> Use
     token runs it before anything else)."""
     if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
         return None
-    found = session.execute(
-        select(User, ApiToken.id, ApiToken.last_used_at)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == digest(plain), ApiToken.revoked_at.is_(None), User.active.is_(True))
-        .options(joinedload(User.role_rows))
-    ).unique().first()
+    found = session.execute(_TOKEN_USER, {"token_hash": digest(plain)}).unique().first()
     if found is None:
         return None
     user, token_id, last_used_at = found
