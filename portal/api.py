@@ -217,15 +217,26 @@ def decode_cursor(cursor: str, n: int, columns=None) -> list:
     return values
 
 
+_first_pages: dict[tuple, object] = {}
+
+
 def paginate(session: Session, stmt, order: list[tuple], cursor: str | None, limit: int, *,
-             rows: bool = False):
+             rows: bool = False, params: dict | None = None, order_key=None):
     """Keyset pagination. `order` is [(column, "asc"|"desc"), ...], ending with a unique key.
 
     Returns (rows, next_cursor). Rows are scalars of `stmt` (with ``rows=True``, its rows: a
     statement of columns, read without building ORM objects); each order column must be
-    readable as an attribute of the row under the column's key.
+    readable as an attribute of the row under the column's key. `params`: values of the
+    statement's bound parameters. `order_key`: a name for `order` that the caller keeps for
+    the same `stmt` object, so that the first page's statement is built once (`stmt` must then
+    be built once too, its varying values bound by `params`).
     """
     cols = [c for c, _d in order]
+    first = None
+    if not cursor and order_key is not None:
+        first = _first_pages.get((stmt, order_key, limit))
+        if first is not None:
+            return _page(session, first, cols, limit, rows, params)
     if cursor:
         values = decode_cursor(cursor, len(cols), cols)
         clauses = []
@@ -234,8 +245,14 @@ def paginate(session: Session, stmt, order: list[tuple], cursor: str | None, lim
             cmp = col < values[i] if direction == "desc" else col > values[i]
             clauses.append(and_(*eq, cmp))
         stmt = stmt.where(or_(*clauses))
-    stmt = stmt.order_by(*[c.desc() if d == "desc" else c.asc() for c, d in order]).limit(limit + 1)
-    found = session.execute(stmt).all() if rows else list(session.scalars(stmt))
+    built = stmt.order_by(*[c.desc() if d == "desc" else c.asc() for c, d in order]).limit(limit + 1)
+    if not cursor and order_key is not None and len(_first_pages) < 1024:
+        _first_pages[(stmt, order_key, limit)] = built
+    return _page(session, built, cols, limit, rows, params)
+
+
+def _page(session: Session, stmt, cols, limit: int, rows: bool, params: dict | None):
+    found = session.execute(stmt, params).all() if rows else list(session.scalars(stmt, params))
     next_cursor = None
     if len(found) > limit:
         found = found[:limit]

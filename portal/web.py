@@ -357,12 +357,18 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
+        # What a view set stays; the rest is added. One pass over the answer's headers (werkzeug's
+        # setdefault scanned them and raised a KeyError inside for each header it added).
+        headers = response.headers
+        present = {name.lower() for name, _value in headers}
         for name, value in SECURITY_HEADERS:
-            response.headers.setdefault(name, value)
-        if not (request.endpoint or "").endswith("static"):
-            response.headers.setdefault("Cache-Control", NO_STORE)
+            if name.lower() not in present:
+                headers.add(name, value)
+        if "cache-control" not in present and not (request.endpoint or "").endswith("static"):
+            headers.add("Cache-Control", NO_STORE)
         if request.path.startswith("/api/"):
-            response.headers.setdefault("Content-Language", current_locale())
+            if "content-language" not in present:
+                headers.add("Content-Language", current_locale())
         else:
             response.vary.add("Cookie")
         return response

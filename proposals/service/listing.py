@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import Session, defer
 
 from portal import places
@@ -71,10 +71,31 @@ def list_proposals(session: Session, user, query: ListQuery, cursor: str | None 
                    limit: int = PAGE_SIZE):
     """Search, filter, sort and page. Returns (rows, next_cursor): rows with a proposal's
     columns as attributes, the body left out."""
+    if query.status == "hidden" and not is_staff(user):
+        return [], None
+    if query.q:  # searched words are the statement's own values: built for this request
+        stmt, order = _statement(query)
+        return paginate(session, stmt, order, cursor, limit, rows=True, params={"now": utcnow()})
+    # Without a search the statement depends on the filters only: built once per shape (its
+    # time is a bound parameter), as is its first page.
+    shape = (query.status, query.category, query.district, query.sort)
+    built = _shapes.get(shape)
+    if built is None:
+        built = _statement(query)
+        if len(_shapes) < 1024:
+            _shapes[shape] = built
+    stmt, order = built
+    return paginate(session, stmt, order, cursor, limit, rows=True, params={"now": utcnow()},
+                    order_key=query.sort)
+
+
+_shapes: dict[tuple, tuple] = {}
+
+
+def _statement(query: ListQuery):
+    """(statement, order) of a list: filters, search words, sort."""
     stmt = select(*LIST_COLUMNS)
     if query.status:
-        if query.status == "hidden" and not is_staff(user):
-            return [], None
         stmt = stmt.where(Proposal.status == query.status)
     else:
         stmt = stmt.where(Proposal.status.in_(PUBLIC_STATUSES))
@@ -91,11 +112,11 @@ def list_proposals(session: Session, user, query: ListQuery, cursor: str | None 
         order = [(Proposal.created_at, "desc"), (Proposal.id, "desc")]
     elif query.sort == "ending":
         # Ending soon: proposals still open for endorsement, the nearest deadline first.
-        stmt = stmt.where(Proposal.status == "open", Proposal.endorse_until > utcnow())
+        stmt = stmt.where(Proposal.status == "open", Proposal.endorse_until > bindparam("now"))
         order = [(Proposal.endorse_until, "asc"), (Proposal.id, "asc")]
     else:
         order = [(Proposal.endorsement_count, "desc"), (Proposal.id, "desc")]
-    return paginate(session, stmt, order, cursor, limit, rows=True)
+    return stmt, order
 
 
 def similar(session: Session, title: str, limit: int = 5) -> list[Proposal]:
