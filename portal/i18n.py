@@ -231,11 +231,80 @@ def format_datetime_tz(value, format: str = "medium") -> str:  # noqa: A002
 
 
 def init_jinja(app) -> None:
-    """Templates format dates with these (flask_babel's filters of the same names replaced)."""
+    """Templates format dates with these (flask_babel's filters of the same names replaced), and
+    a page's ``_``/``gettext``/``ngettext`` are bound to its catalogue (template_gettext)."""
     app.jinja_env.filters.update(datetimeformat=format_datetime, dateformat=format_date,
                                  timeformat=format_time, datetime_tz=format_datetime_tz)
     app.jinja_env.globals.update(format_date=format_date, format_datetime=format_datetime,
                                  format_time=format_time, format_datetime_tz=format_datetime_tz)
+    app.context_processor(template_gettext)
+
+
+# -- the texts of templates ---------------------------------------------------------------
+#
+# Flask-Babel installs Jinja's newstyle gettext over ``lambda s: get_translations().ugettext(s)``:
+# each text of a page looked up the request's context, its domain, locale and catalogue again
+# (about 57 Python calls a text, twenty to forty texts a page). A template rendered through
+# Flask's render_template runs the context processors first, so ``template_gettext`` gives it
+# ``_``, ``gettext`` and ``ngettext`` bound to the catalogue of that moment: inside
+# force_locale() (a mail in its recipient's language) that is the forced locale's. Jinja's i18n
+# looks ``gettext`` up in the page's context before the environment's globals; a template
+# rendered without Flask's context processors (notify's get_template().render()), or a macro
+# imported without context, keeps Flask-Babel's, which follow force_locale() on every call.
+
+_bound: dict[int, tuple[object, dict]] = {}
+_TEXTS_MAX = 4096  # texts remembered per catalogue (templates' own msgids are a few hundred)
+
+
+def template_gettext() -> dict:
+    """A context processor: the page's ``_``/``gettext``/``ngettext`` for the current catalogue,
+    made once per catalogue (Flask-Babel keeps one per locale for the process's life)."""
+    from flask_babel import get_translations
+
+    translations = get_translations()
+    entry = _bound.get(id(translations))
+    if entry is None or entry[0] is not translations:
+        entry = (translations, _bind(translations))
+        if len(_bound) < 64:  # catalogues live as long as the process; a stray one is not kept
+            _bound[id(translations)] = entry
+    return entry[1]
+
+
+def _bind(translations) -> dict:
+    """Jinja's newstyle gettext and ngettext (jinja2.ext._make_new_gettext) over one catalogue:
+    the text is marked safe when the template autoescapes, then always %-formatted with its
+    variables. A text without variables always comes out the same, so it is remembered."""
+    from jinja2 import pass_context
+    from markupsafe import Markup
+
+    ugettext, ungettext = translations.ugettext, translations.ungettext
+    done: dict[tuple[str, bool], str] = {}
+
+    @pass_context
+    def gettext(context, string: str, **variables):
+        autoescape = context.eval_ctx.autoescape
+        if not variables:
+            key = (string, autoescape)
+            out = done.get(key)
+            if out is not None:
+                return out
+        out = ugettext(string)
+        if autoescape:
+            out = Markup(out)  # noqa: S704 - the catalogue's text, marked as Jinja's gettext marks it
+        out = out % variables
+        if not variables and len(done) < _TEXTS_MAX:
+            done[key] = out
+        return out
+
+    @pass_context
+    def ngettext(context, singular: str, plural: str, num: int, **variables):
+        variables.setdefault("num", num)
+        out = ungettext(singular, plural, num)
+        if context.eval_ctx.autoescape:
+            out = Markup(out)  # noqa: S704 - the catalogue's text, marked as Jinja's gettext marks it
+        return out % variables
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
 
 def author_lang(user) -> str:
