@@ -45,6 +45,7 @@ from .schemas import (
     receipt_json,
     receipts_json,
 )
+from .service.lifecycle import read_detail
 
 bp = Blueprint("proposals_api", __name__)
 TAGS = ("proposals",)
@@ -58,18 +59,26 @@ def _resolve_locale_early():
     current_locale()
 
 
-def _detail(p) -> dict:
-    """ProposalDetailOut of `p`, as the signed-in reader sees it."""
+def _detail(p, read=None) -> dict:
+    """ProposalDetailOut of `p`, as the signed-in reader sees it. `read`: what
+    service.lifecycle.read_detail read (then `p` is its row), else read here."""
     session = db.session
     answer, answer_lang = service.public_answer(p, current_locale())
+    if read is None:
+        tally = service.tally(session, p)
+        endorsed = service.has_endorsed(session, current_user, p.id)
+        following = service.is_following(session, current_user, p.id)
+        voted = service.has_voted(session, current_user, p.id)
+    else:
+        tally, endorsed, following, voted = read.tally, read.endorsed, read.following, read.voted
     return proposal_detail_json(
-        p, answer=answer, answer_lang=answer_lang, tally=service.tally(session, p),
+        p, answer=answer, answer_lang=answer_lang, tally=tally,
         threshold=settings.ENDORSEMENT_THRESHOLD(), history=service.history(session, current_user, p.id),
         viewer={
             "is_author": current_user.is_authenticated and current_user.id == p.author_id,
-            "endorsed": service.has_endorsed(session, current_user, p.id),
-            "following": service.is_following(session, current_user, p.id),
-            "voted": service.has_voted(session, current_user, p.id),
+            "endorsed": endorsed,
+            "following": following,
+            "voted": voted,
         })
 
 
@@ -148,7 +157,8 @@ def create():
 @doc(answers={200: ProposalDetailOut}, public=True, tags=TAGS)
 def detail(proposal_id: int):
     """One proposal with its history; tally null until the ballots are counted"""
-    return jsonify(_detail(service.get_proposal(db.session, current_user, proposal_id)))
+    read = read_detail(db.session, current_user, proposal_id)  # one statement, the history a second
+    return jsonify(_detail(read.row, read))
 
 
 @bp.post("/<int:proposal_id>/endorsement")

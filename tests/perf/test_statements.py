@@ -42,7 +42,7 @@ BUDGET = {
     "proposals API newest": (2, 0),
     "proposals API ending": (2, 0),
     "proposals API search": (2, 0),
-    "proposal detail API": (3, 0),
+    "proposal detail API": (2, 0),  # was 3: the proposal, its tally and the reader's flags in one statement
     "tourism listings API zh": (1, 0),
     "tourism listings page": (3, 0),
     "tourism listing page": (3, 0),
