@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, has_request_context, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 
 def add(app: Flask, endpoint: str, label, roles: tuple[str, ...] | list[str] = (), order: int = 50):
@@ -13,10 +14,29 @@ def add(app: Flask, endpoint: str, label, roles: tuple[str, ...] | list[str] = (
 
 
 def items(app: Flask) -> list[dict]:
-    visible = []
-    for item in sorted(app.extensions.get("portal_nav", []), key=lambda i: i["order"]):
-        if item["roles"]:
-            if not (current_user.is_authenticated and current_user.has_role(*item["roles"])):
-                continue
-        visible.append(item)
-    return visible
+    """The links this person may follow, in order, each with its ``url`` (None outside a request:
+    templates then build it) and its ``label`` in the current language.
+
+    In a request the ordered links, their labels and addresses are made once per process,
+    language and script root (each page sorted them, translated three to eleven lazy labels and
+    built their addresses again); only the roles are asked per request. A label is shown as
+    Flask-Babel's lazy string shows itself in a template (its text, as Markup)."""
+    added = app.extensions.get("portal_nav", [])
+    if not has_request_context():
+        shown = [{**item, "url": None} for item in sorted(added, key=lambda i: i["order"])]
+        public = [item for item in shown if not item["roles"]]
+    else:
+        from portal.i18n import current_locale
+
+        key = (current_locale(), request.script_root, len(added))
+        made = app.extensions.setdefault("portal_nav_made", {})
+        entry = made.get(key)
+        if entry is None:
+            shown = [{**item, "label": Markup(str(item["label"])), "url": url_for(item["endpoint"])}  # noqa: S704 - as LazyString.__html__
+                     for item in sorted(added, key=lambda i: i["order"])]
+            entry = made[key] = (shown, [item for item in shown if not item["roles"]])
+        shown, public = entry
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
+        return list(public)
+    return [item for item in shown if not item["roles"] or user.has_role(*item["roles"])]
