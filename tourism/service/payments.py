@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -25,6 +25,31 @@ from .bookings import find_booking, refresh_hold
 from .gateways import SandboxProvider, get_provider
 from .notices import notify
 from .references import normalise_reference
+
+# The callback's statements, built once with bound parameters (building a statement and its
+# cache key cost more than running it). The UPDATEs are the tables' own (no ORM bookkeeping:
+# what they write is noted on the loaded objects by _note).
+_PAYMENT_WITH_BOOKING = (
+    select(Payment)
+    .options(joinedload(Payment.booking).joinedload(Booking.slot).joinedload(Slot.listing))
+    .where(Payment.public_id == bindparam("public_id")))
+_payments, _bookings = Payment.__table__, Booking.__table__
+_PAYMENT_FAILED = (
+    _payments.update()
+    .where(_payments.c.id == bindparam("pid"), _payments.c.status == "pending")
+    .values(status="failed").returning(_payments.c.id))
+_PAYMENT_PAID = (
+    _payments.update()
+    .where(_payments.c.id == bindparam("pid"), _payments.c.status == "pending")
+    .values(status="paid", paid_at=bindparam("paid_at"), transaction_id=bindparam("transaction_id"))
+    .returning(_payments.c.id))
+_BOOKING_CONFIRMED = (
+    _bookings.update()
+    .where(_bookings.c.id == bindparam("bid"), _bookings.c.status == "held")
+    .values(status="confirmed", confirmed_at=bindparam("confirmed_at"), hold_expires_at=None,
+            client_key=None, confirmation_sent=True))
+_CONFIRMATION_NOT_SENT = (
+    _bookings.update().where(_bookings.c.id == bindparam("bid")).values(confirmation_sent=False))
 
 
 def paid_payment(booking: Booking) -> Payment | None:
@@ -76,9 +101,7 @@ def _settle(session: Session, provider_name: str, body: bytes, signature: str | 
     provider = get_provider(provider_name)
     data = provider.verify_callback(body, signature)
     # With the booking, its slot and listing (the notice names them): one SELECT.
-    payment = session.scalar(select(Payment).options(
-        joinedload(Payment.booking).joinedload(Booking.slot).joinedload(Slot.listing))
-        .where(Payment.public_id == data["payment_id"]))
+    payment = session.scalar(_PAYMENT_WITH_BOOKING, {"public_id": data["payment_id"]})
     if payment is None:
         raise NoSuchPayment()
     if payment.provider != provider.name:
@@ -87,15 +110,14 @@ def _settle(session: Session, provider_name: str, body: bytes, signature: str | 
         raise AmountMismatch()
     now = utcnow()
     if data["status"] == "failed":
-        values = {"status": "failed"}
+        values, stmt = {"status": "failed"}, _PAYMENT_FAILED
     elif data["status"] == "paid":
         values = {"status": "paid", "paid_at": now, "transaction_id": data["transaction_id"] or None}
+        stmt = _PAYMENT_PAID
     else:
         raise BadCallback()
-    # The payment as changed comes back by RETURNING, so the answer needs no reload after commit.
-    moved = session.execute(
-        update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
-        .values(**values).returning(Payment.id).execution_options(synchronize_session=False)).first()
+    # RETURNING says whether it moved; what it wrote is noted on the payment (no reload).
+    moved = session.execute(stmt, {"pid": payment.id, **values}).first()
     if moved is None:  # a repeated callback: already handled; answer with the payment as it is
         session.refresh(payment)
         return payment
@@ -107,9 +129,7 @@ def _settle(session: Session, provider_name: str, body: bytes, signature: str | 
     # transaction when the address has had its fill of mails (notify writes nothing then).
     confirming = {"status": "confirmed", "confirmed_at": now, "hold_expires_at": None, "client_key": None,
                   "confirmation_sent": True}
-    confirmed = session.execute(
-        update(Booking).where(Booking.id == booking_id, Booking.status == "held")
-        .values(**confirming).execution_options(synchronize_session=False)).rowcount == 1
+    confirmed = session.execute(_BOOKING_CONFIRMED, {"bid": booking_id, "confirmed_at": now}).rowcount == 1
     booking = payment.booking
     if confirmed:
         # The booking as loaded above, with what the UPDATE wrote: nothing else of a held booking
@@ -131,8 +151,7 @@ def _settle(session: Session, provider_name: str, body: bytes, signature: str | 
             session.refresh(payment)
             refund(session, payment, payment.amount, now)
     if confirmed and not notify(session, booking, "confirmed"):
-        session.execute(update(Booking).where(Booking.id == booking_id).values(confirmation_sent=False)
-                        .execution_options(synchronize_session=False))
+        session.execute(_CONFIRMATION_NOT_SENT, {"bid": booking_id})
     return payment
 
 

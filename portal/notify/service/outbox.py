@@ -188,6 +188,11 @@ def _pg_insert_records(bind):
     return _insert_ignoring_key(bind).from_select([name for name, _t in _RECORD] + list(_STATE), rows)
 
 
+# The two inserts, built once per dialect (building one and its cache key cost more than running
+# it); the rows and the time are the execution's parameters.
+_built: dict[tuple[str, str], object] = {}
+
+
 def _insert_new(session: Session, rows: list[dict]) -> list[tuple[int, str]]:
     """INSERT the rows, skipping any whose idempotency key exists.  Returns (id, channel) of
     the new rows.
@@ -199,8 +204,11 @@ def _insert_new(session: Session, rows: list[dict]) -> list[tuple[int, str]]:
         return []
     new: list[tuple[int, str]] = []
     bind = session.get_bind(Message.__mapper__)
-    if dialect_name(bind) == "postgresql":
-        stmt = _pg_insert_records(bind)
+    dialect = dialect_name(bind)
+    if dialect == "postgresql":
+        stmt = _built.get(("records", dialect))
+        if stmt is None:
+            stmt = _built[("records", dialect)] = _pg_insert_records(bind)
         for start in range(0, len(rows), 10000):
             chunk = rows[start:start + 10000]
             payload = json.dumps([{name: row[name] for name, _t in _RECORD} for row in chunk],
@@ -208,7 +216,9 @@ def _insert_new(session: Session, rows: list[dict]) -> list[tuple[int, str]]:
             new.extend(tuple(r) for r in session.execute(
                 stmt, {"rows": payload, "now": chunk[0]["created_at"]}))
         return new
-    stmt = _insert_ignoring_key(bind)
+    stmt = _built.get(("values", dialect))
+    if stmt is None:
+        stmt = _built[("values", dialect)] = _insert_ignoring_key(bind)
     for start in range(0, len(rows), 5000):
         new.extend(tuple(r) for r in session.execute(stmt, rows[start:start + 5000]))
     return new
