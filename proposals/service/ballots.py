@@ -14,7 +14,7 @@ writes the totals, and erases the key. Until then ``tally`` is None and the rece
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, insert, select
+from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
 from portal.accounts import service as accounts
@@ -23,11 +23,11 @@ from portal.db import insert_ignore
 from portal.errors import DomainError, Invalid, Unauthorized
 from portal.types import utcnow
 
-from ..errors import AlreadyVoted, NotCounted, NotVoting
+from ..errors import AlreadyVoted, NoSuchProposal, NotCounted, NotVoting
 from ..limits import RECEIPT_LENGTH, RECEIPTS_PAGE_SIZE
 from ..models import BallotBox, BallotParticipation, BallotTally, Proposal, SealedBallot
 from ..vocabulary import CHOICES
-from .common import aware, find, uid
+from .common import aware, find, is_staff, uid
 from .sealing import new_key_pair, receipt_of, seal
 
 
@@ -43,9 +43,12 @@ def open_ballot(session: Session, proposal: Proposal) -> None:
                                        "private_key_encrypted": private_encrypted})
 
 
+_BOX = (select(BallotBox).where(BallotBox.proposal_id == bindparam("proposal_id"))
+        .execution_options(populate_existing=True))
+
+
 def ballot_box(session: Session, proposal_id: int) -> BallotBox | None:
-    return session.scalars(select(BallotBox).where(BallotBox.proposal_id == proposal_id)
-                           .execution_options(populate_existing=True)).first()
+    return session.scalars(_BOX, {"proposal_id": proposal_id}).first()
 
 
 def is_counted(session: Session, proposal: Proposal) -> bool:
@@ -53,14 +56,26 @@ def is_counted(session: Session, proposal: Proposal) -> bool:
     return box is not None and box.counted_at is not None
 
 
+_TALLY = select(BallotTally.choice, BallotTally.votes).where(BallotTally.proposal_id == bindparam("proposal_id"))
+
+
 def tally(session: Session, proposal: Proposal) -> dict | None:
     """The result once the ballots are counted; None before (and for proposals never voted on).
     A read: it never counts (the beat task and `flask proposals count-ballots` do)."""
     if not is_counted(session, proposal):
         return None
-    rows = dict(session.execute(select(BallotTally.choice, BallotTally.votes).where(
-        BallotTally.proposal_id == proposal.id)).all())
+    rows = dict(session.execute(_TALLY, {"proposal_id": proposal.id}).all())
     return {choice: int(rows.get(choice, 0)) for choice in CHOICES}
+
+
+# What a ballot reads and writes, built once (building a statement and its cache key cost more
+# than running it): the proposal's status and end under FOR SHARE, the box's key and count
+# mark after the lock (plain rows: nothing of an earlier read in the session is used), the
+# sealed ballot's INSERT.
+_VOTING = (select(Proposal.id, Proposal.status, Proposal.vote_ends_at)
+           .where(Proposal.id == bindparam("proposal_id")).with_for_update(read=True))
+_BOX_OPEN = select(BallotBox.public_key, BallotBox.counted_at).where(BallotBox.proposal_id == bindparam("proposal_id"))
+_SEAL = insert(SealedBallot)
 
 
 def cast_ballot(session: Session, user, proposal_id, choice) -> str:
@@ -73,19 +88,25 @@ def cast_ballot(session: Session, user, proposal_id, choice) -> str:
     # takes FOR UPDATE first, so it waits for every ballot whose check below passed; a ballot
     # that comes after the count's lock reads the box counted and is refused. So every ballot
     # is either counted or refused, never committed and missed.
-    proposal = find(session, user, proposal_id, share=True)
-    box = ballot_box(session, proposal.id)  # read after the lock: a count made meanwhile shows
+    try:
+        pid = int(proposal_id)
+    except (TypeError, ValueError):
+        raise NoSuchProposal() from None
+    proposal = session.execute(_VOTING, {"proposal_id": pid}).first()  # as find(share=True), plain
+    if proposal is None or (proposal.status == "hidden" and not is_staff(user)):
+        raise NoSuchProposal()
+    box = session.execute(_BOX_OPEN, {"proposal_id": pid}).first()  # read after the lock: a count made meanwhile shows
     if (proposal.status != "voting" or vote_ended(proposal) or box is None
             or box.counted_at is not None):
         session.rollback()
         raise NotVoting()
     # Once per voter: UNIQUE(proposal_id, user_id) on the participation row decides.
-    if not insert_ignore(session, BallotParticipation, {"proposal_id": proposal.id, "user_id": user.id}):
+    if not insert_ignore(session, BallotParticipation, {"proposal_id": pid, "user_id": user.id}):
         session.rollback()
         raise AlreadyVoted()
     sealed = seal(box.public_key, choice)
     receipt = receipt_of(sealed)
-    session.execute(insert(SealedBallot).values(proposal_id=proposal.id, receipt=receipt, sealed=sealed))
+    session.execute(_SEAL, {"proposal_id": pid, "receipt": receipt, "sealed": sealed})
     session.commit()
     return receipt
 
@@ -109,10 +130,13 @@ def why_not_vote(session: Session, user, proposal: Proposal) -> str | None:
     return None
 
 
+_HAS_VOTED = select(exists().where(BallotParticipation.proposal_id == bindparam("proposal_id"),
+                                  BallotParticipation.user_id == bindparam("user_id")))
+
+
 def has_voted(session: Session, user, proposal_id: int) -> bool:
     user_id = uid(user)
-    return bool(user_id) and session.scalar(select(exists().where(
-        BallotParticipation.proposal_id == proposal_id, BallotParticipation.user_id == user_id)))
+    return bool(user_id) and session.scalar(_HAS_VOTED, {"proposal_id": proposal_id, "user_id": user_id})
 
 
 def _counted(session: Session, user, proposal_id) -> Proposal:
