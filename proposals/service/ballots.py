@@ -14,7 +14,8 @@ writes the totals, and erases the key. Until then ``tally`` is None and the rece
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, exists, insert, select
+from sqlalchemy import Integer, LargeBinary, String, bindparam, exists, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from portal.accounts import service as accounts
@@ -76,6 +77,16 @@ _VOTING = (select(Proposal.id, Proposal.status, Proposal.vote_ends_at)
            .where(Proposal.id == bindparam("proposal_id")).with_for_update(read=True))
 _BOX_OPEN = select(BallotBox.public_key, BallotBox.counted_at).where(BallotBox.proposal_id == bindparam("proposal_id"))
 _SEAL = insert(SealedBallot)
+# On PostgreSQL both envelopes in one statement (one round trip less): the sealed ballot goes
+# in only if the participation row did, so a second ballot of the same voter inserts nothing.
+_TOOK_PART = (pg_insert(BallotParticipation.__table__)
+              .values(proposal_id=bindparam("proposal_id"), user_id=bindparam("user_id"))
+              .on_conflict_do_nothing().returning(BallotParticipation.__table__.c.id).cte("took_part"))
+_BOTH_ENVELOPES = (insert(SealedBallot.__table__).from_select(
+    ["proposal_id", "receipt", "sealed"],
+    select(bindparam("proposal_id", type_=Integer), bindparam("receipt", type_=String),
+           bindparam("sealed", type_=LargeBinary)).select_from(_TOOK_PART))
+    .add_cte(_TOOK_PART).execution_options(preserve_rowcount=True))
 
 
 def cast_ballot(session: Session, user, proposal_id, choice) -> str:
@@ -101,6 +112,15 @@ def cast_ballot(session: Session, user, proposal_id, choice) -> str:
         session.rollback()
         raise NotVoting()
     # Once per voter: UNIQUE(proposal_id, user_id) on the participation row decides.
+    if session.get_bind().dialect.name == "postgresql":
+        sealed = seal(box.public_key, choice)
+        receipt = receipt_of(sealed)
+        if session.execute(_BOTH_ENVELOPES, {"proposal_id": pid, "user_id": user.id, "receipt": receipt,
+                                             "sealed": sealed}).rowcount != 1:
+            session.rollback()
+            raise AlreadyVoted()
+        session.commit()
+        return receipt
     if not insert_ignore(session, BallotParticipation, {"proposal_id": pid, "user_id": user.id}):
         session.rollback()
         raise AlreadyVoted()
