@@ -40,3 +40,21 @@ def items(app: Flask) -> list[dict]:
     if not user.is_authenticated:
         return list(public)
     return [item for item in shown if not item["roles"] or user.has_role(*item["roles"])]
+
+
+SHELL_URLS = {"home": ("home", {}), "profile": ("accounts.profile", {}), "logout": ("accounts.logout", {}),
+              "register": ("accounts.register", {}), "css": ("static", {"filename": "portal.css"}),
+              "js": ("static", {"filename": "portal.js"})}
+
+
+def shell_urls(app: Flask) -> dict | None:
+    """The fixed addresses every page's shell links to, built once per process and script root
+    (six url_for a page); None outside a request (the template builds them)."""
+    if not has_request_context():
+        return None
+    made = app.extensions.setdefault("portal_shell_urls", {})
+    urls = made.get(request.script_root)
+    if urls is None:
+        urls = made[request.script_root] = {name: url_for(endpoint, **values)
+                                            for name, (endpoint, values) in SHELL_URLS.items()}
+    return urls

@@ -350,6 +350,7 @@ def init_app(app: Flask) -> None:
         from portal.accounts.views import language_form
         return {
             "nav_items": nav.items(app),
+            "shell_urls": nav.shell_urls(app),
             "locale_names": LOCALE_NAMES,
             "current_lang": current_locale(),
             "language_form": language_form,
