@@ -69,3 +69,11 @@ def test_korean_and_chinese_differ_from_the_english_source():
             if words and message.string == message.id and re.search(r"[A-Za-z]{4,}", words) and " " in words:
                 same.append(f"{locale}: {message.id}")
     assert not same, "\n".join(same[:30])
+
+
+def test_english_plurals_say_the_plural():
+    """English has two forms: the second is the source's plural ("202 endorsements", never
+    "202 endorsement")."""
+    wrong = [message.id[0] for message in _catalog("en")
+             if isinstance(message.id, tuple) and message.string and message.string[1] != message.id[1]]
+    assert not wrong, wrong
