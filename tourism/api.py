@@ -85,8 +85,15 @@ def listings():
     on_date = service.parse_day(q.date)  # 422 outside the days the portal books
     stmt = service.listings.listing_cards_query(kind=q.kind or None, area=q.area or None, q=q.q or None,
                                                 on_date=on_date)
-    rows, next_cursor = paginate(db.session, stmt, [(Listing.id, "asc")], q.cursor or None, q.limit)
+    # without area, search or day the statement is built once per kind (listing_cards_query),
+    # and so may its first page be
+    shared = not (q.area or q.q or on_date)
+    rows, next_cursor = paginate(db.session, stmt, _BY_ID, q.cursor or None, q.limit,
+                                 order_key="id" if shared else None)
     return jsonify(schemas.listings_json(rows, next_cursor, _lang()))
+
+
+_BY_ID = [(Listing.id, "asc")]
 
 
 @bp.get("/listings/<int:listing_id>")
