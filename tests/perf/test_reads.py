@@ -10,9 +10,9 @@ import psycopg
 from sqlalchemy import event
 
 from portal.extensions import db
+from proposals import service as proposals
 from tests.conftest import requires_postgres
 from tests.perf.test_statements import in_own_context
-from proposals import service as proposals
 
 
 class Statuses:
