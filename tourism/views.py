@@ -17,10 +17,9 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_currency, format_date, get_translations, ngettext
+from flask_babel import format_currency, format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
-from jinja2 import pass_context
 from markupsafe import Markup
 
 from portal import idempotency
@@ -150,30 +149,6 @@ def index():
                            areas=service.areas(db.session, current_locale())), status
 
 
-def _page_gettext() -> dict:
-    """The page's ``_``/``gettext`` and ``ngettext`` (which Jinja's i18n looks up in the page's
-    context first) with the request's catalogue looked up once: Flask-Babel's own look it up again
-    for each of a page's twenty texts. They do what Jinja's newstyle ones over Flask-Babel's do."""
-    translations = get_translations()
-
-    @pass_context
-    def gettext(context, string: str, **variables):
-        out = translations.ugettext(string)
-        if context.eval_ctx.autoescape:
-            out = Markup(out)  # noqa: S704 - the catalogue's text, marked as Jinja's gettext marks it
-        return out % variables
-
-    @pass_context
-    def ngettext(context, singular: str, plural: str, num: int, **variables):
-        variables.setdefault("num", num)
-        out = translations.ungettext(singular, plural, num)
-        if context.eval_ctx.autoescape:
-            out = Markup(out)  # noqa: S704 - the catalogue's text, marked as Jinja's gettext marks it
-        return out % variables
-
-    return {"gettext": gettext, "ngettext": ngettext}
-
-
 @bp.get("/listings/<int:listing_id>")
 def listing(listing_id: int):
     """A listing and one day's slots (?date=, else its first day with slots), with the days
@@ -194,7 +169,7 @@ def listing(listing_id: int):
     later = [d for d in dates if day and d > day]
     return render_template("tourism/listing.html", listing=item, slots=slots, day=day, days=days,
                            previous_day=earlier[-1] if earlier else None,
-                           next_day=later[0] if later else None, **_page_gettext()), status
+                           next_day=later[0] if later else None), status
 
 
 def _guest_form(form_cls, slot):
