@@ -206,23 +206,19 @@ def day_slots(session: Session, listing: Listing, day: date, *, now: datetime | 
     books), at most `limit`, their seats counted as a read sees them."""
     now = now or utcnow()
     start, end = day_range(day, day)
-    rows = session.execute(_day_slots(), {"listing_id": listing.id, "now": now, "start": start, "end": end,
-                                          "limit": limit}).all()
-    for slot, over in rows:  # as seats.load counts them
-        slot.expired_held = int(over)
-    return [slot for slot, _over in rows]
+    return seats.counted(session, _day_slots(), {"listing_id": listing.id, "now": now, "start": start,
+                                                 "end": end, "limit": limit})
 
 
 @functools.cache
 def _day_slots():
-    # seats.load's statement (the slots with the seats of their holds whose time is up), built
-    # once with its values as parameters: it was built and keyed anew on every page
+    # seats.load's statement, built once with its values as parameters: it was built and keyed
+    # anew on every page
     now = bindparam("now")
-    return (select(Slot, seats.expired_seats(now))
-            .where(Slot.listing_id == bindparam("listing_id"), Slot.starts_at > now,
-                   Slot.starts_at >= bindparam("start"), Slot.starts_at < bindparam("end"))
-            .order_by(Slot.starts_at, Slot.id).limit(bindparam("limit"))
-            .execution_options(populate_existing=True))
+    return seats.with_expired_seats(
+        select(Slot).where(Slot.listing_id == bindparam("listing_id"), Slot.starts_at > now,
+                           Slot.starts_at >= bindparam("start"), Slot.starts_at < bindparam("end"))
+        .order_by(Slot.starts_at, Slot.id).limit(bindparam("limit")), now)
 
 
 def slot_summary(session: Session, listing_ids: list[int], now: datetime | None = None) -> dict[int, dict]:

@@ -38,15 +38,12 @@ def _note_taken(session: Session, slot_id: int, value: int | None) -> None:
         set_committed_value(slot, "taken", value)
 
 
-def _take_statement():
-    slots = Slot.__table__
-    asked = bindparam("quantity", type_=Integer)
-    return (update(slots).where(slots.c.id == bindparam("slot_id", type_=Integer),
-                                slots.c.taken + asked <= slots.c.capacity)
-            .values(taken=slots.c.taken + asked).returning(slots.c.taken))
-
-
-_TAKE = []  # the statement, built once (its values are bound parameters)
+_ASKED = bindparam("quantity", type_=Integer)
+# take()'s statement, built once (its values are bound parameters)
+_TAKE = (update(Slot.__table__)
+         .where(Slot.__table__.c.id == bindparam("slot_id", type_=Integer),
+                Slot.__table__.c.taken + _ASKED <= Slot.__table__.c.capacity)
+         .values(taken=Slot.__table__.c.taken + _ASKED).returning(Slot.__table__.c.taken))
 
 
 def take(session: Session, slot_id: int, quantity: int) -> bool:
@@ -54,9 +51,7 @@ def take(session: Session, slot_id: int, quantity: int) -> bool:
     # Never overbook, whatever the number of web processes: the UPDATE checks the seats left on
     # the row it changes (PostgreSQL locks the row and re-checks the condition on its newest
     # version when a concurrent taker commits first); the CHECK taken <= capacity backs it up.
-    if not _TAKE:
-        _TAKE.append(_take_statement())
-    now_taken = session.execute(_TAKE[0], {"slot_id": slot_id, "quantity": quantity}).scalar_one_or_none()
+    now_taken = session.execute(_TAKE, {"slot_id": slot_id, "quantity": quantity}).scalar_one_or_none()
     _note_taken(session, slot_id, now_taken)
     return now_taken is not None
 
@@ -165,12 +160,22 @@ def expired_seats(now: datetime):
             .where(Booking.slot_id == Slot.id, holds_over(now)).correlate(Slot).scalar_subquery())
 
 
+def with_expired_seats(stmt, now):
+    """`stmt` (a select of Slot) as ``load`` runs it: each slot reloaded, with the seats of its
+    holds whose time is up at `now` (a time or a bound parameter)."""
+    return stmt.add_columns(expired_seats(now)).execution_options(populate_existing=True)
+
+
 def load(session: Session, stmt, now: datetime | None = None) -> list[Slot]:
     """The slots of `stmt` (a select of Slot) with their seats counted as a read sees them.
     Writes nothing."""
-    now = now or utcnow()
-    rows = session.execute(stmt.add_columns(expired_seats(now))
-                           .execution_options(populate_existing=True)).all()
+    return counted(session, with_expired_seats(stmt, now or utcnow()))
+
+
+def counted(session: Session, stmt, params: dict | None = None) -> list[Slot]:
+    """The slots of a ``with_expired_seats`` statement (one built once, its values in
+    `params`), each noting its expired holds' seats. Writes nothing."""
+    rows = session.execute(stmt, params).all()
     for slot, over in rows:
         slot.expired_held = int(over)  # after the reload, which forgets an older count
     return [slot for slot, _over in rows]
