@@ -24,11 +24,11 @@ from portal.db import insert_ignore
 from portal.errors import DomainError, Invalid, Unauthorized
 from portal.types import utcnow
 
-from ..errors import AlreadyVoted, NoSuchProposal, NotCounted, NotVoting
+from ..errors import AlreadyVoted, NotCounted, NotVoting
 from ..limits import RECEIPT_LENGTH, RECEIPTS_PAGE_SIZE
 from ..models import BallotBox, BallotParticipation, BallotTally, Proposal, SealedBallot
 from ..vocabulary import CHOICES
-from .common import aware, find, is_staff, uid
+from .common import aware, find, proposal_id_of, seen_by, uid
 from .sealing import new_key_pair, receipt_of, seal
 
 
@@ -99,13 +99,8 @@ def cast_ballot(session: Session, user, proposal_id, choice) -> str:
     # takes FOR UPDATE first, so it waits for every ballot whose check below passed; a ballot
     # that comes after the count's lock reads the box counted and is refused. So every ballot
     # is either counted or refused, never committed and missed.
-    try:
-        pid = int(proposal_id)
-    except (TypeError, ValueError):
-        raise NoSuchProposal() from None
-    proposal = session.execute(_VOTING, {"proposal_id": pid}).first()  # as find(share=True), plain
-    if proposal is None or (proposal.status == "hidden" and not is_staff(user)):
-        raise NoSuchProposal()
+    pid = proposal_id_of(proposal_id)
+    proposal = seen_by(user, session.execute(_VOTING, {"proposal_id": pid}).first())  # as find(share=True), plain
     box = session.execute(_BOX_OPEN, {"proposal_id": pid}).first()  # read after the lock: a count made meanwhile shows
     if (proposal.status != "voting" or vote_ended(proposal) or box is None
             or box.counted_at is not None):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit, inputs
 from portal.accounts.roles import STAFF
-from portal.inputs import INVISIBLE, visible  # noqa: F401 - re-exported
+from portal.inputs import INVISIBLE, MAX_ID, visible  # noqa: F401 - re-exported
 from portal.types import utcnow
 
 from ..errors import NoSuchProposal
@@ -51,17 +51,30 @@ _FIND = {  # (lock, share) -> the statement, built once (every write on a propos
 }
 
 
+def proposal_id_of(value) -> int:
+    """A proposal id as an int; 404 for anything no proposal can have."""
+    try:
+        pid = int(value)
+    except (TypeError, ValueError):
+        raise NoSuchProposal() from None
+    if not 1 <= pid <= MAX_ID:  # beyond the id column
+        raise NoSuchProposal()
+    return pid
+
+
+def seen_by(user, row):
+    """`row` (a proposal, or a row with its status), or 404: none, or hidden and `user` not
+    staff (hidden proposals exist only for staff)."""
+    if row is None or (row.status == "hidden" and not is_staff(user)):
+        raise NoSuchProposal()
+    return row
+
+
 def find(session: Session, user, proposal_id, *, lock: bool = False, share: bool = False) -> Proposal:
     """The proposal, or 404; hidden ones exist only for staff. `lock`: FOR UPDATE, `share`:
     FOR SHARE (both read the row as it is once the lock is granted)."""
-    try:
-        pid = int(proposal_id)
-    except (TypeError, ValueError):
-        raise NoSuchProposal() from None
-    proposal = session.scalars(_FIND[(lock, share)], {"proposal_id": pid}).first()
-    if proposal is None or (proposal.status == "hidden" and not is_staff(user)):
-        raise NoSuchProposal()
-    return proposal
+    pid = proposal_id_of(proposal_id)
+    return seen_by(user, session.scalars(_FIND[(lock, share)], {"proposal_id": pid}).first())
 
 
 def get_proposal(session: Session, user, proposal_id) -> Proposal:

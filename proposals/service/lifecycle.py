@@ -40,7 +40,7 @@ from ..models import (
 )
 from ..vocabulary import AUTHOR, CATEGORIES, CHOICES, EDGES, STATUSES
 from .ballots import ballot_box, open_ballot, vote_ended
-from .common import clean_text, find, is_staff, record_transition, uid
+from .common import clean_text, find, is_staff, proposal_id_of, record_transition, seen_by, uid
 from .endorsements import reach_threshold
 
 # -- submitting ----------------------------------------------------------------------------
@@ -330,16 +330,9 @@ class Detail:
 def read_detail(session: Session, user, proposal_id) -> Detail:
     """The proposal (404 as ``find``: hidden ones only for staff) with its tally and the reader's
     flags, in one statement instead of four (six signed in). A read."""
-    try:
-        pid = int(proposal_id)
-    except (TypeError, ValueError):
-        raise NoSuchProposal() from None
-    if not 1 <= pid <= MAX_ID:  # beyond the id column: no proposal has it
-        raise NoSuchProposal()
     user_id = uid(user)
-    row = session.execute(_DETAIL, {"proposal_id": pid, "user_id": user_id}).first()
-    if row is None or (row.status == "hidden" and not is_staff(user)):
-        raise NoSuchProposal()
+    row = seen_by(user, session.execute(_DETAIL, {"proposal_id": proposal_id_of(proposal_id),
+                                                  "user_id": user_id}).first())
     tally = None
     if row.counted:
         tally = {choice: int(row[_VOTES + i] or 0) for i, choice in enumerate(CHOICES)}
