@@ -232,7 +232,6 @@ def paginate(session: Session, stmt, order: list[tuple], cursor: str | None, lim
     be built once too, its varying values bound by `params`).
     """
     cols = [c for c, _d in order]
-    first = None
     if not cursor and order_key is not None:
         first = _first_pages.get((stmt, order_key, limit))
         if first is not None:
