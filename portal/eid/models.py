@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import (
@@ -28,6 +29,14 @@ DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FACILITY_KINDS = ("library", "sports_centre", "community_centre", "senior_centre", "parking",
                   "culture_centre", "other")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# Positions in the status list (``portal.eid.statuslist``): each card holds one, drawn at random
+# when it is issued, so a card's position says nothing of when it was issued or by whom. 2 bits
+# a position: 262,144 bytes before compression, a few hundred after while most cards are valid.
+STATUS_LIST_SIZE = 1 << 20
+
+
+def random_status_idx() -> int:
+    return secrets.randbelow(STATUS_LIST_SIZE)
 
 
 class SigningKey(db.Model):
@@ -68,6 +77,8 @@ class Card(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status_reason: Mapped[str | None] = mapped_column(String(200))
+    # The card's position in the status list (unique; ``random_status_idx``).
+    status_idx: Mapped[int] = mapped_column(Integer, unique=True, default=random_status_idx)
 
     user = relationship("User", lazy="joined")
 
@@ -82,6 +93,26 @@ class Card(db.Model):
     @property
     def masked_number(self) -> str:
         return "•••• •••• •••• " + self.number[-4:]
+
+
+class Device(db.Model):
+    """A phone a card's credential was issued to: the card's holder made a key on it that never
+    leaves it (``portal.eid.service.credentials``). Identified by the key's JWK thumbprint
+    (RFC 7638); live while its latest credential has not expired. A card has at most
+    ``EID_DEVICES_PER_CARD`` live devices; reporting the card lost stops them all."""
+
+    __tablename__ = "eid_device"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("eid_card.id", ondelete="CASCADE"))
+    thumbprint: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(65))  # uncompressed P-256 point
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    credential_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("uq_eid_device_card_thumbprint", "card_id", "thumbprint", unique=True),
+    )
 
 
 class Facility(db.Model):
