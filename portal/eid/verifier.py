@@ -41,6 +41,8 @@ REASONS = (
     "suspended",
     "unknown_key",
     "policy",
+    "unbound",
+    "status_stale",
 )
 LEEWAY = 30  # seconds of clock skew allowed either way
 MAX_LIFETIME = 60  # exp - iat may not exceed this

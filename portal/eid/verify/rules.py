@@ -25,10 +25,13 @@ REASON_MESSAGES = {
     "suspended": _l("This card is suspended."),
     "unknown_key": _l("This card code was not issued by the city."),
     "policy": _l("This card does not give access to this facility."),
+    "unbound": _l("This card code was not made on the card holder's phone."),
+    "status_stale": _l("This gate's list of stopped cards is out of date. Please connect the gate."),
 }
 
 # Reasons the verifier decides from the token alone, before the card's status matters.
-TOKEN_REASONS = ("malformed", "bad_signature", "unknown_key", "expired", "not_yet_valid")
+TOKEN_REASONS = ("malformed", "bad_signature", "unknown_key", "expired", "not_yet_valid", "unbound",
+                 "status_stale")
 # Of those, the ones where the token's claims cannot be trusted: no card is named.
 UNSIGNED_REASONS = ("malformed", "bad_signature", "unknown_key")
 # Reasons the card's status (read when the decision is logged) may still replace.
