@@ -61,3 +61,11 @@ def key_encryption_secret(config=None) -> str:
 
     config = current_app.config if config is None else config
     return KEY_ENCRYPTION_KEY.get(config) or config["SECRET_KEY"]
+
+
+# The status list (``GET /api/v1/eid/status-list``, draft-ietf-oauth-status-list): its ``exp``
+# is this many seconds after its ``iat``, so an offline gate must sync at least this often (a
+# gate refuses a list past its ``exp`` as ``status_stale``) ...
+STATUS_LIST_VALID_SECONDS = Setting("EID_STATUS_LIST_VALID_SECONDS", 86400, int, minimum=60)
+# ... and its ``ttl``: how long a gate may use its copy before asking for a new one.
+STATUS_LIST_TTL_SECONDS = Setting("EID_STATUS_LIST_TTL_SECONDS", 300, int, minimum=1)

@@ -56,7 +56,7 @@ from .facilities import (
 from .gates import create_gate, deactivate_gate
 from .holders import Holder, holder_facts, revoke_on_release
 from .staff_cards import check_card_id, find_cards, resume_card, suspend_card
-from .status import ensure_signing_key, fernet, jwks, rotate_key, status_document
+from .status import ensure_signing_key, fernet, jwks, rotate_key, status_document, status_list
 from .tokens import ages_met, card_token, sign_token, token_claims
 
 __all__ = [
@@ -104,6 +104,7 @@ __all__ = [
     "shown_status",
     "sign_token",
     "status_document",
+    "status_list",
     "suspend_card",
     "token_claims",
     "update_facility",

@@ -1,6 +1,6 @@
 """What gates and offline verifiers download, and the keys behind it: the status document,
-the published signing keys (JWKS), key rotation, and the secret the private keys are kept
-encrypted with."""
+the status list (draft-ietf-oauth-status-list), the published signing keys (JWKS), key
+rotation, and the secret the private keys are kept encrypted with."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import json
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, case, or_, select
 from sqlalchemy.orm import Session
 
-from portal.eid import keys, settings, verifier
-from portal.eid.models import Card, SigningKey
+from portal.eid import keys, settings, statuslist, verifier
+from portal.eid.errors import NoSigningKey
+from portal.eid.models import STATUS_LIST_SIZE, Card, SigningKey
 from portal.eid.service.common import now_or
 
 # How long a revoked or suspended card stays listed after its validity ended: a token signed
@@ -41,6 +42,47 @@ def status_document(session: Session, now: datetime | None = None) -> tuple[dict
     body = json.dumps(doc, separators=(",", ":"), sort_keys=True)
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
     return doc, etag
+
+
+# The rows of the status list that are not 0 (valid): cards revoked, expired or suspended, and a
+# live card past its validity, which reads as expired (``cards.shown_status``) until the hourly
+# ``expire_cards`` marks it so. Built once (HACKING: statements of a hot path).
+_STATUS_LIST_ROWS = (
+    select(Card.status_idx,
+           case((Card.expires_at <= bindparam("now"), statuslist.INVALID),
+                (Card.status == "suspended", statuslist.SUSPENDED),
+                (Card.status == "active", statuslist.VALID),
+                else_=statuslist.INVALID))
+    .where(or_(Card.status != "active", Card.expires_at <= bindparam("now")))
+)
+# ``iat`` of the status list, rounded down to this many seconds: within one such window the same
+# cards sign to the same token (Ed25519 is deterministic), in every process, so its ETag holds
+# and a gate's If-None-Match gets a 304; past it the token is new and carries a new ``exp``.
+STATUS_LIST_IAT_STEP = 60
+
+
+def status_list_uri() -> str:
+    return settings.ISSUER() + "/api/v1/eid/status-list"
+
+
+def status_list(session: Session, now: datetime | None = None) -> tuple[str, str]:
+    """The status list token (``statuslist+jwt``, 2 bits a card at its ``status_idx``: 0 active,
+    1 revoked or expired (or past its validity), 2 suspended) and its ETag. Signed with the
+    active key; 503 ``signing_key_missing`` before the first one. Built on every call: one read
+    of the non-valid rows into a bytearray of 262,144 bytes, then zlib and one signature."""
+    now = now_or(now)
+    row = keys.active_key(session)
+    if row is None:
+        raise NoSigningKey()
+    packed = bytearray(STATUS_LIST_SIZE // statuslist.PER_BYTE)
+    for idx, value in session.execute(_STATUS_LIST_ROWS, {"now": now}):
+        packed[idx >> 2] |= value << ((idx & 3) << 1)
+    iat = int(now.timestamp()) // STATUS_LIST_IAT_STEP * STATUS_LIST_IAT_STEP
+    token = statuslist.sign(STATUS_LIST_SIZE, packed, key=keys.signer(row, fernet()),
+                            kid=row.kid, uri=status_list_uri(), iat=iat,
+                            exp=iat + settings.STATUS_LIST_VALID_SECONDS(),
+                            ttl=settings.STATUS_LIST_TTL_SECONDS())
+    return token, hashlib.sha256(token.encode("ascii")).hexdigest()[:32]
 
 
 def jwks(session: Session, now: datetime | None = None) -> dict:
