@@ -3,6 +3,9 @@
     eid gate-create FACILITY_CODE [--name NAME]   prints the gate's API key alone on the last line
     eid rotate-key                                new signing key; the old one stays published
     eid ensure-key                                the first signing key, if there is none yet
+    eid gate-kit FACILITY_CODE [--output FILE]    an offline gate's kit: keys, status list,
+                                                  policy and the server's time, in one file
+    eid verify-offline TOKEN --kit FILE [--clock-offset SECONDS] [--issuer ISS]
     eid verify-offline TOKEN --keys FILE --status FILE [--issuer ISS] [--policy FILE]
                                                   exit 0 granted, 1 denied (verifier.py only)
     eid expire                                    mark cards past their validity as expired
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import click
 from flask.cli import AppGroup
@@ -77,25 +81,84 @@ def _load_json(path: str, what: str) -> dict:
     return data
 
 
+@eid_cli.command("gate-kit")
+@click.argument("facility_code")
+@click.option("--output", "output", default=None, type=click.Path(dir_okay=False),
+              help="Where to write the kit (default: gate-kit-FACILITY_CODE.json).")
+def gate_kit(facility_code: str, output: str | None):
+    """Write FACILITY_CODE's offline kit: the published keys (JWKS), the signed status list,
+    the facility's policy and the server's time of the sync (a gate learns its clock offset
+    from it), as one JSON file for ``eid verify-offline --kit``."""
+    from portal.eid import service
+    from portal.errors import DomainError
+    from portal.extensions import db
+
+    try:
+        facility = service.get_facility(db.session, facility_code)
+        token, _etag = service.status_list(db.session)
+    except DomainError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(2)
+    kit = {
+        "facility": facility.code,
+        "policy": facility.policy,
+        "keys": service.jwks(db.session),
+        "status_list": token,
+        "synced_at": int(time.time()),
+    }
+    path = output or f"gate-kit-{facility.code}.json"
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(kit, fh, ensure_ascii=False, separators=(",", ":"))
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc}") from None
+    click.echo(f"Gate kit for {facility.code} written to {path}")
+
+
 @eid_cli.command("verify-offline")
 @click.argument("token")
-@click.option("--keys", "keys_file", required=True, type=click.Path(dir_okay=False),
-              help="JWKS as served by GET /api/v1/eid/keys")
-@click.option("--status", "status_file", required=True, type=click.Path(dir_okay=False),
-              help="Status document as served by GET /api/v1/eid/status")
+@click.option("--kit", "kit_file", default=None, type=click.Path(dir_okay=False),
+              help="A gate kit (eid gate-kit): keys, status list and policy in one file.")
+@click.option("--keys", "keys_file", default=None, type=click.Path(dir_okay=False),
+              help="JWKS as served by GET /api/v1/eid/keys (without --kit)")
+@click.option("--status", "status_file", default=None, type=click.Path(dir_okay=False),
+              help="Status document as served by GET /api/v1/eid/status (without --kit)")
 @click.option("--issuer", default=None, help="Expected iss claim (default: not checked).")
 @click.option("--policy", "policy_file", default=None, type=click.Path(dir_okay=False),
-              help="Facility policy JSON (as in GET /api/v1/eid/facilities items[].policy)")
-def verify_offline(token: str, keys_file: str, status_file: str, issuer: str | None,
-                   policy_file: str | None):
+              help="Facility policy JSON (as in GET /api/v1/eid/facilities items[].policy); "
+                   "overrides the kit's")
+@click.option("--clock-offset", "clock_offset", default=0.0, type=float,
+              help="Seconds added to this machine's clock (the offset the gate learned when it "
+                   "last synced: server time minus its own).")
+def verify_offline(token: str, kit_file: str | None, keys_file: str | None,
+                   status_file: str | None, issuer: str | None, policy_file: str | None,
+                   clock_offset: float):
     """Check TOKEN against cached keys and status, like an offline gate. Exit 0 when granted."""
-    from portal.eid import verifier
+    from portal.eid import statuslist, verifier
 
-    keys = verifier.load_jwks(_load_json(keys_file, "keys"))
-    status = _load_json(status_file, "status")
-    policy = _load_json(policy_file, "policy") if policy_file else None
+    if kit_file:
+        if keys_file or status_file:
+            raise click.UsageError("--kit holds the keys and the status: not with --keys/--status")
+        kit = _load_json(kit_file, "kit")
+        keys = verifier.load_jwks(kit.get("keys") or {})
+        try:
+            status = statuslist.decode(kit.get("status_list"), keys)
+        except statuslist.StatusListError as exc:
+            # Exit 2, not 1: 1 says "denied", and nothing was checked.
+            click.echo(f"Error: kit {kit_file}: the status list is refused: {exc}", err=True)
+            sys.exit(2)
+        policy = kit.get("policy")
+    else:
+        if not (keys_file and status_file):
+            raise click.UsageError("give --kit, or both --keys and --status")
+        keys = verifier.load_jwks(_load_json(keys_file, "keys"))
+        status = _load_json(status_file, "status")
+        policy = None
+    if policy_file:
+        policy = _load_json(policy_file, "policy")
     if token == "-":  # noqa: S105 - "-" means standard input
         token = sys.stdin.read().strip()
-    result = verifier.verify(token, keys, status=status, policy=policy, issuer=issuer)
+    result = verifier.verify(token, keys, status=status, policy=policy, issuer=issuer,
+                             now=time.time() + clock_offset)
     click.echo(f"{result.decision} {result.reason}")
     sys.exit(0 if result.granted else 1)
