@@ -287,3 +287,17 @@ def test_no_list_before_the_first_signing_key(app):
     keys.clear_cache()
     with pytest.raises(NoSigningKey):
         service.status_list(db.session)
+
+
+def test_statuslist_runs_on_a_gate_without_flask_or_a_database():
+    import ast
+    import pathlib
+
+    source = pathlib.Path(statuslist.__file__).read_text()
+    imported = {
+        (alias.name if isinstance(node, ast.Import) else node.module or "").split(".")[0]
+        for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported <= {"__future__", "base64", "binascii", "json", "zlib", "collections", "jwt",
+                        "cryptography"}, imported
