@@ -114,12 +114,19 @@ def sign(size: int, statuses: Mapping[int, int] | Iterable[int] | bytes | bytear
     "statuslist+jwt"}``, claims ``{"sub": uri, "iat", "exp", "ttl", "status_list": {"bits": 2,
     "lst"}}``. Ed25519 signatures are deterministic: the same list and times sign to the same
     token."""
+    return sign_lst(compress(encode(statuses, size)), key=key, kid=kid, uri=uri, iat=iat,
+                    exp=exp, ttl=ttl)
+
+
+def sign_lst(lst: str, *, key: Ed25519PrivateKey, kid: str, uri: str, iat: int, exp: int,
+             ttl: int) -> str:
+    """``sign`` for a list already compressed (``compress(encode(...))``)."""
     claims = {
         "sub": uri,
         "iat": int(iat),
         "exp": int(exp),
         "ttl": int(ttl),
-        "status_list": {"bits": BITS, "lst": compress(encode(statuses, size))},
+        "status_list": {"bits": BITS, "lst": lst},
     }
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid, "typ": TYP})
 
