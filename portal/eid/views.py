@@ -11,8 +11,8 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from portal.api import json_error, paginate
-from portal.eid import service, settings
-from portal.eid.errors import CardIssueLimit, in_time
+from portal.eid import keys, presentation, service, settings
+from portal.eid.errors import CardIssueLimit, NoSigningKey, in_time
 from portal.eid.forms import ActionForm, CardStatusForm, FacilityForm, GateForm
 from portal.eid.models import Facility, Gate
 from portal.errors import DomainError, NotFound
@@ -72,23 +72,27 @@ def _flash_error(exc: DomainError, form=None):
 # --- residents ------------------------------------------------------------------------------
 
 
+# Where the card page's script asks for a credential for the phone's key (the JSON API).
+CREDENTIAL_PATH = "/api/v1/eid/cards/me/credential"
+
+
 def _card_page(status: int = 200, retry_after: int | None = None):
-    """The holder's card page; a read (no key is made here: 503 ``signing_key_missing``
-    before the first one)."""
-    card = token = holder = None
-    expires_in = 0
+    """The holder's card page; a read. The page carries no token: its script makes the QR
+    codes on the phone (``static/eid/card.js``), or asks ``/eid/qr`` on a browser too old for
+    that."""
+    card = holder = None
     if current_user.is_verified:
         holder = service.holder_facts(db.session, current_user)
         try:
             card = service.my_card(db.session, current_user)
         except NotFound:
             card = None
-        if card is not None and card.status == "active":
-            token, expires_in = service.card_token(db.session, current_user)
-    page = render_template("eid/card.html", card=card, holder=holder,
-                           qr=qr_svg(token) if token else None, expires_in=expires_in,
-                           form=ActionForm())
-    headers = {"Cache-Control": "no-store"}  # the page carries a live token
+        if card is not None and card.status == "active" and keys.active_key(db.session) is None:
+            raise NoSigningKey()  # 503: no credential can be issued, the page says why
+    page = render_template("eid/card.html", card=card, holder=holder, form=ActionForm(),
+                           credential_url=request.script_root + CREDENTIAL_PATH,
+                           refresh_seconds=presentation.REFRESH_SECONDS)
+    headers = {"Cache-Control": "no-store"}
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return page, status, headers
