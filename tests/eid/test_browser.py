@@ -181,3 +181,47 @@ def test_old_browser_gets_server_codes_without_layout_shift(app, browser_page, m
     assert page.locator("#eid-qr-error-legacy").is_hidden()
     assert not read_qr(box).startswith("EID1:")  # a server token (JWS)
     page.screenshot(path=artefact_path("eid-card-ko.png"), full_page=True)
+
+
+def test_page_codec_writes_what_cbor2_and_base45_write(browser_page, make_user, card_for):
+    """The page's own CBOR and base45 (static/eid/cbor.js) against the Python libraries the
+    gates decode with."""
+    import base45
+    import cbor2
+
+    resident = make_user(email="codec@example.kr", locale="ko")
+    card_for(resident)
+    page = browser_page("ko-KR")
+    sign_in_and_open_card(page, "codec@example.kr")
+    numbers = [0, 23, 24, 255, 256, 65535, 65536, 1_900_000_000, 2**32 - 1, -1, -7, -24, -25, -257]
+    blobs = [b"", b"\x01", b"AB", b"ABC", b"\xff\xff", bytes(range(256)) * 2]
+    got = page.evaluate("""([numbers, blobs]) => {
+        const C = window.EidCodec, hex = (b) => Array.from(b, x => x.toString(16).padStart(2, "0")).join("");
+        const bytes = (list) => new Uint8Array(list);
+        return {
+            numbers: numbers.map(n => hex(C.encode(n))),
+            b45: blobs.map(b => C.base45(bytes(b))),
+            nested: hex(C.encode(["Signature1", bytes(blobs[5]), "홍길동",
+                                  {map: [[1, -7], [-2, bytes([1, 2])], [6, 1900000000]]}, [], {map: []}])),
+            b64: hex(C.fromBase64url("_-8A")),
+        };
+    }""", [numbers, [list(b) for b in blobs]])
+    assert got["numbers"] == [cbor2.dumps(n).hex() for n in numbers]
+    assert got["b45"] == [base45.b45encode(b).decode() for b in blobs]
+    assert got["nested"] == cbor2.dumps(["Signature1", blobs[5], "홍길동",
+                                         {1: -7, -2: b"\x01\x02", 6: 1_900_000_000}, [], {}]).hex()
+    assert got["b64"] == "ffef00"
+
+
+def test_error_line_when_no_credential_can_be_had(browser_page, make_user, card_for):
+    """The credential cannot be fetched and none is stored: no code, and the page says so."""
+    resident = make_user(email="nonet@example.kr", locale="ko")
+    card_for(resident)
+    page = browser_page("ko-KR")
+    page.route("**/api/v1/eid/cards/me/credential", lambda route: route.abort())
+    sign_in_and_open_card(page, "nonet@example.kr")
+    error = page.locator("#eid-qr-error")
+    error.wait_for(state="visible", timeout=15_000)
+    assert "카드 코드를 만들지 못했습니다" in error.inner_text()
+    assert page.locator("#eid-qr svg").count() == 0
+    assert page.locator("#eid-qr").get_attribute("data-mode") == "device"
