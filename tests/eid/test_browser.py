@@ -180,7 +180,7 @@ def test_old_browser_gets_server_codes_without_layout_shift(app, browser_page, m
     assert page.locator("#eid-qr svg").count() == 1
     assert page.locator("#eid-qr-error-legacy").is_hidden()
     assert not read_qr(box).startswith("EID1:")  # a server token (JWS)
-    page.screenshot(path=artefact_path("eid-card-ko.png"), full_page=True)
+    page.screenshot(path=artefact_path("eid-card-legacy-ko.png"), full_page=True)
 
 
 def test_page_codec_writes_what_cbor2_and_base45_write(browser_page, make_user, card_for):
