@@ -17,6 +17,8 @@ from portal.eid.models import Facility
 from portal.eid.schemas import (
     AccessLogOut,
     CardOut,
+    CredentialBody,
+    CredentialOut,
     FacilitiesOut,
     GateAnswerOut,
     JwksOut,
@@ -94,6 +96,27 @@ def my_token():
     return response
 
 
+@bp.post("/cards/me/credential")
+@doc(body=CredentialBody,
+     answers={201: CredentialOut, 403: _NOT_VERIFIED, 404: "no_active_card",
+              409: "card_suspended; or device_limit: the card's credential is live on "
+                   "EID_DEVICES_PER_CARD other phones",
+              422: "invalid_device_key: not a public EC P-256 JWK",
+              503: "signing_key_missing"}, tags=_TAGS)
+@api_login_required
+def my_credential():
+    """A credential of my card for this phone's key (device-bound, valid at most 24 hours)
+
+    The phone makes a non-extractable P-256 key and sends its public JWK; the credential names
+    that key (cnf), so only a presentation signed on that phone passes a gate. Asking again from
+    the same phone renews it. Cache-Control: no-store."""
+    body = parse_body(CredentialBody)
+    response = jsonify(schemas.credential_json(service.issue_credential(db.session, current_user,
+                                                                        body.device_key)))
+    response.headers["Cache-Control"] = "no-store"
+    return response, 201
+
+
 @bp.post("/cards/me/revoke")
 @doc(answers={200: CardOut, 403: _NOT_VERIFIED, 404: "no_active_card",
               409: "card_suspended: a suspended card is not revoked by its holder"}, tags=_TAGS)
@@ -148,6 +171,28 @@ def status():
         response = make_response("", 304)
     else:
         response = jsonify(doc)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/status-list")
+@doc(answers={200: (None, "the status list: a signed JWT (typ statuslist+jwt, EdDSA, a kid of the JWKS)"),
+              304: (None, "not modified since the ETag given"),
+              503: "signing_key_missing"}, public=True, amend=_conditional, tags=_TAGS)
+def status_list():
+    """The cards' status list, for gates (draft-ietf-oauth-status-list)
+
+    A signed JWT (Content-Type: application/statuslist+jwt): 2 bits a card at the position its
+    credential names (0 valid, 1 invalid, 2 suspended), zlib-compressed, with exp (an offline
+    gate refuses to decide on a list past it: status_stale) and ttl (how long to keep it before
+    asking again). With If-None-Match: 304 (no body) while the list is the same."""
+    token, etag = service.status_list(db.session)
+    if etag in request.if_none_match:
+        response = make_response("", 304)
+    else:
+        response = make_response(token)
+        response.mimetype = "application/statuslist+jwt"
     response.set_etag(etag)
     response.headers["Cache-Control"] = "no-cache"
     return response

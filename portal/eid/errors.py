@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask_babel import format_timedelta
 from flask_babel import lazy_gettext as _l
 
-from portal.errors import Conflict, DomainError, NotFound, RateLimited, Unauthorized
+from portal.errors import Conflict, DomainError, Invalid, NotFound, RateLimited, Unauthorized
 from portal.inputs import INVISIBLE  # noqa: F401 - the shell's message, re-exported by name
 
 # A name or reason made only of spaces, zero-width, bidi-control or filler characters (422).
@@ -50,6 +50,24 @@ class CardIssueLimit(RateLimited):
 def in_time(seconds: int) -> str:
     """When something ``seconds`` from now can be done: "in 5 hours", "5시간 후", "5小时后"."""
     return format_timedelta(timedelta(seconds=seconds), threshold=1, add_direction=True)
+
+
+class InvalidDeviceKey(Invalid):
+    """The phone's key is not a public EC P-256 key (422, on the field ``device_key``)."""
+
+    code = "invalid_device_key"
+    default_message = _l("This phone's key cannot be used. Please reload the page.")
+
+    def __init__(self):
+        super().__init__(fields={"device_key": self.default_message})
+
+
+class DeviceLimit(Conflict):
+    """The card's credential is live on ``EID_DEVICES_PER_CARD`` other phones."""
+
+    code = "device_limit"
+    default_message = _l("Your card is already on the most phones allowed. Use it on one of them, "
+                         "or report the card lost to move it to this phone.")
 
 
 class NoSuchCard(NotFound):

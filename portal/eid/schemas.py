@@ -8,6 +8,7 @@ is also built by the fast path (``portal.eid.verify.wsgi``), once per request.
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -26,8 +27,10 @@ class VerifyBody(Body):
     # JWS is "malformed", answered 200 like every other decision, by the fast path and the view
     # alike): so its schema allows any value.
     token: object = Field(default=None, description=(
-        f"the card's QR code: a compact JWS (EdDSA) of at most {MAX_TOKEN_LENGTH} characters; "
-        "anything else, or none, is answered 200 denied with reason malformed"))
+        "the card's QR code: a presentation (EID1: and base45 of a device-bound credential and "
+        f"the phone's proof), or a server token (a compact JWS, EdDSA) of at most {MAX_TOKEN_LENGTH} "
+        "characters while EID_LEGACY_TOKENS is on; anything else, or none, is answered 200 denied "
+        "with reason malformed"))
 
 
 class PageQuery(Query):
@@ -70,6 +73,34 @@ def token_json(token: str, expires_in: int) -> dict:
     return {"token": token, "expires_in": expires_in}
 
 
+class CredentialBody(Body):
+    device_key: dict = Field(description=(
+        "the phone's public key as a JWK: kty EC, crv P-256, x and y (base64url); made "
+        "non-extractable in the browser (WebCrypto), never sent with its private part"))
+
+
+class CredentialStatusOut(_Out):
+    idx: int = Field(ge=0, description="the card's position in the status list")
+    uri: str = Field(description="the status list (GET /api/v1/eid/status-list)")
+
+
+class CredentialOut(_Out):
+    credential: str = Field(description=(
+        "base64url (no padding) of the credential: a COSE_Sign1 (EdDSA, kid of the JWKS) over CWT "
+        "claims: sub (the card's pseudonym), iat, exp, cnf (the device key), status, and the gate "
+        "attributes res, dst, age"))
+    expires_at: AwareDatetime
+    status: CredentialStatusOut
+    server_time: int = Field(description="the server's clock (Unix seconds): the phone dates its "
+                                         "proofs by it")
+
+
+def credential_json(issued) -> dict:
+    return {"credential": issued.credential_b64, "expires_at": iso(issued.expires_at),
+            "status": {"idx": issued.status_idx, "uri": issued.status_uri},
+            "server_time": issued.server_time}
+
+
 # -- the gate's answer -------------------------------------------------------------------
 
 
@@ -80,6 +111,7 @@ class GateAnswerOut(_Out):
     facility: str
     card_status: CardStatus | None
     resident_discount: int
+    server_time: int = Field(description="the server's clock (Unix seconds): gates set theirs by it")
 
 
 def gate_answer(gate, claims: dict, decision: str, reason: str, card_status: str | None,
@@ -95,6 +127,9 @@ def gate_answer(gate, claims: dict, decision: str, reason: str, card_status: str
         "facility": gate.facility_code,
         "card_status": card_status,
         "resident_discount": discount,
+        # The server's clock: a gate sets its own by it (an offline gate's checks use the
+        # offset it learned when it last synced).
+        "server_time": int(time.time()),
     }
 
 

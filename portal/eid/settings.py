@@ -42,6 +42,16 @@ AGE_THRESHOLDS = Setting("EID_AGE_THRESHOLDS", (14, 19, 65), _ages)
 KEY_ENCRYPTION_KEY = Setting("EID_KEY_ENCRYPTION_KEY", "", str)
 # Gate checks answered in front of Flask (``portal.eid.verify.wsgi``).
 VERIFY_FAST_PATH = Setting("EID_VERIFY_FAST_PATH", True, _switch)
+# Gates accept the server-signed tokens of before the card lived on the phone (``/eid/qr``, the
+# page's fallback on browsers without WebCrypto) until this is switched off (``0``); then such a
+# token is denied as ``unbound``.
+LEGACY_TOKENS = Setting("EID_LEGACY_TOKENS", True, _switch)
+# A device-bound credential lives this many seconds (at most a day): a phone without signal
+# shows valid codes until then.
+CREDENTIAL_SECONDS = Setting("EID_CREDENTIAL_SECONDS", 24 * 3600, int, minimum=300, maximum=24 * 3600)
+# Phones a card's credential may be live on at once (a new one past this is refused until a
+# credential expires or the card is reported lost).
+DEVICES_PER_CARD = Setting("EID_DEVICES_PER_CARD", 3, int, minimum=1, maximum=20)
 # A gate check is answered or told to try again (503 ``verify_unavailable``) within about this
 # many seconds, never left waiting: the longest a check waits for the statement that writes it
 # (its own or the one of the checks before it in the fast path's group commit).

@@ -1,16 +1,19 @@
-"""Offline verifier for e-ID card tokens.
+"""Offline verifier for e-ID card presentations and tokens.
 
-Pure functions over PyJWT and cryptography, without Flask, so a gate device (or the
-``flask eid verify-offline`` command) can check a token against a cached JWKS and a cached
-status document:
+Pure functions over cryptography, without Flask, so a gate device (or the
+``flask eid verify-offline`` command) can check what a card shows against a cached JWKS and a
+cached status list, with the clock offset it learned when it last synced:
 
-    keys = load_jwks(json.load(open("keys.json")))
-    result = verify(token, keys, status=json.load(open("status.json")))
+    keys = load_jwks(kit["keys"])
+    status = statuslist.decode(kit["status_list"], keys)
+    result = verify(text, keys, status=status, policy=kit["policy"], clock_offset=offset)
     result.decision, result.reason, result.claims
 
-A token is a compact JWS signed with EdDSA (Ed25519), header ``kid``, claims ``iss``, ``sub``
-(the card's pseudonymous id), ``iat``, ``exp`` (at most ``MAX_LIFETIME`` seconds after
-``iat``), ``jti`` and the gate attributes ``resident``, ``district``, ``age_over``.
+A presentation (``presentation.PREFIX``) is a device-bound credential and its phone's proof
+(``portal.eid.presentation``). The older server-signed token, accepted while ``legacy``, is a
+compact JWS signed with EdDSA (Ed25519), header ``kid``, claims ``iss``, ``sub`` (the card's
+pseudonymous id), ``iat``, ``exp`` (at most ``MAX_LIFETIME`` seconds after ``iat``), ``jti``,
+``status_idx`` and the gate attributes ``resident``, ``district``, ``age_over``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from . import presentation  # the gate device's copy: verifier, presentation and statuslist, side by side
 
 GRANTED = "granted"
 DENIED = "denied"
@@ -228,18 +233,81 @@ def verify(
     token: Any,
     keys: Mapping[str, Ed25519PublicKey],
     *,
-    status: Mapping[str, Any] | StatusLookup | None = None,
+    status: Mapping[str, Any] | StatusLookup | Any | None = None,
     policy: Mapping[str, Any] | None = None,
     replay_store: ReplayStore | None = None,
     issuer: str | None = None,
     now: float | None = None,
     leeway: int = LEEWAY,
+    clock_offset: float = 0.0,
+    legacy: bool = True,
 ) -> Result:
-    """Check one token. Order: shape, key, signature, claims, time, card status, policy,
-    and last the replay store (so only a token that would be granted uses up its ``jti``).
+    """Check one presentation (``presentation.PREFIX``: a device-bound credential and its
+    phone's proof) or, while ``legacy``, one server-signed token. Order: shape, key, signature,
+    claims, time, device binding, card status, policy, and last the replay store (so only what
+    would be granted uses up its ``jti``).
 
-    ``status`` is a status document or a ``lookup(sub)`` callable. Returns a ``Result``
-    (iterable as ``decision, reason, claims``)."""
+    ``status`` is a status list (``portal.eid.statuslist.StatusList``: a list past its ``exp``
+    denies everything as ``status_stale``), a status document or a ``lookup(sub)`` callable.
+    ``clock_offset`` is added to the clock (``now`` or the system's): the offset a gate learned
+    from the server when it last synced. Returns a ``Result`` (iterable as ``decision, reason,
+    claims``)."""
+    now = (time.time() if now is None else now) + clock_offset
+    if isinstance(token, str) and token.startswith(presentation.PREFIX):
+        reason, checked = presentation.check(token, keys, now, leeway)
+        if reason != "ok":
+            return _deny(reason, checked)
+        claims: dict[str, Any] = checked
+    else:
+        result = _check_jws(token, keys, issuer, now, leeway)
+        if isinstance(result, Result):
+            return result
+        if not legacy:
+            return _deny("unbound", result)
+        claims = result
+
+    if status is not None:
+        card_status = _card_status(status, claims, now)
+        if card_status in ("status_stale", "revoked", "suspended"):
+            return _deny(card_status, claims)
+        if card_status is not None and card_status != "active":
+            return _deny("revoked", claims)
+
+    if policy is not None and not policy_allows(claims, policy):
+        return _deny("policy", claims)
+
+    if replay_store is not None:
+        if not replay_store.remember(claims["jti"], replay_ttl(claims, now, leeway)):
+            return _deny("replayed", claims)
+
+    return Result(GRANTED, "ok", claims)
+
+
+# A position's value in a status list (draft-ietf-oauth-status-list: 0 valid, 1 invalid, 2
+# suspended; 3 is for applications, and no card of ours has it, so it counts as invalid).
+_LISTED = {0: None, 1: "revoked", 2: "suspended"}
+
+
+def _card_status(status: Any, claims: Mapping[str, Any], now: float) -> str | None:
+    """The card's status by ``status``: None (nothing against it), "revoked", "suspended", or
+    "status_stale" for a status list past its ``exp``."""
+    if hasattr(status, "stale"):  # a status list
+        if status.stale(now):
+            return "status_stale"
+        idx = claims.get("status_idx")
+        if not _is_int(idx):
+            return "revoked"  # a token the list cannot speak for is not let through on it
+        try:
+            return _LISTED.get(status.get(idx), "revoked")
+        except (IndexError, ValueError, LookupError):
+            return "revoked"
+    lookup = status if callable(status) else status_lookup(status)
+    return lookup(claims["sub"])
+
+
+def _check_jws(token: Any, keys: Mapping[str, Ed25519PublicKey], issuer: str | None, now: float,
+               leeway: int) -> Result | dict[str, Any]:
+    """A server-signed token alone: its claims, or the denial."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         return _deny("malformed")
     token = token.strip()
@@ -285,26 +353,8 @@ def verify(
     if not _is_int(nbf):
         return _deny("malformed", claims)
 
-    now = time.time() if now is None else now
     if now > exp + leeway:
         return _deny("expired", claims)
     if now + leeway < max(iat, nbf):
         return _deny("not_yet_valid", claims)
-
-    if status is not None:
-        lookup = status if callable(status) else status_lookup(status)
-        card_status = lookup(sub)
-        if card_status in ("revoked", "suspended"):
-            return _deny(card_status, claims)
-        if card_status is not None and card_status != "active":
-            return _deny("revoked", claims)
-
-    if policy is not None and not policy_allows(claims, policy):
-        return _deny("policy", claims)
-
-    if replay_store is not None:
-        if not replay_store.remember(jti, replay_ttl(claims, now, leeway)):
-            return _deny("replayed", claims)
-
-    return Result(GRANTED, "ok", claims)
-
+    return claims

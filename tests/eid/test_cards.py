@@ -119,7 +119,8 @@ def test_token_claims_carry_no_personal_data(client, login, resident, card_for, 
     header = jwt.get_unverified_header(token)
     claims = jwt.decode(token, options={"verify_signature": False})
     assert header["alg"] == "EdDSA" and header["kid"]
-    assert set(claims) == {"iss", "sub", "iat", "exp", "jti", "resident", "district", "age_over"}
+    assert set(claims) == {"iss", "sub", "iat", "exp", "jti", "resident", "district", "age_over",
+                           "status_idx"}
     assert claims["sub"] == card["card_id"]
     assert claims["iss"] == "https://portal.example.kr"
     assert 0 < claims["exp"] - claims["iat"] <= 60

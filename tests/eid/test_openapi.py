@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from portal.eid import schemas
+from portal.eid import schemas, service
+from portal.extensions import db
 
-PUBLIC = {("get", "/api/v1/eid/facilities"), ("get", "/api/v1/eid/keys"), ("get", "/api/v1/eid/status")}
+PUBLIC = {("get", "/api/v1/eid/facilities"), ("get", "/api/v1/eid/keys"), ("get", "/api/v1/eid/status"),
+          ("get", "/api/v1/eid/status-list")}
 
 
 @pytest.fixture
@@ -23,6 +25,7 @@ def operations(document):
 
 
 def test_public_endpoints_are_marked_and_answer_without_a_token(client, document):
+    service.ensure_signing_key(db.session)  # the status list is signed
     seen = set()
     for method, path, op in operations(document):
         seen.add((method, path))
@@ -33,7 +36,7 @@ def test_public_endpoints_are_marked_and_answer_without_a_token(client, document
             assert op.get("security") != [] and "401" in op["responses"], path
             if "{" not in path:
                 assert getattr(client, method)(path).status_code == 401, path
-    assert PUBLIC <= seen and len(seen) == 9
+    assert PUBLIC <= seen and len(seen) == 11
 
 
 def test_the_gate_call_is_described_as_both_paths_answer(document, resident, card_for, make_gate,

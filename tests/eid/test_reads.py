@@ -26,6 +26,7 @@ READS = {
     "eid_api.facilities": "/api/v1/eid/facilities",
     "eid_api.keys": "/api/v1/eid/keys",
     "eid_api.status": "/api/v1/eid/status",
+    "eid_api.status_list": "/api/v1/eid/status-list",
 }
 
 

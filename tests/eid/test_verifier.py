@@ -191,10 +191,18 @@ def test_load_jwks_skips_junk():
 
 
 def test_verifier_does_not_import_flask():
-    source = pathlib.Path(verifier.__file__).read_text()
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
-    }
-    assert "flask" not in imported and "portal" not in imported
+    """What a gate device copies (verifier, presentation, statuslist) imports no Flask, nothing
+    of the portal, and of its own package only those three."""
+    from portal.eid import presentation, statuslist
+
+    for module in (verifier, presentation, statuslist):
+        tree = ast.parse(pathlib.Path(module.__file__).read_text())
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+        }
+        assert "flask" not in imported and "portal" not in imported, module.__name__
+        siblings = {alias.name for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.level for alias in node.names}
+        assert siblings <= {"presentation", "statuslist"}, module.__name__

@@ -34,7 +34,7 @@ def test_valid_token_is_granted_and_logged(resident, card_for, token_for, make_g
     assert body["facility"] == facility.code
     assert body["card_status"] == "active" and body["resident_discount"] == 30
     assert set(body) == {"decision", "reason", "message", "facility", "card_status",
-                         "resident_discount"}
+                         "resident_discount", "server_time"}
     (entry,) = db.session.scalars(db.select(AccessEntry)).all()
     card_row = db.session.scalar(db.select(Card).where(Card.public_id == card["card_id"]))
     assert (entry.card_id, entry.facility_id, entry.decision, entry.reason) == (

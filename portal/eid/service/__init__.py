@@ -43,6 +43,7 @@ from .cards import (
     shown_status,
 )
 from .common import require_staff
+from .credentials import IssuedCredential, issue_credential
 from .facilities import (
     KIND_LABELS,
     FacilityInput,
@@ -70,6 +71,7 @@ __all__ = [
     "Gate",
     "GateInfo",
     "Holder",
+    "IssuedCredential",
     "LostReport",
     "VerifyUnavailable",
     "access_log_stmt",
@@ -89,6 +91,7 @@ __all__ = [
     "get_facility",
     "holder_facts",
     "issue_card",
+    "issue_credential",
     "issue_wait",
     "jwks",
     "live_card",

@@ -63,7 +63,7 @@ STATUS_LIST_IAT_STEP = 60
 
 
 def status_list_uri() -> str:
-    return settings.ISSUER() + "/api/v1/eid/status-list"
+    return settings.ISSUER().rstrip("/") + "/api/v1/eid/status-list"
 
 
 def status_list(session: Session, now: datetime | None = None) -> tuple[str, str]:

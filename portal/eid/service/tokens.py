@@ -73,4 +73,5 @@ def token_claims(card: Card, holder: Holder, now: datetime) -> dict:
         "district": holder.district,
         "age_over": ages_met(holder.birth_date, settings.AGE_THRESHOLDS(),
                              now.astimezone(SEOUL).date()),
+        "status_idx": card.status_idx,  # where an offline gate's status list speaks of the card
     }

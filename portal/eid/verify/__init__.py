@@ -52,7 +52,8 @@ def verify_at_gate(session: Session, gate: GateInfo, token, now: float | None = 
     steps in front of Flask."""
     public = keys.public_keys(session, token_kid(token))
     now_s = time.time() if now is None else now
-    reason, claims, sub = check_token(gate, token, public, settings.ISSUER(), now_s)
+    reason, claims, sub = check_token(gate, token, public, settings.ISSUER(), now_s,
+                                      settings.LEGACY_TOKENS())
     row = remember_and_log(session, gate, reason, claims, sub, now_s, timeouts=(
         settings.VERIFY_STATEMENT_TIMEOUT_MS(), settings.VERIFY_LOCK_TIMEOUT_MS()))
     return schemas.gate_answer(gate, claims, row.decision, row.reason, row.card_status,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case
 
-from portal.eid import verifier
+from portal.eid import presentation, verifier
 
 REASON_MESSAGES = {
     "ok": _l("Welcome."),
@@ -39,7 +39,10 @@ STATUS_DECIDES = ("ok", "replayed", "policy")
 
 
 def token_kid(token) -> str | None:
-    """The ``kid`` in a token's header, unverified (None when there is none to read)."""
+    """The ``kid`` of a presentation's credential or a token's header, unverified (None when
+    there is none to read)."""
+    if isinstance(token, str) and token.startswith(presentation.PREFIX):
+        return presentation.kid_of(token)
     if isinstance(token, str) and len(token) <= verifier.MAX_TOKEN_LENGTH:
         parsed = verifier.parse_unverified(token)
         if parsed is not None and isinstance(parsed[0].get("kid"), str):
@@ -47,10 +50,13 @@ def token_kid(token) -> str | None:
     return None
 
 
-def check_token(gate, token, public: dict, issuer: str, now_s: float) -> tuple[str, dict, str | None]:
-    """Step 1 of a gate check: the token alone against the keys and the facility policy.
-    Returns (reason, claims, sub); ``sub`` only once the signature checked out."""
-    result = verifier.verify(token, public, policy=gate.policy, issuer=issuer, now=now_s)
+def check_token(gate, token, public: dict, issuer: str, now_s: float,
+                legacy: bool = True) -> tuple[str, dict, str | None]:
+    """Step 1 of a gate check: the presentation (or, while ``legacy``, the server token) alone
+    against the keys and the facility policy. Returns (reason, claims, sub); ``sub`` only once
+    the signature checked out."""
+    result = verifier.verify(token, public, policy=gate.policy, issuer=issuer, now=now_s,
+                             legacy=legacy)
     claims = result.claims or {}
     sub = claims.get("sub") if result.reason not in UNSIGNED_REASONS else None
     return result.reason, claims, sub

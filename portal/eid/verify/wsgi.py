@@ -116,7 +116,8 @@ class VerifyFastPath:
         texts = self._messages(lang)
         now_s = time.time()
         reason, claims, sub = rules.check_token(gate, token, public,
-                                                settings.ISSUER.get(self.app.config), now_s)
+                                                settings.ISSUER.get(self.app.config), now_s,
+                                                settings.LEGACY_TOKENS.get(self.app.config))
         try:
             with HangUp.watch(environ):
                 decision, reason, card_status = self._remember_and_log(gate, reason, claims, sub,
