@@ -240,3 +240,46 @@ def test_offline_gate_checks_a_presentation_with_its_clock_offset(resident, card
     result = verifier.verify(text, keys, now=slow, clock_offset=600, replay_store=store)
     assert result.reason == "ok" and result.claims["district"] == "seongdong"
     assert verifier.verify(text, keys, now=slow, clock_offset=600, replay_store=store).reason == "replayed"
+
+
+def test_an_offline_gate_with_its_kit(app, client, tmp_path, resident, card_for, credential_for, make_facility):
+    """A gate's kit (keys, status list, policy, time of sync): a presentation is granted once;
+    after the card is revoked, a kit synced since denies it; a list past its exp denies all."""
+    import json
+
+    from portal.eid import service, statuslist
+
+    make_facility(code="pool-3")
+    card_for(resident)
+    phone = Phone()
+    body, credential = credential_for(resident, phone)
+    runner = app.test_cli_runner()
+
+    def kit():
+        path = tmp_path / "kit.json"
+        assert runner.invoke(args=["eid", "gate-kit", "pool-3", "--output", str(path)]).exit_code == 0
+        data = json.loads(path.read_text())
+        keys = verifier.load_jwks(data["keys"])
+        return keys, statuslist.decode(data["status_list"], keys), data["policy"]
+
+    keys, status, policy = kit()
+    store = verifier.MemoryReplayStore()
+    text = phone.present(credential)
+    assert verifier.verify(text, keys, status=status, policy=policy, replay_store=store).reason == "ok"
+    assert verifier.verify(text, keys, status=status, policy=policy, replay_store=store).reason == "replayed"
+    assert status.get(body["status"]["idx"]) == 0
+
+    service.revoke_my_card(db.session, resident)
+    keys, status, policy = kit()
+    assert status.get(body["status"]["idx"]) == 1
+    assert verifier.verify(phone.present(credential), keys, status=status, policy=policy).reason == "revoked"
+    # A list whose exp has passed (the gate was not synced for a day): no decision on old news.
+    from portal.eid import keys as issuer_keys
+    from portal.eid import settings
+
+    row = issuer_keys.active_key(db.session)
+    now = int(time.time())
+    stale = statuslist.decode(statuslist.sign(
+        1 << 20, {}, key=issuer_keys.signer(row, service.fernet()), kid=row.kid,
+        uri=settings.ISSUER() + "/api/v1/eid/status-list", iat=now - 86401, exp=now - 1, ttl=300), keys)
+    assert verifier.verify(phone.present(credential), keys, status=stale).reason == "status_stale"
