@@ -35,11 +35,12 @@ run: install
 	$(BIN)/flask --app portal run --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the real-browser tests (Playwright cannot download browsers here),
-# and CJK fonts so Korean and Chinese screenshots show characters, not boxes.
+# CJK fonts so Korean and Chinese screenshots show characters, not boxes, and zbar to read the
+# e-ID card's QR codes off screenshots as a gate's camera would.
 browser:
-	@{ command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/opentype/noto ]; } || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-	  else echo "browser tests need Debian's chromium and fonts-noto-cjk: sudo apt-get install chromium fonts-noto-cjk"; fi; }
+	@{ command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/opentype/noto ] && command -v zbarimg >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk zbar-tools >/dev/null; \
+	  else echo "browser tests need Debian's chromium, fonts-noto-cjk and zbar-tools: sudo apt-get install chromium fonts-noto-cjk zbar-tools"; fi; }
 
 # axe-core for the browser tests' accessibility check (tests/e2e/test_axe.py), pinned in
 # tests/e2e/package-lock.json: `npm ci` only when the lock file is newer than the install.
