@@ -72,10 +72,6 @@ def _flash_error(exc: DomainError, form=None):
 # --- residents ------------------------------------------------------------------------------
 
 
-# Where the card page's script asks for a credential for the phone's key (the JSON API).
-CREDENTIAL_PATH = "/api/v1/eid/cards/me/credential"
-
-
 def _card_page(status: int = 200, retry_after: int | None = None):
     """The holder's card page; a read. The page carries no token: its script makes the QR
     codes on the phone (``static/eid/card.js``), or asks ``/eid/qr`` on a browser too old for
@@ -90,7 +86,7 @@ def _card_page(status: int = 200, retry_after: int | None = None):
         if card is not None and card.status == "active" and keys.active_key(db.session) is None:
             raise NoSigningKey()  # 503: no credential can be issued, the page says why
     page = render_template("eid/card.html", card=card, holder=holder, form=ActionForm(),
-                           credential_url=request.script_root + CREDENTIAL_PATH,
+                           credential_url=url_for("eid_api.my_credential"),
                            refresh_seconds=presentation.REFRESH_SECONDS)
     headers = {"Cache-Control": "no-store"}
     if retry_after is not None:
