@@ -111,8 +111,8 @@ def my_credential():
     that key (cnf), so only a presentation signed on that phone passes a gate. Asking again from
     the same phone renews it. Cache-Control: no-store."""
     body = parse_body(CredentialBody)
-    response = jsonify(schemas.credential_json(service.issue_credential(db.session, current_user,
-                                                                        body.device_key)))
+    response = jsonify(schemas.credential_json(service.issue_credential(
+        db.session, current_user, body.device_key.model_dump())))
     response.headers["Cache-Control"] = "no-store"
     return response, 201
 

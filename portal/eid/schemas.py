@@ -73,10 +73,22 @@ def token_json(token: str, expires_in: int) -> dict:
     return {"token": token, "expires_in": expires_in}
 
 
+class DeviceKey(BaseModel):
+    """A phone's public key as WebCrypto exports it (other members, such as ext and key_ops,
+    are let through and ignored; a private part ``d`` is refused)."""
+
+    model_config = ConfigDict(extra="allow")
+    kty: Literal["EC"]
+    crv: Literal["P-256"]
+    x: str = Field(min_length=43, max_length=43, pattern=r"^[A-Za-z0-9_-]{43}$")
+    y: str = Field(min_length=43, max_length=43, pattern=r"^[A-Za-z0-9_-]{43}$")
+
+
 class CredentialBody(Body):
-    device_key: dict = Field(description=(
-        "the phone's public key as a JWK: kty EC, crv P-256, x and y (base64url); made "
-        "non-extractable in the browser (WebCrypto), never sent with its private part"))
+    device_key: DeviceKey = Field(description=(
+        "the phone's public key as a JWK: kty EC, crv P-256, x and y (base64url, 32 bytes each, "
+        "a point of the curve: 422 invalid_device_key otherwise); made non-extractable in the "
+        "browser (WebCrypto), never sent with its private part"))
 
 
 class CredentialStatusOut(_Out):

@@ -15,6 +15,8 @@ with a 4xx, never a 500:
   listings by from tourism.limits.DAY_MIN to DAY_YEARS_AHEAD years ahead): the documents say
   so in words, a schema cannot (its bounds would be stale tomorrow), so a positive case's date
   outside the range is moved into it;
+- a phone's key (e-ID credential) is a point of the P-256 curve, which a schema cannot say: a
+  positive case's ``device_key`` is a real one;
 - fields that must agree with each other (a schema cannot say it either): a channel preferred is
   not one switched off (notify, 422 on ``preferred_channel``), a person who lives alone has a
   household of 1 (welfare, 422 on ``household_size``).
@@ -29,6 +31,9 @@ import schemathesis
 EARLIEST_BIRTH = date(1890, 1, 1)  # portal.accounts.limits / welfare.limits EARLIEST_BIRTH_YEAR
 LISTING_DAYS = (date(2000, 1, 1), 5)  # tourism.limits DAY_MIN, DAY_YEARS_AHEAD
 BIRTH_DATES = ("birth_date", "youngest_child_birth_date")
+# A public P-256 key (portal.eid.presentation.Device().jwk()); its private part was never kept.
+DEVICE_KEY = {"kty": "EC", "crv": "P-256", "x": "xa2KUm-TX2ICyUOeDx75pAFXsgjqrDxhM8DgEf4UUiI",
+              "y": "0-BTkMBatx_-3HIdJNNslWEjBQ-FLeLPpmShNNCQzog"}
 
 
 def _today() -> date:
@@ -71,6 +76,8 @@ def map_case(ctx, case):
             if isinstance(case.body.get(name), str):
                 case.body = {**case.body, name: _within(case.body[name], EARLIEST_BIRTH, today, date(1980, 5, 17))}
         case.body = _agreeing(case.body)
+        if "device_key" in case.body:
+            case.body = {**case.body, "device_key": DEVICE_KEY}
     if case.query and isinstance(case.query.get("date"), str) and case.query["date"] \
             and case.operation.path.endswith("/tourism/listings"):
         low, years = LISTING_DAYS
