@@ -1,16 +1,29 @@
-"""Bench: e-ID token verification, three figures from one run on this machine.
+"""Bench: e-ID verification at the gates, from one run on this machine, for the card's two
+forms: the phone's presentations (issue 15: a device-bound credential and the phone's proof,
+``EID1:`` + base45) and the older server-signed tokens (JWS), which gates accept until
+``EID_LEGACY_TOKENS=0``.
 
-    .venv/bin/python bench/eid_verify.py                    # 10 s of load on the API
-    .venv/bin/python bench/eid_verify.py --seconds 5 --tokens 20000   # a quicker run
+    .venv/bin/python bench/eid_verify.py                    # both kinds, 10 s of load each on the API
+    .venv/bin/python bench/eid_verify.py --kind presentations --seconds 5 --tokens 20000
 
-1. raw       Ed25519 signature checks per second (cryptography, one thread, one core);
-2. offline   portal.eid.verifier.verify per second (one thread): parse, key, signature, claims,
-             time, a status document of 1,000 revoked ids, a facility policy, a replay store;
+For each kind:
+
+1. raw       the signatures it involves, verified per second (cryptography, one thread, one
+             core): a token is one Ed25519 verify; a presentation is one Ed25519 verify (the
+             city's signature of the credential) + one ECDSA P-256 verify (the phone's proof);
+2. offline   portal.eid.verifier.verify per second (one thread) of distinct ones, each granted:
+             parse, key, signature(s), claims, time, the card's status, a facility policy, a
+             MemoryReplayStore. Tokens: a status document of 1,000 revoked ids. Presentations: a
+             decoded status list (draft-ietf-oauth-status-list) of 1,000,000 positions, 1 % of
+             them revoked or suspended;
 3. api       POST /api/v1/eid/verify per second through gunicorn, deployed as the README deploys
              the gates (gevent workers), on PostgreSQL (its own database portal_bench_eid; Redis
              database 5, or BENCH_REDIS_URL, for the rest of the app), load from wrk on loopback,
-             every request a distinct, fresh token (tokens are single-use), every decision logged
-             and its token id used up, durably, before the gate is answered.
+             every request a distinct, fresh token or presentation (each is single-use), every
+             decision logged and its id used up, durably, before the gate is answered. The cards'
+             credentials are issued by the service (``issue_credential``, one phone a card,
+             ``presentation.Device``); the bench process makes the presentations, as phones do,
+             just before the run (a proof lives 60 s).
 
 Prints each rate and the ratios against raw (targets: api >= 1/4 of raw, offline >= 2/3 of raw),
 and the same gunicorn serving a bare Flask "hello" and a no-op WSGI app for context.
@@ -21,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -32,15 +46,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import cbor2  # noqa: E402
 import jwt  # noqa: E402
+from cryptography.hazmat.primitives import hashes  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature  # noqa: E402
 
 from bench.common import fresh_database, gunicorn, wrk  # noqa: E402
-from portal.eid import verifier  # noqa: E402
+from portal.eid import presentation, statuslist, verifier  # noqa: E402
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 DB_NAME = "portal_bench_eid"
 SECRET = "bench-secret-key-not-for-production"
+STATUS_URI = "https://portal.example.kr/api/v1/eid/status-list"
+STATUS_POSITIONS = 1_000_000
+STATUS_LISTED = 0.01
+DISTRICT = "seongdong"  # a district's code, as the portal stores it and credentials carry it
 
 
 def rate(fn, items, min_seconds=2.0) -> float:
@@ -93,15 +115,111 @@ def bench_offline(n: int) -> tuple[float, dict]:
     return n / (time.perf_counter() - start), reasons
 
 
-def bench_local(rounds: int, n: int) -> tuple[float, float, dict]:
-    """Raw and offline rates measured alternately; the best round of each, so a burst of load
-    from other processes on this shared machine does not land on one side only."""
-    raws, offlines, reasons = [], [], {}
+class Phones:
+    """Cards on phones without a database: an issuer key, one Device and one credential a card
+    (signed as ``service.issue_credential`` signs them), each at a status-list position that the
+    list leaves valid."""
+
+    def __init__(self, cards: int, avoid: set[int], rng: random.Random):
+        self.issuer = Ed25519PrivateKey.generate()
+        self.keys = verifier.load_jwks({"keys": [verifier.public_jwk("k1", self.issuer.public_key())]})
+        now = int(time.time())
+        self.cards = []
+        positions = iter(i for i in rng.sample(range(STATUS_POSITIONS), cards + len(avoid))
+                         if i not in avoid)
+        for i in range(cards):
+            device = presentation.Device()
+            point, _thumbprint = presentation.device_key(device.jwk())
+            credential = presentation.issue(
+                self.issuer, "k1", sub=f"card-{i:05d}-xxxxxxxxxxxx"[:22], iat=now, exp=now + 86400,
+                device_point=point, status_idx=next(positions), status_uri=STATUS_URI,
+                resident=True, district=DISTRICT, age_over=[14, 19])
+            self.cards.append((device, credential))
+
+    def present(self, n: int) -> list[str]:
+        """n distinct presentations (fresh proofs, random ids), round robin over the cards."""
+        cards = self.cards
+        return [cards[i % len(cards)][0].present(cards[i % len(cards)][1]) for i in range(n)]
+
+
+def status_list(rng: random.Random) -> tuple[statuslist.StatusList, set[int], int]:
+    """A decoded status list of STATUS_POSITIONS positions, STATUS_LISTED of them revoked or
+    suspended (half each), as a gate holds it after a sync; the listed positions; its size."""
+    key = Ed25519PrivateKey.generate()
+    listed = {i: rng.choice((statuslist.INVALID, statuslist.SUSPENDED))
+              for i in rng.sample(range(STATUS_POSITIONS), int(STATUS_POSITIONS * STATUS_LISTED))}
+    now = int(time.time())
+    token = statuslist.sign(STATUS_POSITIONS, listed, key=key, kid="s1", uri=STATUS_URI, iat=now,
+                            exp=now + 86400, ttl=300)
+    decoded = statuslist.decode(token, {"s1": key.public_key()}, uri=STATUS_URI, now=now)
+    assert decoded.size >= STATUS_POSITIONS and all(decoded.get(i) == v for i, v in listed.items())
+    return decoded, set(listed), len(token)
+
+
+def presentation_signatures(text: str, keys) -> tuple:
+    """The two signature checks of one presentation, as (verify, args) pairs, ready to run."""
+    credential, credential_item, proof_item = presentation.split(text)
+    protected, payload, signature = credential_item[0], credential_item[2], credential_item[3]
+    issuer_key = keys[presentation.kid_of(text)]
+    ed_message = cbor2.dumps(["Signature1", protected, b"", payload])
+    cose_key = cbor2.loads(payload)[8][1]
+    device_key = ec.EllipticCurvePublicKey.from_encoded_point(
+        ec.SECP256R1(), (b"\x03" if cose_key[-3] else b"\x02") + cose_key[-2])
+    p_protected, p_payload, p_signature = proof_item[0], proof_item[2], proof_item[3]
+    der = encode_dss_signature(int.from_bytes(p_signature[:32], "big"),
+                               int.from_bytes(p_signature[32:], "big"))
+    ec_message = cbor2.dumps(["Signature1", p_protected, credential, p_payload])
+    return issuer_key, signature, ed_message, device_key, der, ec_message
+
+
+def bench_raw_presentations(phones: Phones, n: int) -> float:
+    """One Ed25519 verify + one ECDSA P-256 verify (what one presentation involves) per second."""
+    ecdsa = ec.ECDSA(hashes.SHA256())
+    items = [presentation_signatures(text, phones.keys) for text in phones.present(n)]
+
+    def both(item) -> None:
+        issuer_key, signature, ed_message, device_key, der, ec_message = item
+        issuer_key.verify(signature, ed_message)
+        device_key.verify(der, ec_message, ecdsa)
+
+    return rate(both, items, min_seconds=1.0)
+
+
+def bench_offline_presentations(phones: Phones, status: statuslist.StatusList, n: int) -> tuple[float, dict]:
+    """One pass over n distinct, fresh presentations (made just before; not timed)."""
+    texts = phones.present(n)
+    policy = {"residents_only": True, "districts": [DISTRICT], "min_age": None, "max_age": None}
+    store = verifier.MemoryReplayStore()
+    reasons: dict[str, int] = {}
+    start = time.perf_counter()
+    for text in texts:
+        result = verifier.verify(text, phones.keys, status=status, policy=policy, replay_store=store)
+        reasons[result.reason] = reasons.get(result.reason, 0) + 1
+    return n / (time.perf_counter() - start), reasons
+
+
+def bench_local(rounds: int, n: int, kinds: list[str]) -> dict:
+    """Raw and offline rates of each kind measured alternately; the best round of each, so a
+    burst of load from other processes on this shared machine does not land on one side only.
+    Returns {kind: (raw, offline, reasons of the last round)}."""
+    out: dict[str, tuple[list, list, dict]] = {kind: ([], [], {}) for kind in kinds}
+    if "presentations" in kinds:
+        rng = random.Random(15)
+        status, listed, _size = status_list(rng)
+        phones = Phones(200, listed, rng)
     for _ in range(rounds):
-        raws.append(bench_raw(1000))
-        rate_, reasons = bench_offline(n)
-        offlines.append(rate_)
-    return max(raws), max(offlines), reasons
+        for kind in kinds:
+            raws, offlines, reasons = out[kind]
+            if kind == "tokens":
+                raws.append(bench_raw(1000))
+                rate_, last = bench_offline(n)
+            else:
+                raws.append(bench_raw_presentations(phones, 1000))
+                rate_, last = bench_offline_presentations(phones, status, n)
+            offlines.append(rate_)
+            reasons.clear()
+            reasons.update(last)
+    return {kind: (max(raws), max(offlines), reasons) for kind, (raws, offlines, reasons) in out.items()}
 
 
 def prepare_api(n_cards: int):
@@ -136,6 +254,11 @@ def prepare_api(n_cards: int):
         db.session.commit()
         for user in users:
             service.issue_card(db.session, user)
+        # One phone a card, its credential issued by the service as the API issues it.
+        phones = []
+        for user in users:
+            device = presentation.Device()
+            phones.append((device, service.issue_credential(db.session, user, device.jwk()).credential))
         cards = list(db.session.scalars(db.select(Card).order_by(Card.id)))
         by_user = {u.id: u for u in users}
         # the holders' facts read now: the session closes below
@@ -154,7 +277,11 @@ def prepare_api(n_cards: int):
                                algorithm=verifier.ALGORITHM, headers={"kid": kid, "typ": "JWT"})
                     for i in range(n)]
 
-    return url, gate_key, make_tokens
+    def make_presentations(n: int) -> list[str]:
+        """n fresh presentations (distinct proof ids), made now, as the phones make them."""
+        return [phones[i % len(phones)][0].present(phones[i % len(phones)][1]) for i in range(n)]
+
+    return url, gate_key, {"tokens": make_tokens, "presentations": make_presentations}
 
 
 LUA = r"""
@@ -221,12 +348,21 @@ def run_wrk(url: str, gate_key: str, tokens: list[str], seconds: int, connection
             "p50_ms": float(lat.group(1)) * scale[lat.group(2)] if lat else None}
 
 
+LABELS = {"tokens": "token", "presentations": "presentation"}
+RAW_LABELS = {"tokens": "raw Ed25519 verify (a token)", "presentations":
+              "raw Ed25519 + ECDSA P-256 verify (a presentation)"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=10, help="wrk duration against the API")
-    parser.add_argument("--tokens", type=int, default=40000, help="distinct tokens for the API load")
+    parser.add_argument("--kind", choices=("tokens", "presentations", "both"), default="both",
+                        help="what the gates are shown: server tokens, phone presentations, or both")
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration against the API (each kind)")
+    parser.add_argument("--tokens", type=int, default=40000,
+                        help="distinct tokens (and presentations) for the API load")
     parser.add_argument("--cards", type=int, default=200)
-    parser.add_argument("--offline-tokens", type=int, default=10000)
+    parser.add_argument("--offline-tokens", type=int, default=10000,
+                        help="distinct tokens (and presentations) for the offline verifier")
     parser.add_argument("--rounds", type=int, default=3, help="alternating raw/offline rounds")
     # Defaults: the gate pool as the README deploys it, one gevent worker per core. On the
     # 2-core bench machine gevent 2 answered ~3,200/s where gthread 2x4 answered ~2,200/s
@@ -239,32 +375,44 @@ def main() -> None:
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--no-hello", action="store_true", help="skip the bare Flask baseline")
     args = parser.parse_args()
+    kinds = ["tokens", "presentations"] if args.kind == "both" else [args.kind]
 
     threads = f" --threads {args.threads}" if args.worker_class == "gthread" else ""
     print(f"settings: gunicorn --workers {args.workers} --worker-class {args.worker_class}{threads}; "
           f"wrk -t{args.wrk_threads} -c{args.connections} "
-          f"-d{args.seconds}s; {os.cpu_count()} cores")
-    raw, offline, reasons = bench_local(args.rounds, args.offline_tokens)
-    print(f"raw Ed25519 verify (cryptography, 1 thread):   {raw:10.0f} /s   (best of {args.rounds})")
-    print(f"offline verifier (verifier.verify, 1 thread):  {offline:10.0f} /s   (best of "
-          f"{args.rounds}; last round {reasons})")
+          f"-d{args.seconds}s; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} "
+          f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    local = bench_local(args.rounds, args.offline_tokens, kinds)
+    for kind in kinds:
+        raw, offline, reasons = local[kind]
+        status = ("a status document of 1,000 revoked ids" if kind == "tokens" else
+                  f"a status list of {STATUS_POSITIONS:,} positions, {STATUS_LISTED:.0%} listed")
+        print(f"{RAW_LABELS[kind] + ' (cryptography, 1 thread):':<80}{raw:10.0f} /s   (best of {args.rounds})")
+        print(f"{'offline verifier, ' + kind + ' (verifier.verify, 1 thread):':<80}{offline:10.0f} /s   "
+              f"(best of {args.rounds}; {status}; last round {reasons})")
 
-    print(f"preparing {args.tokens} tokens for {args.cards} cards on PostgreSQL ({DB_NAME}) ...")
-    db_url, gate_key, make_tokens = prepare_api(args.cards)
+    print(f"preparing {args.cards} cards on PostgreSQL ({DB_NAME}) ...")
+    db_url, gate_key, makers = prepare_api(args.cards)
     env = {"DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET,
            "PORTAL_ENV": "production", "PORTAL_BASE_URL": "https://portal.example.kr"}
+    shape = f"{args.workers}x{args.worker_class}" + (f"/{args.threads}t" if args.worker_class == "gthread" else "")
+    apis = {}
     with gunicorn(env=env, workers=args.workers, threads=args.threads,
                   worker_class=args.worker_class) as url:
-        tokens = make_tokens(args.tokens)  # signed now: valid for the next 60 s (+30 s skew)
-        api = run_wrk(url, gate_key, tokens, args.seconds, args.connections, args.wrk_threads)
-    shape = f"{args.workers}x{args.worker_class}" + (f"/{args.threads}t" if args.worker_class == "gthread" else "")
-    print(f"api POST /api/v1/eid/verify (gunicorn {shape}, PostgreSQL, wrk -c{args.connections}): "
-          f"{api['rps']:10.0f} /s")
-    print(f"    requests={api['requests']} granted={api['granted']} denied={api['denied']} "
-          f"non-200={api['other']} socket_errors={api['socket_errors']} p50={api['p50_ms']} ms")
-    if api["requests"] > len(tokens):
-        print(f"    note: {api['requests'] - len(tokens)} requests re-sent a used token "
-              "(denied as replayed); raise --tokens")
+        for kind in kinds:
+            start = time.perf_counter()
+            items = makers[kind](args.tokens)  # made now: valid for the next 60 s (+30 s skew)
+            made = time.perf_counter() - start
+            api = apis[kind] = run_wrk(url, gate_key, items, args.seconds, args.connections,
+                                       args.wrk_threads)
+            print(f"api POST /api/v1/eid/verify, {kind} (gunicorn {shape}, PostgreSQL, "
+                  f"wrk -c{args.connections}): {api['rps']:10.0f} /s")
+            print(f"    requests={api['requests']} granted={api['granted']} denied={api['denied']} "
+                  f"non-200={api['other']} socket_errors={api['socket_errors']} p50={api['p50_ms']} ms"
+                  f" ({len(items)} {kind} made in {made:.1f} s before the run)")
+            if api["requests"] > len(items):
+                print(f"    note: {api['requests'] - len(items)} requests re-sent a used {LABELS[kind]} "
+                      "(denied as replayed); raise --tokens")
     if not args.no_hello:
         with gunicorn("bench.hello:app", workers=args.workers, threads=args.threads,
                       worker_class=args.worker_class, ready_path="/") as hello_url:
@@ -272,16 +420,22 @@ def main() -> None:
             hello = wrk(hello_url + "/", seconds=min(args.seconds, 5),
                         connections=args.connections, threads=args.wrk_threads)
         print(f"context: bare Flask 'hello' on the same gunicorn settings: {hello['rps']:10.0f} /s "
-              f"(verify = {api['rps'] / hello['rps']:.2f} of it)")
+              "(verify = " + ", ".join(f"{apis[k]['rps'] / hello['rps']:.2f} ({k})" for k in kinds)
+              + " of it)")
         with gunicorn("bench.hello:null_app", workers=args.workers, threads=args.threads,
                       worker_class=args.worker_class, ready_path="/") as null_url:
             wrk(null_url + "/", seconds=1, connections=args.connections)
             null = wrk(null_url + "/", seconds=min(args.seconds, 5),
                        connections=args.connections, threads=args.wrk_threads)
-        print(f"ceiling: a no-op WSGI app on the same gunicorn settings: {null['rps']:10.0f} /s "
-              f"(= {null['rps'] / raw:.2f} of raw; verify = {api['rps'] / null['rps']:.2f} of it)")
-    print(f"ratio api/raw     = {api['rps'] / raw:5.2f}   (target >= 0.25)")
-    print(f"ratio offline/raw = {offline / raw:5.2f}   (target >= 0.67)")
+        print(f"ceiling: a no-op WSGI app on the same gunicorn settings: {null['rps']:10.0f} /s ("
+              + ", ".join(f"= {null['rps'] / local[k][0]:.2f} of raw {k}" for k in kinds)
+              + "; verify = " + ", ".join(f"{apis[k]['rps'] / null['rps']:.2f} ({k})" for k in kinds)
+              + " of it)")
+    for kind in kinds:
+        raw, offline, _reasons = local[kind]
+        print(f"{kind + ':':<15} ratio api/raw     = {apis[kind]['rps'] / raw:5.2f}   (target >= 0.25)")
+        print(f"{kind + ':':<15} ratio offline/raw = {offline / raw:5.2f}   (target >= 0.67)")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
