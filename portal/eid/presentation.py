@@ -30,7 +30,9 @@ import hashlib
 import io
 import json
 import secrets
+import sys
 import time
+from array import array
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -155,6 +157,38 @@ class Device:
 
 # --- checking (the gate) ----------------------------------------------------------------------
 
+_BASE45 = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_BASE45_VALUES = bytes(_BASE45.index(c) if c in _BASE45 else 255 for c in range(256))
+_SWAP = sys.byteorder == "little"
+
+
+def b45decode(text: str) -> bytes:
+    """RFC 9285 base45 to bytes; ValueError when it is not base45. The ``base45`` package's
+    decoder, in a form that does the arithmetic in one comprehension: 15 against 38 us for a
+    presentation, a sixth of an offline check (the package still encodes, and tests compare)."""
+    try:
+        values = text.encode("ascii").translate(_BASE45_VALUES)
+    except UnicodeEncodeError:
+        raise ValueError("not base45") from None
+    if b"\xff" in values or len(values) % 3 == 1:
+        raise ValueError("not base45")
+    full = len(values) - len(values) % 3
+    try:
+        words = array("H", [a + 45 * b + 2025 * c for a, b, c in
+                            zip(values[0:full:3], values[1:full:3], values[2:full:3], strict=True)])
+    except OverflowError:  # a triple above 65535
+        raise ValueError("not base45") from None
+    if _SWAP:
+        words.byteswap()
+    data = words.tobytes()
+    if full != len(values):
+        last = values[full] + 45 * values[full + 1]
+        if last > 255:
+            raise ValueError("not base45")
+        data += bytes((last,))
+    return data
+
+
 
 class _Malformed(Exception):
     pass
@@ -181,14 +215,29 @@ def _map(data: bytes) -> dict:
     return value
 
 
+# The last text split and its parts: a gate check reads the kid (to find the key) and then the
+# whole presentation, of the same text.
+_last_split: tuple[Any, Any] = (None, None)
+
+
 def split(text: Any) -> tuple[bytes, Any, Any] | None:
     """(the credential's bytes, the credential item, the proof item or None) of a presentation's
     text, unverified; None when it is not one."""
+    global _last_split
+    last_text, last_parts = _last_split
+    if text is last_text and text is not None:
+        return last_parts
+    parts = _split(text)
+    _last_split = (text, parts)
+    return parts
+
+
+def _split(text: Any) -> tuple[bytes, Any, Any] | None:
     if not isinstance(text, str) or len(text) > MAX_TEXT or not text.startswith(PREFIX):
         return None
     try:
-        data = base45.b45decode(text[len(PREFIX):])  # no strip: a space is a base45 digit
-    except (ValueError, TypeError, KeyError):  # base45 raises ValueError on a bad alphabet
+        data = b45decode(text[len(PREFIX):])  # no strip: a space is a base45 digit
+    except ValueError:
         return None
     if not data or data[0] not in (0x81, 0x82):
         return None

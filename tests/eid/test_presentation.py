@@ -283,3 +283,15 @@ def test_an_offline_gate_with_its_kit(app, client, tmp_path, resident, card_for,
         1 << 20, {}, key=issuer_keys.signer(row, service.fernet()), kid=row.kid,
         uri=settings.ISSUER() + "/api/v1/eid/status-list", iat=now - 86401, exp=now - 1, ttl=300), keys)
     assert verifier.verify(phone.present(credential), keys, status=stale).reason == "status_stale"
+
+
+def test_the_gates_base45_reads_what_rfc_9285_writes():
+    import os
+
+    for n in list(range(0, 80)) + [374, 375, 600]:
+        data = os.urandom(n)
+        assert presentation.b45decode(base45.b45encode(data).decode()) == data
+    assert presentation.b45decode("BB8") == b"AB" and presentation.b45decode("%69 VD92EX0") == b"Hello!!"
+    for bad in ("A", "ABCD", "GGW", "abc", "ÿÿÿ", "::", "AB\n"):  # GGW is 65536; :: is 2024
+        with pytest.raises(ValueError):
+            presentation.b45decode(bad)
