@@ -107,3 +107,28 @@ PROVIDER_TIMEOUT = _per_channel("{CHANNEL}_PROVIDER_TIMEOUT", dict.fromkeys(PHON
 # subject and text only when asked for
 LOG_FILE = Setting("NOTIFY_LOG_FILE", None, as_str, environ=True)
 LOG_INCLUDE_TEXT = Setting("NOTIFY_LOG_INCLUDE_TEXT", False, as_bool, environ=True)
+
+# -- quiet hours (issue 16): when voice calls and SMS are not handed to a provider ------------
+
+
+def _time_of_day(value: Any) -> str:
+    """``HH:MM`` (24-hour clock) as given, or ``off``; anything else does not parse (and the
+    setting falls back to its default). The pair is checked by
+    :func:`portal.notify.service.quiet.window`."""
+    text = str(value).strip().lower()
+    if text == "off":
+        return text
+    hours, sep, minutes = text.partition(":")
+    if not sep or len(hours) != 2 or len(minutes) != 2 or not (hours + minutes).isdigit():
+        raise ValueError(f"not HH:MM: {value!r}")
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError(f"not a time of day: {value!r}")
+    return text
+
+
+QUIET_START = Setting("NOTIFY_QUIET_START", "20:00", _time_of_day, environ=True,
+                      doc="HH:MM, Asia/Seoul: from then on no voice call or SMS is handed to a provider "
+                          "(off: no quiet hours)")
+QUIET_END = Setting("NOTIFY_QUIET_END", "09:00", _time_of_day, environ=True,
+                    doc="HH:MM, Asia/Seoul: the end of the quiet hours, when held calls and SMS go out "
+                        "(off: no quiet hours)")

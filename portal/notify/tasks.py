@@ -6,7 +6,8 @@
   UPDATE renewed before each send (``service.claims``), so a redelivered or duplicated task, or a
   worker whose claim the sweep took back, never sends a notice twice.
 - ``notify.sweep``: every ``NOTIFY_SWEEP_INTERVAL`` seconds (default 60), re-queue rows stuck in
-  ``queued``/``sending`` past ``NOTIFY_STUCK_SECONDS`` and retries whose task was lost.
+  ``queued``/``sending`` past ``NOTIFY_STUCK_SECONDS`` and retries whose task was lost, and, at
+  the end of the quiet hours, the calls and texts that waited for it (``service.quiet``).
 """
 
 from __future__ import annotations
@@ -33,8 +34,13 @@ def deliver_batch(self, channel: str, ids: list[int]) -> int:
         # rate limits only hold between real workers: in-process (eager) delivery is not limited
         outcome = service.deliver_batch(session, channel, ids, limit=not eager)
     if not eager:  # an eager "countdown" would run at once and find nothing due
+        longest = settings.RETRY_MAX_SECONDS()
         for delay, batch in outcome.retry:
-            deliver_batch.apply_async((channel, batch), countdown=delay)
+            # a retry the quiet hours put off to the opening (hours away) is queued by the sweep
+            # then: a countdown that long would outlive the broker's visibility timeout and come
+            # back early, once an hour
+            if delay <= longest:
+                deliver_batch.apply_async((channel, batch), countdown=delay)
         if outcome.deferred:
             deliver_batch.apply_async((channel, outcome.deferred), countdown=outcome.defer_for)
     return len(outcome.delivered)

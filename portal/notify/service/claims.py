@@ -39,6 +39,7 @@ from portal.types import utcnow
 from .. import settings
 from ..limits import CLAIM_TOKEN_LENGTH
 from ..models import Message
+from . import quiet
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +52,43 @@ def claim(session: Session, ids: list[int], token: str, now: datetime) -> dict[i
     """queued / due temporary_failure -> sending under ``token``; returns {id: attempts so far}.
 
     The conditional UPDATE is the claim: of two workers given the same ids, each row goes to
-    the one whose UPDATE reaches it first (the other's WHERE no longer matches it)."""
+    the one whose UPDATE reaches it first (the other's WHERE no longer matches it). During
+    quiet hours no voice call or SMS is claimed (:func:`hold` puts them back first); outside
+    them a call or text held for them is due (they ended)."""
+    where = [Message.id.in_(ids), Message.attempts < settings.MAX_ATTEMPTS(),
+             or_(Message.status == "queued",
+                 and_(Message.status == "temporary_failure", Message.next_attempt_at <= now))]
+    if quiet.is_quiet(now):
+        where.append(Message.channel.not_in(quiet.HELD_CHANNELS))
     stmt = (
         update(Message)
-        .where(Message.id.in_(ids), Message.attempts < settings.MAX_ATTEMPTS(),
-               or_(Message.status == "queued",
-                   and_(Message.status == "temporary_failure", Message.next_attempt_at <= now)))
+        .where(*where)
         .values(status="sending", claim=token, sending_at=now, updated_at=now)
         .returning(Message.id, Message.attempts)
         .execution_options(synchronize_session=False)
     )
     return dict(session.execute(stmt).all())
+
+
+def hold(session: Session, ids: list[int], now: datetime) -> list[int]:
+    """During quiet hours: the voice calls and SMS of ``ids`` that wait to be claimed are put
+    back until the opening (``next_attempt_at``); returns their ids. Nothing else changes: no
+    attempt is counted, the status stays (``queued`` or ``temporary_failure``), and the sweep
+    queues them at the opening (:func:`.sweep.sweep`). Outside quiet hours: nothing, [].
+
+    A conditional UPDATE, as :func:`claim` is: a notice another worker claimed (or finished)
+    does not match, nor one already due later than the opening (never made earlier)."""
+    opening = quiet.opening_after(now)
+    if opening is None or not ids:
+        return []
+    return list(session.scalars(
+        update(Message)
+        .where(Message.id.in_(ids), Message.channel.in_(quiet.HELD_CHANNELS),
+               Message.status.in_(("queued", "temporary_failure")), Message.claim.is_(None),
+               or_(Message.next_attempt_at.is_(None), Message.next_attempt_at < opening))
+        .values(next_attempt_at=opening, updated_at=now)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)))
 
 
 def renew(session: Session, ids: Iterable[int], token: str) -> set[int]:

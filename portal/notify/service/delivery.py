@@ -43,7 +43,7 @@ from ..channels import (
     get_channel,
 )
 from ..models import PHONE_CHANNELS, Message, Preference
-from . import claims
+from . import claims, quiet
 from .rendering import render
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,13 @@ def deliver_batch(session: Session, channel: str, ids: list[int], *, limit: bool
     """
     outcome = BatchOutcome()
     ids = list(dict.fromkeys(int(i) for i in ids))
+    now = now or utcnow()
+    if ids and quiet.held(channel) and quiet.is_quiet(now):
+        # quiet hours: the calls or texts wait for the opening, unclaimed and with no attempt
+        # counted; the sweep queues them then (service.quiet)
+        claims.hold(session, ids, now)
+        session.commit()
+        return outcome
     if limit and ratelimit.limit_for(channel) > 0 and ids:
         # spend the channel's tokens only on notices still waiting (duplicate tasks are common
         # after a sweep), in id order
@@ -159,7 +166,6 @@ def deliver_batch(session: Session, channel: str, ids: list[int], *, limit: bool
         ids, outcome.deferred, outcome.defer_for = ids[:granted], ids[granted:], wait
     if not ids:
         return outcome
-    now = now or utcnow()
     token = claims.new_token()
     claimed = claims.claim(session, ids, token, now)
     session.commit()  # the claim holds before any provider is called
@@ -227,8 +233,7 @@ def _outcomes(session: Session, token: str, step: list[Envelope], results: dict,
         if error is None:
             delivered.append(env.message_id)
         elif error.temporary and env.attempt < max_attempts:
-            delay = backoff(env.attempt)
-            retry_at = done + timedelta(seconds=delay)
+            delay, retry_at = _retry(env, done)
             if isinstance(error, ChannelDown):
                 down = (error, delay, retry_at)
             claims.record(session, [env.message_id], token, status="temporary_failure", failed_at=done,
@@ -237,8 +242,7 @@ def _outcomes(session: Session, token: str, step: list[Envelope], results: dict,
         else:
             failed[env.message_id] = error.code
             if isinstance(error, ChannelDown):
-                delay = backoff(env.attempt)
-                down = (error, delay, done + timedelta(seconds=delay))
+                down = (error, *_retry(env, done))
     # delivered: what was sealed is erased (a retry of a temporary failure still needs it)
     claims.record(session, delivered, token, status="delivered", delivered_at=done, updated_at=done,
                   next_attempt_at=None, last_error=None, **purged(done))
@@ -246,6 +250,13 @@ def _outcomes(session: Session, token: str, step: list[Envelope], results: dict,
     _failed(session, token, failed)
     outcome.failed.update(failed)
     return down
+
+
+def _retry(env: Envelope, done: datetime) -> tuple[float, datetime]:
+    """The delay before a notice's next attempt and its time: the backoff, or, for a call or a
+    text whose backoff ends in quiet hours, the opening (:func:`.quiet.not_before`)."""
+    retry_at = quiet.not_before(env.channel, done + timedelta(seconds=backoff(env.attempt)))
+    return (retry_at - done).total_seconds(), retry_at
 
 
 def _failed(session: Session, token: str, failed: dict[int, str], *, attempted: bool = False) -> None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from portal.types import utcnow
 
 from .. import settings
 from ..models import Message
+from . import quiet
 from .delivery import purged
 from .queue import enqueue
 
@@ -29,7 +30,10 @@ def sweep(session: Session, *, now: datetime | None = None) -> list[tuple[int, s
       claim of a send in flight (:class:`.claims.Lease`), so that is never taken back; a notice
       taken back is not sent by the worker that lost it (its renewal no longer matches);
     - ``queued`` for longer than that (the broker lost the task): queued again;
-    - ``temporary_failure`` whose retry is that overdue (the retry task was lost): queued again.
+    - ``temporary_failure`` whose retry is that overdue (the retry task was lost): queued again;
+    - voice calls and SMS held for the quiet hours (:mod:`.quiet`: ``next_attempt_at`` is the
+      opening), at the opening: queued once (``updated_at`` moves past the opening), never before
+      it; the channel's rate limit spreads them.
     The caller commits, then hands the pairs to :func:`enqueue`.
     """
     now = now or utcnow()
@@ -45,9 +49,12 @@ def sweep(session: Session, *, now: datetime | None = None) -> list[tuple[int, s
     for where, values in (
         ((Message.status == "sending", Message.sending_at < cutoff),
          {"status": "queued", "claim": None, "queued_at": now}),
-        ((Message.status == "queued", Message.queued_at < cutoff), {"queued_at": now}),
+        # a queued notice held for the quiet hours is not lost: it waits for the opening
+        ((Message.status == "queued", Message.queued_at < cutoff,
+          or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)), {"queued_at": now}),
         ((Message.status == "temporary_failure", Message.next_attempt_at < cutoff),
          {"next_attempt_at": now}),
+        *_opening(now),
     ):
         # conditional UPDATEs: a row a worker claimed (or finished) meanwhile no longer matches
         found.extend(session.execute(
@@ -55,6 +62,18 @@ def sweep(session: Session, *, now: datetime | None = None) -> list[tuple[int, s
             .returning(Message.id, Message.channel)
             .execution_options(synchronize_session=False)).all())
     return found
+
+
+def _opening(now: datetime) -> list[tuple]:
+    """The sweep's clause for what waits for the quiet hours' latest opening (none while they
+    are off): held exactly until it, and not touched since it came."""
+    opening = quiet.last_opening(now)
+    if opening is None:
+        return []
+    return [((Message.next_attempt_at == opening, Message.updated_at < opening,
+              Message.status.in_(("queued", "temporary_failure")), Message.claim.is_(None),
+              Message.channel.in_(quiet.HELD_CHANNELS)),
+             {"queued_at": now})]
 
 
 def sweep_and_enqueue(session: Session, *, now: datetime | None = None) -> int:
