@@ -73,6 +73,10 @@ spec = SpecTree(
         SecurityScheme(name="cookie", data=SecuritySchemeData(
             type="apiKey", field_in="cookie", name="session",
             description="A browser session; state-changing requests send X-CSRFToken")),
+        SecurityScheme(name="providerSignature", data=SecuritySchemeData(
+            type="apiKey", field_in="header", name="X-Provider-Signature",
+            description="SMS, voice and e-mail providers' events: sha256=<hex HMAC-SHA256 of "
+                        "\"<X-Provider-Timestamp>.<raw body>\"> under <CHANNEL>_PROVIDER_SECRET")),
     ],
     security=[{"bearer": []}, {"cookie": []}],
 )

@@ -1,16 +1,19 @@
 """The notification queue's JSON API under /api/v1/notify: a resident's inbox and preferences,
-the officers' message list, retry and statistics (whom a notice was for: welfare officers only)."""
+the officers' message list, retry and statistics (whom a notice was for: welfare officers only),
+and the events providers report back (signed, no session)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from portal.api import api_login_required, parse_body, parse_query
 from portal.apidoc import doc
-from portal.extensions import db
+from portal.extensions import csrf, db, limiter
 
 from . import service
+from .errors import UnknownChannel
+from .limits import PROVIDER_EVENT_SKEW
 from .schemas import (
     InboxItemOut,
     InboxPageOut,
@@ -20,12 +23,14 @@ from .schemas import (
     MessagesQuery,
     PreferencesIn,
     PreferencesOut,
+    ProviderEventIn,
     StatsOut,
     inbox_json,
     message_json,
     page_json,
     stats_json,
 )
+from .service import receipts
 
 bp = Blueprint("notify_api", __name__)
 
@@ -122,3 +127,49 @@ def stats():
     MessageSummaryOut for other staff."""
     return jsonify(stats_json(service.stats(db.session, current_user), service.sees_recipients(current_user)))
 
+
+
+# -- providers -------------------------------------------------------------------------------
+
+def _signed_by_provider(operation: dict) -> dict:
+    # No session and no personal token: the provider signs each event with the channel's secret.
+    operation["security"] = [{"providerSignature": []}]
+    operation.setdefault("parameters", []).append({
+        "name": receipts.TIMESTAMP_HEADER, "in": "header", "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
+        "description": f"Unix seconds when the provider signed the event; more than {PROVIDER_EVENT_SKEW} "
+                       "seconds from the portal's clock (either way) is refused (401)"})
+    for parameter in operation["parameters"]:
+        if parameter["in"] == "path" and parameter["name"] == "channel":
+            parameter["schema"] = {"type": "string", "enum": list(receipts.RECEIPT_CHANNELS)}
+    return operation
+
+
+@bp.post("/providers/<channel>/events")
+@doc(body=ProviderEventIn,
+     answers={204: None,
+              401: "bad_signature: no <CHANNEL>_PROVIDER_SECRET set, no or a wrong X-Provider-Signature, or an "
+                   "X-Provider-Timestamp more than five minutes away",
+              404: "unknown_channel: no provider reports on this channel; unknown_reference: no notice of the "
+                   "channel has this reference"},
+     amend=_signed_by_provider, tags=_TAGS)
+@csrf.exempt
+@limiter.exempt  # providers authenticate with their signature and post at the rate notices go out
+def provider_event(channel: str):
+    """A provider reports what became of a notice it accepted (signed; 204, no body)
+
+    Signed as Stripe signs its webhooks: X-Provider-Signature is ``sha256=`` and the hex
+    HMAC-SHA256 of ``<X-Provider-Timestamp>.<raw body>`` under ``<CHANNEL>_PROVIDER_SECRET``
+    (e.g. VOICE_PROVIDER_SECRET). A notice is delivered only on its receipt (delivered for SMS
+    and e-mail, answered for voice); until then it is sent. The same event posted again, or
+    one for a notice already delivered or failed for good, changes nothing (still 204)."""
+    if channel not in receipts.RECEIPT_CHANNELS:
+        raise UnknownChannel()
+    receipts.verify_signature(channel, request.headers.get(receipts.TIMESTAMP_HEADER),
+                              request.headers.get(receipts.SIGNATURE_HEADER), request.get_data(cache=True))
+    body = parse_body(ProviderEventIn)
+    retries = receipts.record_event(db.session, channel, body.reference, body.event, body.at,
+                                    body.digits)
+    db.session.commit()
+    receipts.queue_retries(channel, retries)
+    return "", 204

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from portal.errors import Conflict, Invalid, NotFound
+from portal.errors import Conflict, Invalid, NotFound, Unauthorized
 
 
 class InvalidNotice(Invalid):
@@ -49,3 +49,24 @@ class SealedGone(Conflict):
     code = "sealed_gone"
     default_message = _l("This message held a one-time link that was erased when it failed: "
                          "the resident must ask for a new one.")
+
+
+class BadProviderSignature(Unauthorized):
+    """A provider event not signed with the channel's ``<CHANNEL>_PROVIDER_SECRET`` (or none is
+    set), or signed more than five minutes away from now: one answer for all, so a caller learns
+    nothing of which."""
+
+    code = "bad_signature"
+    default_message = _l("The event is not signed by the provider, or its signature has expired.")
+
+
+class UnknownChannel(NotFound):
+    code = "unknown_channel"
+    default_message = _l("No provider reports on this channel.")
+
+
+class UnknownReference(NotFound):
+    """No notice of the channel was handed to a provider under this reference."""
+
+    code = "unknown_reference"
+    default_message = _l("There is no notice with this reference.")

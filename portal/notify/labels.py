@@ -13,6 +13,7 @@ CHANNEL_LABELS = {
 STATUS_LABELS = {
     "queued": _l("Queued"),
     "sending": _l("Sending"),
+    "sent": _l("Sent, no receipt yet"),
     "delivered": _l("Delivered"),
     "temporary_failure": _l("Failed, will retry"),
     "permanent_failure": _l("Failed"),
@@ -56,10 +57,15 @@ REASON_LABELS = {
     "sealed_unreadable": _l("Its one-time link could not be opened or was erased"),
     "no_result": _l("The provider gave no answer for it"),
     "unknown_channel": _l("No provider for this channel"),
+    # what a provider reported back (portal.notify.service.receipts)
+    "no_answer": _l("The call was not answered"),
+    "busy": _l("The line was busy"),
+    "failed": _l("The provider could not complete it"),
+    "undeliverable": _l("The provider reported it undeliverable"),
 }
 
 # what a person is told of a notice (portal.notify.service.delivery_state): "sent" only once
-# the provider accepted it
+# the provider accepted it (whether or not its receipt came: a resident is told it went out)
 DELIVERY_LABELS = {
     "queued": _l("On its way"),
     "retrying": _l("Not sent yet: we will try again"),

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
 from portal.types import JSONType, UTCDateTime, utcnow
 
-from .limits import CLAIM_TOKEN_LENGTH, ERROR_CODE_MAX, IDEMPOTENCY_KEY_MAX
+from .limits import CLAIM_TOKEN_LENGTH, DIGITS_MAX, ERROR_CODE_MAX, IDEMPOTENCY_KEY_MAX, REFERENCE_LENGTH
 
 CHANNELS = ("app", "email", "sms", "voice")
-STATUSES = ("queued", "sending", "delivered", "temporary_failure", "permanent_failure")
+# "sent": a provider that reports back (the HTTP SMS and voice providers) accepted it; it is
+# "delivered" only on that provider's receipt (portal.notify.service.receipts).
+STATUSES = ("queued", "sending", "sent", "delivered", "temporary_failure", "permanent_failure")
 FAILED = ("temporary_failure", "permanent_failure")
+# a notice in one of these is done: a receipt changes nothing, the sweep never touches it
+FINAL = ("delivered", "permanent_failure")
+# What a provider may report of a notice (POST /api/v1/notify/providers/<channel>/events).
+PROVIDER_EVENTS = ("answered", "no_answer", "busy", "failed", "keypress", "delivered", "undeliverable")
 # Channels a resident may switch off: the in-portal inbox always stays on, so a notice always
 # has somewhere to land.
 OPTIONAL_CHANNELS = ("email", "sms", "voice")
@@ -81,6 +87,10 @@ class Message(db.Model):
     claim: Mapped[str | None] = mapped_column(String(CLAIM_TOKEN_LENGTH))
     # delivery attempts (a notice the sweep took back before its turn came was not attempted)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The keyed hash of the idempotency key (portal.notify.sealing.reference) a provider that
+    # reports back was handed: how its receipts find the notice. Set when such a provider
+    # accepts it (status "sent"); NULL for notices no provider reports on.
+    reference: Mapped[str | None] = mapped_column(String(REFERENCE_LENGTH), unique=True)
     # a short machine code ("smtp_550", "opted_out", ...): never an address or a name
     last_error: Mapped[str | None] = mapped_column(String(ERROR_CODE_MAX))
 
@@ -116,3 +126,26 @@ class Preference(db.Model):
     preferred_channel: Mapped[str | None] = mapped_column(String(10))
     opted_out: Mapped[list] = mapped_column(JSONType, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ProviderEvent(db.Model):
+    """What a provider reported of a notice (a signed POST to
+    ``/api/v1/notify/providers/<channel>/events``), each event once: the same event posted
+    again (same notice, event, time and digits) is not stored again and changes nothing.
+    ``digits`` is "" unless the event is a keypress."""
+
+    __tablename__ = "notify_provider_event"
+    __table_args__ = (
+        CheckConstraint(_in("event", PROVIDER_EVENTS), name="event"),
+        UniqueConstraint("message_id", "event", "at", "digits", name="uq_notify_provider_event_once"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(_ID, ForeignKey("notify_message.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(20))
+    digits: Mapped[str] = mapped_column(String(DIGITS_MAX), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it happened, as the provider says
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ProviderEvent {self.id} {self.message_id} {self.event}>"

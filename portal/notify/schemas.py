@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 from portal.api import MAX_LIMIT, Body, Query, iso
 from portal.i18n import LOCALES
 
-from .limits import INBOX_PAGE, MESSAGES_PAGE
-from .models import CHANNELS, FAILED, OPTIONAL_CHANNELS, STATUSES, Message, Preference
+from .limits import DIGITS_MAX, EVENT_REFERENCE_MAX, INBOX_PAGE, MESSAGES_PAGE
+from .models import CHANNELS, FAILED, OPTIONAL_CHANNELS, PROVIDER_EVENTS, STATUSES, Message, Preference
 
 Channel = Literal[CHANNELS]
 OptionalChannel = Literal[OPTIONAL_CHANNELS]
@@ -54,6 +54,21 @@ class MessagesQuery(Query):
     channel: Literal[("", *CHANNELS)] = Field(default="", description="only notices by this channel (empty: all)")
     cursor: str = Field(default="", description=_CURSOR)
     limit: int = Field(default=MESSAGES_PAGE, ge=1, le=MAX_LIMIT)
+
+
+class ProviderEventIn(Body):
+    """What a provider reports of a notice it accepted (signed: X-Provider-Timestamp and
+    X-Provider-Signature)."""
+
+    reference: str = Field(min_length=1, max_length=EVENT_REFERENCE_MAX,
+                           description="the notice's reference, as the provider was handed it (the request's "
+                                       "reference and Idempotency-Key)")
+    event: Literal[PROVIDER_EVENTS] = Field(
+        description="delivered (SMS, e-mail) and answered (voice) are the receipts; undeliverable fails the "
+                    "notice for good; no_answer, busy and failed are retried; keypress is stored with its digits")
+    digits: str | None = Field(default=None, min_length=1, max_length=DIGITS_MAX, pattern=r"^[0-9*#]+$",
+                               description="the keys pressed (keypress)")
+    at: AwareDatetime = Field(description="when it happened, with its time zone (RFC 3339)")
 
 
 # -- answers -----------------------------------------------------------------------------------

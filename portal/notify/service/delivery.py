@@ -38,6 +38,7 @@ from ..channels import (
     ChannelDown,
     DeliveryError,
     Envelope,
+    HttpProvider,
     PermanentFailure,
     TemporaryFailure,
     get_channel,
@@ -209,7 +210,8 @@ def _hand_over(session: Session, name: str, batch: list[Envelope], token: str, l
                 except Exception as exc:  # noqa: BLE001 - an unexpected provider error: try again later
                     log.warning("notify: %s channel raised %s", name, type(exc).__name__)
                     results = {env.message_id: TemporaryFailure("internal_error") for env in step}
-            down = _outcomes(session, token, step, results, outcome)
+            down = _outcomes(session, token, step, results, outcome,
+                             receipts=isinstance(provider, HttpProvider))
             if down is not None:
                 # the channel cannot be reached: what is left of the batch waits for it, retried
                 # together with the notice that found it down
@@ -219,10 +221,16 @@ def _hand_over(session: Session, name: str, batch: list[Envelope], token: str, l
 
 
 def _outcomes(session: Session, token: str, step: list[Envelope], results: dict,
-              outcome: BatchOutcome) -> tuple[ChannelDown, float, datetime] | None:
+              outcome: BatchOutcome, *, receipts: bool = False) -> tuple[ChannelDown, float, datetime] | None:
     """Record what the provider said of each notice of a send (not committed: the next step's
     renewal, or the batch's end, commits it); returns the :class:`ChannelDown` it met, if any,
-    with that notice's delay before its retry and the time of the retry."""
+    with that notice's delay before its retry and the time of the retry.
+
+    ``receipts``: the provider reports back (the HTTP SMS and voice providers): a notice it
+    accepted is ``sent``, with the reference its events will name, and becomes ``delivered``
+    only on its receipt (:mod:`.receipts`); what was sealed stays until then (a call not
+    answered is made again). Other channels (the inbox, SMTP, the development providers)
+    report nothing: what they accepted is ``delivered`` at once, as before."""
     max_attempts = settings.MAX_ATTEMPTS()
     done = utcnow()
     delivered: list[int] = []
@@ -243,9 +251,16 @@ def _outcomes(session: Session, token: str, step: list[Envelope], results: dict,
             failed[env.message_id] = error.code
             if isinstance(error, ChannelDown):
                 down = (error, *_retry(env, done))
-    # delivered: what was sealed is erased (a retry of a temporary failure still needs it)
-    claims.record(session, delivered, token, status="delivered", delivered_at=done, updated_at=done,
-                  next_attempt_at=None, last_error=None, **purged(done))
+    if receipts:
+        # one notice per send: each with its own reference
+        references = {env.message_id: env.reference for env in step}
+        for message_id in delivered:
+            claims.record(session, [message_id], token, status="sent", updated_at=done, next_attempt_at=None,
+                          last_error=None, reference=references[message_id])
+    else:
+        # delivered: what was sealed is erased (a retry of a temporary failure still needs it)
+        claims.record(session, delivered, token, status="delivered", delivered_at=done, updated_at=done,
+                      next_attempt_at=None, last_error=None, **purged(done))
     outcome.delivered.extend(delivered)
     _failed(session, token, failed)
     outcome.failed.update(failed)

@@ -1,8 +1,9 @@
 """What a person may be told about a notice: whether it went out (:func:`delivery_state`).
 
 A page that speaks of a message ("we sent the confirmation to your email") asks here first and
-says only what happened: ``sent`` once the provider accepted it (or, for the portal inbox, once
-it is there), ``queued`` while it waits or is being handed over ("on its way"), ``retrying``
+says only what happened: ``sent`` once the provider accepted it (``sent`` or, on its receipt,
+``delivered``; for the portal inbox, once it is there), ``queued`` while it waits or is being
+handed over ("on its way"), ``retrying``
 after a try that failed and will be repeated, ``failed`` when it will not be sent. The words
 for each state, per channel, are :mod:`portal.notify.labels` (``delivery_sentence``).
 
@@ -24,6 +25,8 @@ _BY_STATUS = {
     "queued": QUEUED,
     "sending": QUEUED,
     "temporary_failure": RETRYING,
+    # handed to a provider that reports back, its receipt not in yet: it went out
+    "sent": SENT,
     "delivered": SENT,
     "permanent_failure": FAILED,
 }
