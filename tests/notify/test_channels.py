@@ -159,7 +159,7 @@ def test_http_provider_gets_the_key_and_the_reference(send, make_user, http_prov
     """The provider's Idempotency-Key is the notice's reference, never the idempotency key."""
     user = make_user(phone="010-2222-3333", locale="zh")
     message = send(user=user, channel="sms", idempotency_key="welfare:care:1")
-    assert message.status == "delivered"
+    assert message.status == "sent"  # accepted: delivered only on its receipt (test_receipts)
     [request] = http_provider.requests
     assert request["headers"]["Idempotency-Key"] == request["json"]["reference"] == reference("welfare:care:1")
     assert "welfare" not in json.dumps(request)
@@ -187,7 +187,7 @@ def test_http_5xx_is_retried_and_4xx_is_permanent(send, make_user, http_provider
 def test_http_409_means_the_provider_already_has_the_notice(send, make_user, http_provider):
     http_provider.statuses = [409]
     message = send(user=make_user(phone="010-2222-3333"), channel="sms", idempotency_key="seen-1")
-    assert message.status == "delivered"
+    assert message.status == "sent"
     assert http_provider.requests[0]["headers"]["Idempotency-Key"] == reference("seen-1")
 
 

@@ -36,5 +36,5 @@ def test_sweep_command_requeues_a_lost_notice(app, make_user, http_provider):
     result = app.test_cli_runner().invoke(args=["notify", "sweep"])
     assert result.exit_code == 0 and "re-queued 1" in result.output
     db.session.expire_all()
-    assert db.session.scalar(select(Message.status)) == "delivered"
+    assert db.session.scalar(select(Message.status)) == "sent"
     assert http_provider.sent_keys() == ["lost"]

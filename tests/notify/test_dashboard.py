@@ -47,7 +47,7 @@ def test_officer_retry_over_the_api(client, make_user, bearer, send, http_provid
     failed = send(user=make_user(phone="010-1"), channel="sms", idempotency_key="api-retry")
     headers = bearer(officer)
     resp = client.post(f"/api/v1/notify/messages/{failed.id}/retry", headers=headers)
-    assert resp.status_code == 200 and resp.get_json()["status"] == "delivered"
+    assert resp.status_code == 200 and resp.get_json()["status"] == "sent"
     resp = client.post(f"/api/v1/notify/messages/{failed.id}/retry", headers=headers)
     assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "not_retryable"
     assert client.post("/api/v1/notify/messages/999999/retry", headers=headers).status_code == 404
@@ -61,7 +61,7 @@ def test_an_officer_retry_starts_the_attempts_over(app, send, make_user, http_pr
     message = send(user=make_user(phone="010-1"), channel="sms", idempotency_key="manual-1")
     assert message.status == "permanent_failure"
     retried = service.retry(db.session, officer, message.id)
-    assert retried.status == "delivered" and retried.attempts == 1
+    assert retried.status == "sent" and retried.attempts == 1
     assert len(http_provider.requests) == 2
 
 
@@ -111,7 +111,7 @@ def test_dashboard_is_for_officers_and_retries_a_failure(client, make_user, logi
     resp = client.form(f"/notify/messages/{failed.id}/retry")
     assert resp.status_code == 302
     db.session.refresh(failed)
-    assert failed.status == "delivered"
+    assert failed.status == "sent"
     db.session.execute(update(Message).values(status="delivered"))
     db.session.commit()
     assert "No failures." in client.get("/notify/dashboard").get_data(as_text=True)

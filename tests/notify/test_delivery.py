@@ -117,7 +117,7 @@ def test_a_notice_taken_over_mid_batch_is_not_sent_by_its_old_claimer(app, make_
     a.join(timeout=10)
     assert outcome_a[0].delivered == ids[:1]
     assert sorted(http_provider.sent_keys()) == ["fence-0", "fence-1", "fence-2"]
-    assert {_reload(i).status for i in ids} == {"delivered"}
+    assert {_reload(i).status for i in ids} == {"sent"}
     assert [_reload(i).attempts for i in ids] == [1, 1, 1]  # taken back before its turn: no attempt
 
 

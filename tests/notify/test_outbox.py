@@ -23,7 +23,7 @@ def test_same_idempotency_key_gives_one_row_and_one_delivery(send, make_user, ht
                  context={"reference": "something else"})
     assert again.id == first.id
     assert count_messages() == 1
-    assert first.status == "delivered"
+    assert first.status == "sent"
     assert http_provider.sent_keys() == ["proposal:7:threshold:1"]
 
 
@@ -38,7 +38,7 @@ def test_send_many_inserts_only_new_keys_and_delivers_each_once(app, make_user, 
     assert count_messages() == 4
     assert sorted(http_provider.sent_keys()) == sorted(f"scan:{u.id}" for u in users)
     statuses = db.session.scalars(select(Message.status)).all()
-    assert statuses == ["delivered"] * 4
+    assert statuses == ["sent"] * 4
 
 
 def test_nothing_is_sent_when_the_producer_rolls_back(make_user, notify_log):

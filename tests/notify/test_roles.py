@@ -108,7 +108,7 @@ def test_staff_retry_a_failed_notice_by_id_and_see_no_more_of_it(client, make_us
                        headers=bearer(make_user(roles=("staff",))))
     assert resp.status_code == 200
     body = resp.get_json()
-    assert body["status"] == "delivered" and set(body) == set(MessageSummaryOut.model_fields)
+    assert body["status"] == "sent" and set(body) == set(MessageSummaryOut.model_fields)
     assert not [s for s in queue["secrets"] if s in resp.get_data(as_text=True)]
 
 

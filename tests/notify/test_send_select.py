@@ -118,7 +118,7 @@ def test_rows_are_queued_only_after_commit_and_delivered_once(app, make_user, ht
     db.session.commit()
     assert sorted(http_provider.sent_keys()) == sorted(f"after-commit:{uid}" for uid in ids)
     statuses = db.session.scalars(sa.select(Message.status)).all()
-    assert statuses == ["delivered"] * 3
+    assert statuses == ["sent"] * 3
     # again, rolled back: nothing is written, nothing is sent
     service.send_select(db.session, source(ids, "rolled-back:", "sms"), template=TEMPLATE)
     db.session.rollback()

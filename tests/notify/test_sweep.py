@@ -40,7 +40,7 @@ def test_the_sweep_requeues_stuck_rows_and_leaves_fresh_ones(app, make_user, htt
 
     assert service.sweep_and_enqueue(db.session) == 3
     status = {key: _reload(mid).status for key, mid in rows.items()}
-    assert status == {"lost-in-broker": "delivered", "worker-died": "delivered", "retry-lost": "delivered",
+    assert status == {"lost-in-broker": "sent", "worker-died": "sent", "retry-lost": "sent",
                       "just-queued": "queued", "being-sent": "sending",
                       "out-of-attempts": "permanent_failure"}
     assert _reload(rows["out-of-attempts"]).last_error == "worker_lost"
