@@ -70,6 +70,7 @@ def _samples() -> dict[str, str]:
         "message_id": first(select(Message.id).order_by(Message.id)),
         "token_id": first(select(ApiToken.id).order_by(ApiToken.id)),
         "provider": "mock",
+        "channel": "voice",  # a channel whose provider reports back (notify provider events)
     }
     return {name: str(value) for name, value in values.items() if value is not None}
 
