@@ -253,3 +253,31 @@ def test_the_settings_are_checked(app, start, end, window):
         assert found is None
         return
     assert tuple(t.strftime("%H:%M") for t in found) == window
+
+
+def test_a_retry_put_off_to_the_opening_is_left_to_the_sweep(clock, app, make_user, http_provider, monkeypatch):
+    """A worker schedules a retry task for an ordinary backoff, not for one the quiet hours put
+    off by hours (a countdown longer than the broker's visibility timeout comes back early, once
+    an hour): the sweep queues that one at the opening (above)."""
+    from portal.notify import tasks
+
+    monkeypatch.setattr(delivery, "backoff", lambda attempt: 30.0)
+    scheduled: list[tuple] = []
+    monkeypatch.setattr(tasks.deliver_batch, "apply_async",
+                        lambda args, countdown=None, **kw: scheduled.append((args, countdown)))
+    user = make_user(phone="010-2468-1357")
+    ids = []
+    for key in ("quiet-noon", "quiet-evening"):
+        ids.append(service.send(db.session, template="notify.channel_check", context={}, user=user,
+                                channel="voice", idempotency_key=key).id)
+    db.session.commit()  # queued: the eager tasks ran, with their own clock (discarded below)
+    db.session.execute(Message.__table__.update().values(status="queued", attempts=0, next_attempt_at=None))
+    db.session.commit()
+    http_provider.statuses = [503, 503]
+    scheduled.clear()
+    clock.at(kst(2, 12))
+    tasks.deliver_batch("voice", [ids[0]])  # a worker's call: not eager
+    clock.at(kst(2, 19, 59, 50))
+    tasks.deliver_batch("voice", [ids[1]])
+    assert reload(ids[1]).next_attempt_at == kst(3, 9)
+    assert scheduled == [(("voice", [ids[0]]), 30.0)]
