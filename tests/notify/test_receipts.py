@@ -279,12 +279,16 @@ def test_a_body_that_is_not_the_contract_is_422(client, notice, change):
     assert reload(message).status == "sent"
 
 
-def test_no_session_and_no_csrf_token_are_needed(app, notice):
-    # a provider has neither: a client that never signed in, with CSRF checks on
+def test_no_session_and_no_csrf_token_are_needed(app, notice, make_user, login):
+    # a provider has neither; and a browser's session cookie beside a signed event asks for no
+    # CSRF token either: the signature is the credential, and a forged request cannot make one
     app.config["WTF_CSRF_ENABLED"] = True
-    message = notice("voice")
+    message, other = notice("voice"), notice("voice")
     with app.test_client() as provider:
         assert post_event(provider, "voice", event(message, "answered")).status_code == 204
+    with app.test_client() as browser:
+        login(browser, make_user())
+        assert post_event(browser, "voice", event(other, "answered")).status_code == 204
 
 
 # -- the sweep and the document ----------------------------------------------------------------
