@@ -323,7 +323,7 @@ def test_stored_events_count_once_per_notice_event_moment_and_digits(client, not
     assert db.session.scalar(select(func.count()).select_from(ProviderEvent)) == 3
 
 
-def test_a_call_not_answered_in_the_evening_is_retried_next_morning(app, notice):
+def test_a_call_not_answered_in_the_evening_is_retried_next_morning(app, notice, monkeypatch):
     message = notice("voice")
     app.config.update(NOTIFY_QUIET_START="20:00", NOTIFY_QUIET_END="09:00")
     seoul = timezone(timedelta(hours=9))
@@ -334,3 +334,11 @@ def test_a_call_not_answered_in_the_evening_is_retried_next_morning(app, notice)
     assert message.status == "temporary_failure"
     assert message.next_attempt_at == datetime(2026, 12, 3, 9, 0, tzinfo=seoul)
     assert retries == [(message.id, (message.next_attempt_at - evening).total_seconds())]
+    # no task counting down the night: the sweep queues it at the opening; a daytime one is queued
+    from portal.notify import tasks
+
+    scheduled: list[tuple] = []
+    monkeypatch.setattr(tasks.deliver_batch, "apply_async",
+                        lambda args, countdown=None, **kw: scheduled.append((args, countdown)))
+    receipts.queue_retries("voice", retries + [(message.id, 30.0)])
+    assert scheduled == [(("voice", [message.id]), 30.0)]

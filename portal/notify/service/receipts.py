@@ -141,11 +141,17 @@ def _fail(session: Session, sent, reason: str, now: datetime) -> None:
 
 
 def queue_retries(channel: str, retries: list[tuple[int, float]]) -> None:
-    """After the commit: each retried notice's delivery task, due when its backoff ends. Never
-    raises: a retry whose task is lost is queued again by the sweep."""
+    """After the commit: each retried notice's delivery task, due when its backoff ends (one put
+    off to the end of the quiet hours is left to the sweep). Never raises: a retry whose task
+    is lost is queued again by the sweep."""
     from .. import tasks  # the tasks module imports the service
 
+    longest = settings.RETRY_MAX_SECONDS()
     for message_id, delay in retries:
+        if delay > longest:
+            # put off to the end of the quiet hours: the sweep queues it then (a countdown of
+            # hours would outlive the broker's visibility timeout), as the workers' retries
+            continue
         try:
             tasks.deliver_batch.apply_async((channel, [message_id]), countdown=delay, retry=True,
                                             retry_policy={"max_retries": 2, "interval_start": 0.2})
