@@ -281,3 +281,29 @@ def test_a_retry_put_off_to_the_opening_is_left_to_the_sweep(clock, app, make_us
     tasks.deliver_batch("voice", [ids[1]])
     assert reload(ids[1]).next_attempt_at == kst(3, 9)
     assert scheduled == [(("voice", [ids[0]]), 30.0)]
+
+
+def test_a_batch_claimed_before_20_00_sends_nothing_after_it(clock, app, make_user, http_provider):
+    """A worker claimed its batch at 19:59:59; the first call goes, and by the second one's
+    turn it is 20:00: that one waits for the morning, with no attempt counted."""
+    user = make_user(phone="010-1357-2468")
+    clock.at(kst(1, 12))
+    ids = [service.send(db.session, template="notify.channel_check", context={}, user=user, channel="voice",
+                        idempotency_key=f"quiet-batch-{i}").id for i in range(2)]
+    db.session.info.pop("notify.pending", None)  # no eager delivery: the batch below is the one
+    db.session.commit()
+
+    def evening_comes(received):
+        clock.at(kst(1, 20))  # while the provider has the first call
+        return 0.0
+
+    http_provider.delay = evening_comes
+    clock.at(kst(1, 19, 59, 59))
+    outcome = deliver("voice", ids, kst(1, 19, 59, 59))
+    assert outcome.delivered == [ids[0]] and http_provider.count() == 1
+    later = reload(ids[1])
+    assert (later.status, later.attempts, later.claim, later.next_attempt_at) == ("queued", 0, None, kst(2, 9))
+    assert sweep(kst(2, 3)) == 0
+    clock.at(kst(2, 9))
+    assert sweep(kst(2, 9)) == 1
+    assert http_provider.count() == 2 and reload(ids[1]).attempts == 1

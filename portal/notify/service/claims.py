@@ -30,11 +30,11 @@ import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, case, literal, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from portal.types import utcnow
+from portal.types import UTCDateTime, utcnow
 
 from .. import settings
 from ..limits import CLAIM_TOKEN_LENGTH
@@ -93,16 +93,29 @@ def hold(session: Session, ids: list[int], now: datetime) -> list[int]:
 
 def renew(session: Session, ids: Iterable[int], token: str) -> set[int]:
     """Before a send: the ids of ``ids`` this claim still holds, each stamped (``sending_at``)
-    and counted as an attempt. The caller commits before calling the provider."""
+    and counted as an attempt. The caller commits before calling the provider.
+
+    A call or text whose turn in the batch comes in quiet hours (the batch was claimed before
+    they began) is not sent: in the same statement it goes back to ``queued`` until the
+    opening, with no attempt counted, as :func:`hold` leaves it, and the sweep queues it then."""
     now = utcnow()
+    values = {"sending_at": now, "updated_at": now, "attempts": Message.attempts + 1}
+    opening = quiet.opening_after(now)
+    if opening is not None:
+        wait = Message.channel.in_(quiet.HELD_CHANNELS)
+        values.update(
+            status=case((wait, "queued"), else_=Message.status), claim=case((wait, None), else_=Message.claim),
+            next_attempt_at=case((wait, literal(opening, UTCDateTime)), else_=Message.next_attempt_at),
+            attempts=case((wait, Message.attempts), else_=Message.attempts + 1))
     # the fence: a row the sweep took back (claim NULL) or another worker claimed (another
     # token) does not match, and is not sent by this worker
-    return set(session.scalars(
+    rows = session.execute(
         update(Message)
         .where(Message.id.in_(list(ids)), Message.claim == token, Message.status == "sending")
-        .values(sending_at=now, updated_at=now, attempts=Message.attempts + 1)
-        .returning(Message.id)
-        .execution_options(synchronize_session=False)))
+        .values(**values)
+        .returning(Message.id, Message.status)
+        .execution_options(synchronize_session=False))
+    return {message_id for message_id, status in rows if status == "sending"}
 
 
 def record(session: Session, ids: Iterable[int], token: str, **values) -> None:
