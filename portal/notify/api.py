@@ -151,7 +151,9 @@ def _signed_by_provider(operation: dict) -> dict:
               401: "bad_signature: no <CHANNEL>_PROVIDER_SECRET set, no or a wrong X-Provider-Signature, or an "
                    "X-Provider-Timestamp more than five minutes away",
               404: "unknown_channel: no provider reports on this channel; unknown_reference: no notice of the "
-                   "channel has this reference"},
+                   "channel has this reference (or its hand-over is not recorded yet: post it again)",
+              409: "not_sent_yet: the notice is being handed to the provider again; post the event again "
+                   "in a moment (nothing was stored)"},
      amend=_signed_by_provider, tags=_TAGS)
 @csrf.exempt
 @limiter.exempt  # providers authenticate with their signature and post at the rate notices go out

@@ -70,3 +70,12 @@ class UnknownReference(NotFound):
 
     code = "unknown_reference"
     default_message = _l("There is no notice with this reference.")
+
+
+class NotSentYet(Conflict):
+    """The notice is being handed to its provider again and the outcome is not recorded yet: an
+    event now could not be told from one of the earlier attempt, so it is refused, stored
+    nowhere, for the provider to post again (as it does on any answer but 2xx)."""
+
+    code = "not_sent_yet"
+    default_message = _l("The notice is being sent: post the event again in a moment.")

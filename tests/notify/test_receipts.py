@@ -342,3 +342,20 @@ def test_a_call_not_answered_in_the_evening_is_retried_next_morning(app, notice,
                         lambda args, countdown=None, **kw: scheduled.append((args, countdown)))
     receipts.queue_retries("voice", retries + [(message.id, 30.0)])
     assert scheduled == [(("voice", [message.id]), 30.0)]
+
+
+def test_an_event_while_the_notice_is_handed_over_again_is_409_and_stored_nowhere(client, notice):
+    # a retry in flight (its outcome not recorded): its receipt would be lost on a notice not
+    # "sent" yet, so the provider is told to post it again
+    message = notice("voice")
+    db.session.execute(Message.__table__.update().where(Message.id == message.id)
+                       .values(status="sending", claim="0" * 16))
+    db.session.commit()
+    resp = post_event(client, "voice", event(message, "answered"))
+    assert (resp.status_code, resp.get_json()["error"]["code"]) == (409, "not_sent_yet")
+    assert events_of(message) == []
+    db.session.execute(Message.__table__.update().where(Message.id == message.id)
+                       .values(status="sent", claim=None))
+    db.session.commit()
+    assert post_event(client, "voice", event(message, "answered")).status_code == 204
+    assert reload(message).status == "delivered"

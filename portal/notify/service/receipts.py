@@ -38,7 +38,7 @@ from portal.settings import Setting, as_str
 from portal.types import utcnow
 
 from .. import settings
-from ..errors import BadProviderSignature, UnknownReference
+from ..errors import BadProviderSignature, NotSentYet, UnknownReference
 from ..limits import PROVIDER_EVENT_SKEW
 from ..models import Message, ProviderEvent
 from . import quiet
@@ -103,13 +103,19 @@ def record_event(session: Session, channel: str, reference: str, event: str, at:
                  digits: str | None = None, *, now: datetime | None = None) -> list[tuple[int, float]]:
     """Store a provider's event and apply it (see the module's docstring); the caller commits,
     then queues the retries returned as ``(message id, seconds)`` (:func:`queue_retries`).
-    :class:`UnknownReference` when no notice of ``channel`` has that reference."""
+    :class:`UnknownReference` when no notice of ``channel`` has that reference (its first
+    hand-over not recorded yet included: the provider posts it again), :class:`NotSentYet`
+    while it is being handed over again."""
     now = now or utcnow()
-    row = session.execute(select(Message.id, Message.attempts)
+    row = session.execute(select(Message.id, Message.attempts, Message.status)
                           .where(Message.reference == reference, Message.channel == channel)).first()
     if row is None:
         raise UnknownReference()
-    message_id, attempts = row
+    message_id, attempts, status = row
+    if status == "sending":
+        # a retry in flight whose outcome is not recorded yet: its receipt would find it not
+        # "sent" and be lost, so it is refused (409, nothing stored) and posted again later
+        raise NotSentYet()
     if not _insert_once(session, {"message_id": message_id, "event": event, "at": at,
                                   "digits": digits or "", "received_at": now}):
         return []  # told before: it had its effect then
