@@ -15,7 +15,11 @@ it comes (:func:`last_opening`, :mod:`.sweep`). Where that happens:
 
 - a worker given phone notices during quiet hours holds them instead of claiming them
   (:func:`.claims.hold`, :func:`.delivery.deliver_batch`);
-- a retry whose backoff ends in quiet hours is scheduled at the opening (:func:`not_before`).
+- a call or text of a batch claimed before the quiet hours whose turn comes after they began
+  goes back to wait instead of being sent (:func:`.claims.renew`);
+- a retry whose backoff ends in quiet hours is scheduled at the opening (:func:`not_before`;
+  a provider's no-answer too, :mod:`.receipts`); the worker leaves its task to the sweep
+  (``tasks.deliver_batch``: no countdown of hours).
 """
 
 from __future__ import annotations
