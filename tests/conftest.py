@@ -113,6 +113,8 @@ def base_config(database_url: str, redis_url: str | None) -> dict:
         "PORTAL_BASE_URL": "https://portal.test",
         "RATELIMIT_STORAGE_URI": "memory://",
         "CELERY": {"task_always_eager": True, "broker_url": "memory://", "result_backend": None},
+        # calls and texts at any hour: quiet hours have their own clock (tests/notify/test_quiet_hours.py)
+        "NOTIFY_QUIET_START": "off",
     }
 
 

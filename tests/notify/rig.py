@@ -386,7 +386,7 @@ class PrivateRedis:
 def worker_env(database_url: str, redis_url: str, **settings: str) -> dict[str, str]:
     """The environment of a worker process on ``database_url`` and ``redis_url``."""
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": SECRET_KEY,
-           "PYTHONPATH": str(ROOT), **{k: str(v) for k, v in settings.items()}}
+           "PYTHONPATH": str(ROOT), "NOTIFY_QUIET_START": "off", **{k: str(v) for k, v in settings.items()}}
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     return env
 
