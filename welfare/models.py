@@ -100,3 +100,46 @@ class Notice(db.Model):
         UniqueConstraint("programme_id", "user_id", name="uq_welfare_notice_programme_user"),
         Index("ix_welfare_notice_user", "user_id"),
     )
+
+
+FOLLOW_UP_KINDS = ("callback", "health_check", "unreachable")
+FOLLOW_UP_STATUSES = ("open", "done")
+FOLLOW_UP_OUTCOMES = ("reached", "applied", "declined", "unreachable")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class FollowUp(db.Model):
+    """An officer's follow-up of a notice: a callback (keypress 1), a health-check referral
+    (keypress 3) or a resident the calls could not reach. One per (notice, kind): the unique
+    constraint is the guarantee that a repeated keypress opens nothing new."""
+
+    __tablename__ = "welfare_follow_up"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    programme_id: Mapped[int] = mapped_column(ForeignKey("welfare_programme.id", ondelete="RESTRICT"))
+    notice_id: Mapped[int] = mapped_column(ForeignKey("welfare_notice.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("notice_id", "kind", name="uq_welfare_follow_up_notice_kind"),
+        CheckConstraint(_in("kind", FOLLOW_UP_KINDS), name="kind"),
+        CheckConstraint(_in("status", FOLLOW_UP_STATUSES), name="status"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', FOLLOW_UP_OUTCOMES)}", name="outcome"),
+        # open: no outcome, not closed; done: an outcome and when it was closed
+        CheckConstraint("(status = 'open' AND outcome IS NULL AND closed_at IS NULL) OR "
+                        "(status = 'done' AND outcome IS NOT NULL AND closed_at IS NOT NULL)",
+                        name="closed_with_outcome"),
+        # the officers' queue: by status, due first
+        Index("ix_welfare_follow_up_status_due", "status", "due_at", "id"),
+    )
