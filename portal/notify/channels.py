@@ -44,7 +44,7 @@ from flask import current_app
 
 from portal.types import utcnow
 
-from . import settings
+from . import flows, settings
 from .limits import ERROR_CODE_MAX
 from .models import PHONE_CHANNELS
 
@@ -89,6 +89,7 @@ class Envelope:
     subject: str
     body: str
     voice: str | None = None
+    flow: dict | None = None  # a voice notice's conversation (portal.notify.flows), for voice only
 
     @property
     def text(self) -> str:
@@ -248,7 +249,8 @@ def _smtp_error(exc: Exception) -> DeliveryError:
 class HttpProvider(Channel):
     """An SMS or voice-call provider behind an HTTP API.
 
-    ``POST <URL>`` with JSON ``{"to", "text", "locale", "channel", "reference"}``, headers
+    ``POST <URL>`` with JSON ``{"to", "text", "locale", "channel", "reference"}`` (and, for a
+    voice call that is a conversation, ``"flow"``: :mod:`portal.notify.flows`), headers
     ``Authorization: Bearer <KEY>`` and ``Idempotency-Key`` (the notice's reference, the same on
     every attempt).  2xx: accepted; 409: the provider already has a notice with this
     idempotency key (accepted earlier); 408, 429 and 5xx, or no answer within
@@ -277,16 +279,19 @@ class HttpProvider(Channel):
             raise PermanentFailure("provider_not_configured")
         if not env.to:
             raise PermanentFailure("no_address")
+        payload = {
+            "to": env.to,
+            "text": env.text,
+            "locale": env.locale,
+            "channel": self.name,
+            "reference": env.reference,
+        }
+        if self.name == "voice" and env.flow:
+            payload["flow"] = env.flow  # the steps with their SSML and menu (issue 16)
         try:
             response = (self.http or requests).post(
                 self.url,
-                json={
-                    "to": env.to,
-                    "text": env.text,
-                    "locale": env.locale,
-                    "channel": self.name,
-                    "reference": env.reference,
-                },
+                json=payload,
                 headers={
                     "Authorization": f"Bearer {self.key}",
                     "Idempotency-Key": env.reference,
@@ -373,6 +378,8 @@ class LogProvider(Channel):
                         "locale": env.locale,
                         "to": mask(env.to),
                     }
+                    if env.channel == "voice" and env.flow:
+                        record["flow"] = flows.step_ids(env.flow)  # the words name the programme
                     if self.include_text:
                         record["subject"] = env.subject
                         record["text"] = env.text

@@ -108,6 +108,10 @@ PROVIDER_TIMEOUT = _per_channel("{CHANNEL}_PROVIDER_TIMEOUT", dict.fromkeys(PHON
 LOG_FILE = Setting("NOTIFY_LOG_FILE", None, as_str, environ=True)
 LOG_INCLUDE_TEXT = Setting("NOTIFY_LOG_INCLUDE_TEXT", False, as_bool, environ=True)
 
+# voice flows (portal.notify.flows): the district (a portal.places code) a call greets with
+CITY = Setting("NOTIFY_CITY", "seongdong", as_str, environ=True,
+               doc="the district (portal.places code) whose name voice calls greet the resident with")
+
 # -- quiet hours (issue 16): when voice calls and SMS are not handed to a provider ------------
 
 

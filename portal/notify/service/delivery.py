@@ -32,7 +32,7 @@ from portal.accounts.models import User
 from portal.extensions import db
 from portal.types import utcnow
 
-from .. import ratelimit, sealing, settings
+from .. import flows, ratelimit, sealing, settings
 from ..channels import (
     Channel,
     ChannelDown,
@@ -103,11 +103,12 @@ def _envelopes(session: Session, rows: list[Message], claimed: dict[int, int],
                outcome: BatchOutcome) -> dict[str, list[Envelope]]:
     user_ids = {r.user_id for r in rows if r.user_id is not None}
     users = {u[0]: tuple(u) for u in session.execute(
-        select(User.id, User.email, User.phone).where(User.id.in_(user_ids)))} if user_ids else {}
+        select(User.id, User.email, User.phone, User.birth_date).where(User.id.in_(user_ids)))} if user_ids else {}
     prefs = {p.user_id: p for p in session.scalars(
         select(Preference).where(Preference.user_id.in_(user_ids)))} if user_ids else {}
     envelopes: dict[str, list[Envelope]] = defaultdict(list)
     rendered_cache: dict[tuple, tuple[str, str, str | None]] = {}
+    flow_cache: dict[tuple, dict | None] = {}
     for row in rows:
         try:
             pref = prefs.get(row.user_id)
@@ -132,10 +133,20 @@ def _envelopes(session: Session, rows: list[Message], claimed: dict[int, int],
                 raise PermanentFailure("template_missing") from None
             except Exception as exc:  # noqa: BLE001 - a broken template fails this notice only
                 raise PermanentFailure(f"render_error:{type(exc).__name__}") from None
+            flow = None
+            if row.channel == "voice":  # a call as a conversation: its steps for this resident's age
+                user = users.get(row.user_id)
+                fkey = (key, flows.age_on(user[3] if user else None))
+                try:
+                    if fkey not in flow_cache:
+                        flow_cache[fkey] = flows.build(row.template, context, row.locale, age=fkey[1])
+                    flow = flow_cache[fkey]
+                except Exception as exc:  # noqa: BLE001 - a broken flow fails this notice only
+                    raise PermanentFailure(f"render_error:{type(exc).__name__}") from None
             envelopes[row.channel].append(Envelope(
                 message_id=row.id, reference=sealing.reference(row.idempotency_key), channel=row.channel,
                 attempt=claimed[row.id] + 1, locale=row.locale, to=to, subject=subject, body=body,
-                voice=voice))
+                voice=voice, flow=flow))
         except PermanentFailure as exc:
             outcome.failed[row.id] = exc.code
     return envelopes
