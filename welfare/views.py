@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from portal.errors import Conflict, Invalid, NotFound
 from portal.extensions import db, limiter
 from portal.i18n import pick
-from welfare import forms, rules, service, settings
+from welfare import callflow, forms, rules, service, settings
 
 bp = Blueprint("welfare", __name__, template_folder="templates")
 
@@ -166,7 +166,8 @@ def programme_edit(code):
         else:
             flash(_("The programme was saved."), "success")
             return redirect(url_for("welfare.programme_edit", code=prog.code))
-    return render_template("welfare/programme_form.html", form=form, programme=prog), status
+    return render_template("welfare/programme_form.html", form=form, programme=prog,
+                           call=callflow.preview(prog)), status
 
 
 @bp.get("/officer/reach")

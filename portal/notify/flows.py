@@ -132,7 +132,7 @@ def build(template: str, context: dict, locale: str, birth_date: date | None = N
         lines = [_said(entry, context, locale) for entry in step.get("say") or ()]
         options = [o for o in step.get("options") or () if _offered(o, age)]
         lines += [_said(o, context, locale) for o in options]
-        inner = " ".join(line for line in lines if line)
+        inner = ("" if locale == "zh" else " ").join(line for line in lines if line)  # zh: no spaces
         if rate:
             inner = f"<prosody rate={quoteattr(str(rate))}>{inner}</prosody>"
         out: dict = {"id": step["id"], "ssml": f"<speak xml:lang={quoteattr(locale)}>{inner}</speak>"}
@@ -145,7 +145,7 @@ def build(template: str, context: dict, locale: str, birth_date: date | None = N
 def plain(ssml: str) -> str:
     """A step's words as plain text: the SSML's tags taken out, its sentences kept."""
     root = ET.fromstring(ssml)  # noqa: S314 - our own SSML: every value put in was escaped
-    return " ".join(" ".join(root.itertext()).split())
+    return " ".join("".join(root.itertext()).split())
 
 
 def step_ids(flow: dict | None) -> list[str]:

@@ -4,6 +4,7 @@ the reach of those notices (queued and delivered per programme)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -227,9 +228,21 @@ def queue_scan(session: Session, actor, today: date | None = None) -> str:
 
 
 def _notice_context(prog: Programme) -> dict:
-    """What the notice templates need: public programme facts, nothing about the resident."""
+    """What the notice templates need: public programme facts, nothing about the resident.
+    ``summary``: the description's first sentence per language (what a call says of it)."""
     return {"programme_code": prog.code, "name": dict(prog.name or {}),
+            "summary": {lang: first_sentence(text) for lang, text in (prog.description or {}).items()
+                        if first_sentence(text)},
             "how_to_apply": dict(prog.how_to_apply or {}), "callback_phone": prog.callback_phone or ""}
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s|(?<=[。！？])")
+
+
+def first_sentence(text) -> str:
+    """The first sentence of ``text`` (a description), white space folded."""
+    text = " ".join(str(text or "").split())
+    return _SENTENCE_END.split(text, maxsplit=1)[0].strip() if text else ""
 
 
 # -- reach ---------------------------------------------------------------------------------
