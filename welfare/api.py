@@ -174,3 +174,33 @@ def look_up_profile():
 def reach():
     """Officer: notices and delivered messages per programme"""
     return jsonify(schemas.reach_json(service.reach(db.session, current_user)))
+
+
+@bp.get("/follow-ups")
+@doc(query=schemas.FollowUpListQuery, answers={200: schemas.FollowUpListOut, 403: "welfare officers only"},
+     tags=TAGS)
+@api_login_required
+def list_follow_ups():
+    """Officer: follow-ups of notices (callbacks, health checks, could not reach), due first
+
+    Ordered by due date, so the overdue ones come first."""
+    args = parse_query(schemas.FollowUpListQuery)
+    stmt = service.list_follow_ups(db.session, current_user, args.status or None)
+    rows, next_cursor = paginate(db.session, stmt, service.FOLLOW_UP_ORDER, args.cursor or None, args.limit,
+                                 rows=True)
+    return jsonify(schemas.follow_up_list_json(rows, next_cursor))
+
+
+@bp.patch("/follow-ups/<int:follow_up_id>")
+@doc(body=schemas.FollowUpPatch, answers={
+    200: schemas.FollowUpOut, 403: "welfare officers only", 404: "no_follow_up",
+    422: "invalid input (see fields): done without an outcome, open with one, an assignee who is not "
+         "a welfare officer"}, tags=TAGS)
+@api_login_required
+def update_follow_up(follow_up_id):
+    """Officer: a follow-up's status, outcome and assignee (audited)"""
+    body = parse_body(schemas.FollowUpPatch)
+    assignee = body.assignee if "assignee" in body.model_fields_set else service.KEEP
+    service.update_follow_up(db.session, current_user, follow_up_id, status=body.status, outcome=body.outcome,
+                             assignee=assignee)
+    return jsonify(schemas.follow_up_json(service.follow_up_row(db.session, current_user, follow_up_id)))

@@ -86,3 +86,8 @@ class ProgrammeCodeFixed(_AtField, Conflict):
 class ProgrammeHasNotices(Conflict):
     code = "programme_has_notices"
     default_message = _l("Residents were told about this programme: end it instead of deleting it.")
+
+
+class NoFollowUp(NotFound):
+    code = "no_follow_up"
+    default_message = _l("No such follow-up.")

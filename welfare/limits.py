@@ -33,3 +33,7 @@ CALLBACK_PHONE_PATTERN = rf"^\+?[0-9][0-9 -]{{2,{CALLBACK_PHONE_MAX - 2}}}$"
 # The days a programme may start and end on, and a scan may be dated: a date outside is a typing
 # error (9999-12-31 for "no end" is written as no date at all).
 CALENDAR = (date(2000, 1, 1), date(2099, 12, 31))
+
+# -- officers' follow-ups ----------------------------------------------------------------------
+FOLLOW_UP_WORKING_DAYS = 2  # a follow-up is due this many working days (Mon-Fri, Seoul) after it opened
+UNREACHABLE_CALLS = 3  # unanswered calls (no_answer, busy, failed) of a notice: "could not reach"

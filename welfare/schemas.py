@@ -320,3 +320,47 @@ def reach_json(rows: list[dict]) -> dict:
     return {"items": [{"programme": r["programme"].code, "notices": r["notices"],
                        "delivered": r["delivered"], "updated_at": iso(r["programme"].updated_at)}
                       for r in rows]}
+
+
+# -- officers' follow-ups -------------------------------------------------------------------
+
+FollowUpKind = Literal["callback", "health_check", "unreachable"]
+FollowUpStatus = Literal["open", "done"]
+FollowUpOutcome = Literal["reached", "applied", "declined", "unreachable"]
+
+
+class FollowUpListQuery(Query):
+    status: Literal["", "open", "done"] = Field("", description="open or done (none: both)")
+    cursor: str = Field("", description="next_cursor of the page before (none: the first page)")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+class FollowUpPatch(Body):
+    status: FollowUpStatus = Field(description="done needs an outcome; open has none (reopens it)")
+    outcome: FollowUpOutcome | None = Field(description="null while open")
+    assignee: int | None = Field(None, ge=1, le=limits.USER_ID_MAX,
+                                 description="a welfare officer's user id, null for nobody; left out: unchanged")
+
+
+class FollowUpOut(Out):
+    id: int
+    kind: FollowUpKind
+    programme: str = Field(description="the programme's code")
+    due_at: datetime = Field(description="two working days (Mon-Fri, Asia/Seoul) after it opened")
+    status: FollowUpStatus
+    assignee: int | None = Field(description="the assigned welfare officer's user id")
+
+
+class FollowUpListOut(Out):
+    items: list[FollowUpOut]
+    next_cursor: str | None
+
+
+def follow_up_json(row) -> dict:
+    """FollowUpOut of a row of welfare.service.list_follow_ups."""
+    return {"id": row.id, "kind": row.kind, "programme": row.programme, "due_at": iso(row.due_at),
+            "status": row.status, "assignee": row.assignee_id}
+
+
+def follow_up_list_json(rows, next_cursor: str | None) -> dict:
+    return {"items": [follow_up_json(r) for r in rows], "next_cursor": next_cursor}

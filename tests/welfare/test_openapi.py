@@ -19,7 +19,8 @@ def test_openapi_lists_every_welfare_route(app):
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/welfare"):
-            path = rule.rule.replace("<int:user_id>", "{user_id}").replace("<code>", "{code}")
+            path = rule.rule.replace("<int:user_id>", "{user_id}").replace("<code>", "{code}")\
+                .replace("<int:follow_up_id>", "{follow_up_id}")
             assert path in spec["paths"], path
 
 
@@ -27,14 +28,14 @@ def test_public_operations_are_those_that_answer_without_a_token(client, make_pr
     make_programme("elderly")
     checked = 0
     for path, method, operation in _operations(_document(client)):
-        r = client.open(path.replace("{code}", "elderly"), method=method.upper(),
+        r = client.open(path.replace("{code}", "elderly").replace("{follow_up_id}", "1"), method=method.upper(),
                         json={} if "requestBody" in operation else None)
         # public: no credentials (security: []) or optional ones ({} beside the schemes)
         public = operation.get("security") == [] or {} in operation.get("security", [])
         assert (r.status_code != 401) == public, (method, path, r.status_code)
         assert str(r.status_code) in operation["responses"], (method, path, r.status_code)
         checked += 1
-    assert checked == 13
+    assert checked == 15
 
 
 def test_a_scan_without_a_body_is_documented_and_runs(client, officer, bearer):

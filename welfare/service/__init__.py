@@ -13,6 +13,7 @@ modules, by concern:
 - ``imports``: CSV import, all rows or none
 - ``programmes``: validation, lists, create / update / delete
 - ``eligibility``: a resident's eligibility and the anonymous screener
+- ``follow_ups``: officers' follow-ups opened by the call's keypresses and unanswered calls
 - ``scan``: the set-based scan (notices and their outbox rows), reach and delivered counts
 """
 
@@ -20,6 +21,19 @@ from welfare.errors import ImportRejected
 from welfare.models import Programme
 from welfare.service.common import SEOUL, is_officer, require_officer, seoul_today
 from welfare.service.eligibility import Eligibility, eligibility_for_facts, my_eligibility, screen
+from welfare.service.follow_ups import (
+    KEEP,
+    due_at,
+    follow_up_row,
+    list_follow_ups,
+    officers,
+    on_provider_event,
+    open_follow_up,
+    update_follow_up,
+)
+from welfare.service.follow_ups import (
+    ORDER as FOLLOW_UP_ORDER,
+)
 from welfare.service.imports import (
     CSV_COLUMNS,
     ImportResult,
@@ -57,6 +71,8 @@ from welfare.service.scan import (
 from welfare.service.values import PROFILE_FIELDS, normalise_profile
 
 __all__ = [
+    "FOLLOW_UP_ORDER", "KEEP", "due_at", "follow_up_row", "list_follow_ups", "officers", "on_provider_event",
+    "open_follow_up", "update_follow_up",
     "BATCH_SIZE", "CSV_COLUMNS", "NOTICE_TEMPLATE", "PROFILE_FIELDS", "SEOUL", "Eligibility",
     "ImportRejected", "ImportResult", "Programme", "RowError", "ScanResult", "active_clause",
     "count_rows", "create_programme", "delete_programme", "eligibility_for_facts", "get_programme",

@@ -16,7 +16,10 @@ a notice waiting for its retry, whose next hand-over the provider will report on
 - ``no_answer``, ``busy``, ``failed``: a temporary failure, retried as a provider's 5xx is
   (the attempt counted, the same backoff, moved past the quiet hours like any retry of a call
   or a text, permanent once ``NOTIFY_MAX_ATTEMPTS`` are spent);
-- ``keypress``: stored with its digits, nothing else (officer follow-ups act on them).
+- ``keypress``: stored with its digits, nothing else here (officer follow-ups act on them).
+
+Each newly stored event is also handed to the hooks in :data:`ON_EVENT` (welfare's follow-ups:
+keypresses, unanswered calls), in the same transaction.
 
 Each event is stored once (:class:`~portal.notify.models.ProviderEvent`, unique on notice,
 event, time and digits): the same event posted again, or twice at once, has one effect.
@@ -56,6 +59,8 @@ PROVIDER_SECRET = {channel: Setting(f"{channel.upper()}_PROVIDER_SECRET", None, 
 # The event that proves delivery, per channel.
 RECEIPT = {"email": "delivered", "sms": "delivered", "voice": "answered"}
 RETRIED = ("no_answer", "busy", "failed")
+# hook(session, message_id, event, digits, now) for each event stored the first time (flush only)
+ON_EVENT: list = []
 TIMESTAMP_HEADER = "X-Provider-Timestamp"
 SIGNATURE_HEADER = "X-Provider-Signature"
 
@@ -119,6 +124,8 @@ def record_event(session: Session, channel: str, reference: str, event: str, at:
     if not _insert_once(session, {"message_id": message_id, "event": event, "at": at,
                                   "digits": digits or "", "received_at": now}):
         return []  # told before: it had its effect then
+    for hook in ON_EVENT:
+        hook(session, message_id, event, digits, now)
     sent = update(Message).where(Message.id == message_id, Message.status == "sent") \
         .execution_options(synchronize_session=False)
     if event == RECEIPT[channel]:
