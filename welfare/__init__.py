@@ -8,7 +8,10 @@ def init_app(app):
     from portal import nav
     from portal.accounts.roles import WELFARE_OFFICER
     from portal.notify.service.receipts import ON_EVENT
-    from welfare import models  # noqa: F401  (tables)
+    from welfare import (
+        follow_up_views,  # noqa: F401  (the officers' follow-up pages, on views.bp)
+        models,  # noqa: F401  (tables)
+    )
     from welfare.api import bp as api_bp
     from welfare.cli import welfare_cli
     from welfare.service.follow_ups import on_provider_event
@@ -21,3 +24,4 @@ def init_app(app):
         ON_EVENT.append(on_provider_event)
     nav.add(app, "welfare.index", _l("Welfare"), order=30)
     nav.add(app, "welfare.officer_programmes", _l("Welfare programmes"), roles=(WELFARE_OFFICER,), order=80)
+    nav.add(app, "welfare.follow_ups", _l("Follow-ups"), roles=(WELFARE_OFFICER,), order=81)

@@ -273,3 +273,50 @@ def test_fewer_attempts_than_three_reach_could_not_reach_sooner(app, client, voi
     message = _unanswered(client, message, ["no_answer", "no_answer"])
     assert message.status == "permanent_failure"
     assert follow_ups() == [("unreachable", "open")]
+
+
+# -- the officers' page --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("lang", "overdue", "kind"), [
+    ("en", "Overdue", "Cognitive health check referral"), ("ko", "기한 지남", "인지 건강 검진 연계"),
+    ("zh", "已逾期", "认知健康检查转介")])
+def test_the_page_lists_open_follow_ups_overdue_first_in_each_language(client, voice_notice, officer, login,
+                                                                      lang, overdue, kind):
+    ids = _open_queue(client, voice_notice)
+    login(client, officer)
+    html = client.get(f"/welfare/officer/follow-ups?lang={lang}").get_data(as_text=True)
+    forms = [html.index(f"/welfare/officer/follow-ups/{i}") for i in ids]
+    assert forms[2] < forms[0] < forms[1]  # the overdue one first, then by due date
+    assert html.count(overdue) >= 1 and kind in html
+    assert html.count('name="csrf_token"') >= 2 * len(ids)
+
+
+def test_the_page_assigns_and_closes_with_csrf(client, voice_notice, officer, login):
+    ids = _open_queue(client, voice_notice)
+    login(client, officer)
+    url = f"/welfare/officer/follow-ups/{ids[0]}"
+    assert client.post(url, data={"action": "close", "outcome": "applied"}).status_code == 400  # no CSRF token
+    db.session.expire_all()
+    assert db.session.get(FollowUp, ids[0]).status == "open"
+    assert client.form(url, {"action": "assign", "assignee": str(officer.id)}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(FollowUp, ids[0]).assignee_id == officer.id
+    assert client.form(url, {"action": "close", "outcome": "applied"}).status_code == 303
+    db.session.expire_all()
+    row = db.session.get(FollowUp, ids[0])
+    assert (row.status, row.outcome, row.assignee_id) == ("done", "applied", officer.id)
+    html = client.get("/welfare/officer/follow-ups?lang=en").get_data(as_text=True)
+    assert f"/welfare/officer/follow-ups/{ids[0]}" not in html
+    assert client.form(url, {"action": "close", "outcome": "nonsense"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(FollowUp, ids[0]).outcome == "applied"
+
+
+def test_the_page_is_for_officers_only(client, voice_notice, make_user, login):
+    ids = _open_queue(client, voice_notice)
+    login(client, make_user(email="plain@test.kr"))
+    assert client.get("/welfare/officer/follow-ups").status_code == 403
+    assert client.form(f"/welfare/officer/follow-ups/{ids[0]}", {"action": "close", "outcome": "applied"})\
+        .status_code == 403
+    db.session.expire_all()
+    assert db.session.get(FollowUp, ids[0]).status == "open"

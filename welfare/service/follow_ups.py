@@ -23,6 +23,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -163,13 +164,20 @@ def _fall_back(session: Session, user_id: int, programme_id: int, key: str) -> N
 
 # -- officers -----------------------------------------------------------------------------------
 
-def list_follow_ups(session: Session, actor, status: str | None = None):
+def list_follow_ups(session: Session, actor, status: str | None = None, *, for_page: bool = False):
     """The officers' queue (a statement of rows for ``portal.api.paginate`` in :data:`ORDER`):
-    due first, so the overdue ones (due before now) come first."""
+    due first, so the overdue ones (due before now) come first. ``for_page``: with what the
+    officers' page shows besides (the programme's names, whom to call back and who is assigned)."""
     require_officer(actor)
     stmt = (sa.select(FollowUp.id, FollowUp.kind, Programme.code.label("programme"), FollowUp.due_at,
                       FollowUp.status, FollowUp.assignee_id, FollowUp.outcome, FollowUp.created_at)
             .join(Programme, Programme.id == FollowUp.programme_id))
+    if for_page:
+        resident, assignee = sa.orm.aliased(User), sa.orm.aliased(User)
+        stmt = (stmt.add_columns(Programme.name.label("programme_name"), resident.name.label("resident_name"),
+                                 resident.phone.label("resident_phone"), assignee.name.label("assignee_name"))
+                .join(resident, resident.id == FollowUp.user_id)
+                .outerjoin(assignee, assignee.id == FollowUp.assignee_id))
     if status:
         stmt = stmt.where(FollowUp.status == status)
     return stmt
