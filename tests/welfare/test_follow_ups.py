@@ -12,6 +12,7 @@ from sqlalchemy import select
 from portal.audit import AuditEntry
 from portal.extensions import db
 from portal.notify.models import Message
+from tests.conftest import requires_postgres
 from tests.notify.conftest import http_provider  # noqa: F401 - the recording provider
 from tests.notify.test_receipts import SECRETS, event, post_event
 from tests.welfare.conftest import TODAY
@@ -320,3 +321,41 @@ def test_the_page_is_for_officers_only(client, voice_notice, make_user, login):
         .status_code == 403
     db.session.expire_all()
     assert db.session.get(FollowUp, ids[0]).status == "open"
+
+
+@requires_postgres  # row locks
+def test_the_third_unanswered_call_is_counted_when_two_are_reported_at_once(app, client, voice_notice):
+    """Two unanswered calls reported at the same moment, after one already recorded: both stored
+    before either counts (a barrier in the hooks); the notice's row lock makes the second count
+    see the first, so "could not reach" opens once."""
+    import threading
+
+    from portal.notify.service import fresh_session, receipts
+    message = voice_notice()
+    message = _unanswered(client, message, ["no_answer"])
+    barrier = threading.Barrier(2, timeout=10)
+    errors = []
+
+    def wait(*_args):
+        barrier.wait()
+
+    def report(n):
+        try:
+            with app.app_context(), fresh_session() as session:
+                receipts.record_event(session, "voice", message.reference, "busy",
+                                      datetime.now(UTC) + timedelta(minutes=n))
+                session.commit()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    receipts.ON_EVENT.insert(0, wait)
+    try:
+        threads = [threading.Thread(target=report, args=(n,)) for n in (1, 2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        receipts.ON_EVENT.remove(wait)
+    assert errors == []
+    assert follow_ups() == [("unreachable", "open")]

@@ -121,7 +121,12 @@ def on_provider_event(session: Session, message_id: int, event: str, digits: str
     if channel != "voice":
         return
     from portal.notify import settings as notify_settings
-    from portal.notify.models import ProviderEvent
+    from portal.notify.models import Message, ProviderEvent
+
+    # the notice's row lock: two unanswered calls reported at once are counted one after the
+    # other (the second sees the first's event once it commits), so the third is never missed
+    # (FOR NO KEY UPDATE: the event rows just inserted hold FOR KEY SHARE on it, which it must not wait for)
+    session.execute(sa.select(Message.id).where(Message.id == message_id).with_for_update(key_share=True))
 
     # three calls, or fewer when the outbox gives up sooner (NOTIFY_MAX_ATTEMPTS)
     enough = min(UNREACHABLE_CALLS, notify_settings.MAX_ATTEMPTS())
