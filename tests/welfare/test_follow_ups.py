@@ -17,6 +17,7 @@ from tests.notify.conftest import http_provider  # noqa: F401 - the recording pr
 from tests.notify.test_receipts import SECRETS, event, post_event
 from tests.welfare.conftest import TODAY
 from welfare.models import FollowUp, Notice, WelfareProfile
+from welfare.schemas import FollowUpListOut, FollowUpOut
 from welfare.service import due_at
 
 PHONE = "010-5555-0101"
@@ -140,6 +141,7 @@ def test_officers_list_open_follow_ups_overdue_first_by_page(client, voice_notic
     page = resp.get_json()
     assert [i["id"] for i in page["items"]] == [ids[2], ids[0]]
     assert set(page["items"][0]) == {"id", "kind", "programme", "due_at", "status", "assignee"}
+    FollowUpListOut.model_validate(page)  # the documented answer (no other key)
     assert page["items"][0] | {"due_at": None} == {"id": ids[2], "kind": "callback", "programme": "elderly",
                                                   "due_at": None, "status": "open", "assignee": None}
     assert page["next_cursor"]
@@ -158,6 +160,7 @@ def test_an_officer_assigns_and_closes_a_follow_up_audited(client, voice_notice,
                         headers=bearer(officer))
     assert resp.status_code == 200, resp.data
     assert (resp.get_json()["assignee"], resp.get_json()["status"]) == (colleague.id, "open")
+    FollowUpOut.model_validate(resp.get_json())
     resp = client.patch(url, json={"status": "done", "outcome": "reached"}, headers=bearer(colleague))
     assert resp.status_code == 200
     assert (resp.get_json()["assignee"], resp.get_json()["status"]) == (colleague.id, "done")  # kept
