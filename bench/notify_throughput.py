@@ -2,6 +2,7 @@
 on PostgreSQL.
 
     .venv/bin/python bench/notify_throughput.py [--n 50000] [--concurrency 2] [--batch 200]
+                                                [--provider log|http] [--web-workers 4] [--posters 8]
 
 What it does:
 1. creates a fresh database `portal_bench_notify` (dropped first if it exists) on the server of
@@ -13,6 +14,20 @@ What it does:
    until every row is `delivered`;
 5. prints the time to write and queue, the time to deliver, notices/s, and checks the provider
    file holds each notice's reference (the keyed hash of its idempotency key) exactly once.
+
+``--provider log`` is the default (steps above). ``--provider http`` (issue 16, Figures) runs the
+HTTP provider contract with receipts instead:
+- a fake provider in the bench process (:mod:`bench.fake_provider`: a threaded HTTP server)
+  accepts each text with 202 and posts its receipt (``delivered``) back to the portal at the same
+  rate from ``--posters`` threads, signed with ``SMS_PROVIDER_SECRET``; an event answered 409
+  (hand-over not recorded yet) or 404 is posted again a moment later;
+- the portal's events endpoint is served by gunicorn with the README's web settings
+  (``gunicorn --workers 4 'portal:create_app()'``, sync workers; ``--web-workers``);
+- the worker is the same single Celery worker; a notice counts only once ``delivered`` in the
+  database, which only a receipt does (until then it is ``sent``);
+- it checks in the database that every notice is delivered, each once (one stored receipt
+  per notice), that the provider got each reference once, and that no event was lost (events
+  answered 204 = receipts stored = notices), and prints event posts handled per second.
 """
 
 from __future__ import annotations
@@ -58,6 +73,72 @@ def make_database(server_url: str) -> str:
     return admin_url.set(database=BENCH_DB).render_as_string(hide_password=False)
 
 
+def receipt_check(session, n: int) -> dict:
+    """What the database says of the run: notices per status, receipts stored per notice."""
+    from sqlalchemy import func, select
+
+    from portal.notify.models import Message, ProviderEvent
+
+    statuses = dict(session.execute(select(Message.status, func.count()).group_by(Message.status)).all())
+    per_notice = select(ProviderEvent.message_id, func.count().label("k")).where(
+        ProviderEvent.event == "delivered").group_by(ProviderEvent.message_id).subquery()
+    stored = session.scalar(select(func.count()).select_from(ProviderEvent)
+                            .where(ProviderEvent.event == "delivered"))
+    with_receipt = session.scalar(select(func.count()).select_from(per_notice))
+    max_per_notice = session.scalar(select(func.max(per_notice.c.k))) or 0
+    delivered_without = session.scalar(
+        select(func.count()).select_from(Message).where(
+            Message.status == "delivered", ~Message.id.in_(select(per_notice.c.message_id))))
+    references = dict(session.execute(select(Message.reference, Message.id)).all())
+    return {"statuses": statuses, "stored": stored, "with_receipt": with_receipt,
+            "max_per_notice": max_per_notice, "delivered_without": delivered_without,
+            "references": references, "n": n}
+
+
+def report_http(args, provider, receipts: dict, t0, t_written, t_queued, t_done, worker_span) -> int:
+    n = args.n
+    time.sleep(0.5)  # the last 204s are counted by the poster threads right after the commit
+    refs = receipts["references"]
+    events_ok = sum(provider.events.values())
+    load = os.getloadavg()
+    print(f"notices: {n}  worker: 1 process, prefork concurrency {args.concurrency}, batch {args.batch}, "
+          f"HTTP provider (fake, in the bench process, {args.posters} receipt posters), events served by "
+          f"gunicorn --workers {args.web_workers} (sync), PostgreSQL + Redis")
+    print(f"send_many (write {n} outbox rows): {t_written - t0:.2f} s")
+    print(f"commit + publish {-(-n // args.batch)} batch tasks: {t_queued - t_written:.2f} s")
+    print(f"delivered by receipt, first to last notice (portal clock): {worker_span:.2f} s "
+          f"-> {n / worker_span:,.0f} notices/s")
+    print(f"committed to all delivered (wall clock, 0.2 s polling): {t_done - t_written:.2f} s "
+          f"-> {n / (t_done - t_written):,.0f} notices/s")
+    print(f"end to end (send_many start to all delivered): {t_done - t0:.2f} s "
+          f"-> {n / (t_done - t0):,.0f} notices/s")
+    span = (provider.last_post - provider.first_post) if provider.posts > 1 else 0.0
+    print(f"event posts: {provider.posts} handled ({dict(sorted(provider.statuses.items()))} by answer) "
+          f"in {span:.2f} s -> {provider.posts / span if span else 0:,.0f} posts/s; "
+          f"204s: {events_ok} -> {events_ok / span if span else 0:,.0f} receipts/s")
+    print(f"provider: {sum(provider.requests.values())} requests, {len(provider.requests)} distinct "
+          f"Idempotency-Keys, max per key {max(provider.requests.values(), default=0)}")
+    print(f"database: statuses {receipts['statuses']}; receipts stored {receipts['stored']} for "
+          f"{receipts['with_receipt']} notices, max per notice {receipts['max_per_notice']}, "
+          f"delivered without a receipt {receipts['delivered_without']}")
+    print(f"load average (1, 5, 15 min) at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+          f"on {os.cpu_count()} CPUs")
+    problems = []
+    if receipts["statuses"] != {"delivered": n}:
+        problems.append("not every notice is delivered")
+    if receipts["stored"] != n or receipts["with_receipt"] != n or receipts["max_per_notice"] != 1:
+        problems.append("not exactly one stored receipt per notice")
+    if receipts["delivered_without"]:
+        problems.append("a notice delivered without a receipt")
+    if set(provider.references) != set(refs) or max(provider.references.values(), default=0) != 1:
+        problems.append("the provider did not get each reference exactly once")
+    if events_ok != n or set(provider.events) != set(refs) or max(provider.events.values(), default=0) != 1:
+        problems.append("events lost or answered 204 twice")
+    print("check: " + ("every notice delivered once, by its receipt; no notice twice; no event lost"
+                       if not problems else "FAILED: " + "; ".join(problems)))
+    return 1 if problems else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=50_000, help="notices to deliver")
@@ -65,6 +146,10 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=200, help="NOTIFY_BATCH_SIZE: notices per task")
     parser.add_argument("--redis-url", default=None, help="use this Redis instead of a private one")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--provider", choices=("log", "http"), default="log",
+                        help="log: the log provider (default); http: the HTTP provider contract with receipts")
+    parser.add_argument("--web-workers", type=int, default=4, help="gunicorn workers serving the events (http)")
+    parser.add_argument("--posters", type=int, default=8, help="fake provider threads posting receipts (http)")
     args = parser.parse_args()
 
     server = os.environ.get("DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -84,6 +169,14 @@ def main() -> int:
     settings = {"NOTIFY_LOG_FILE": str(log_file), "SMS_PROVIDER": "log", "NOTIFY_RATE_LIMIT_SMS": "0",
                 "NOTIFY_BATCH_SIZE": str(args.batch),
                 "NOTIFY_QUIET_START": "off"}  # texts at any hour: the figure is throughput
+    provider = None
+    web_port = free_port()
+    if args.provider == "http":
+        from bench.fake_provider import FakeProvider
+
+        provider = FakeProvider(f"http://127.0.0.1:{web_port}", secret="bench-provider-secret",  # noqa: S106
+                                posters=args.posters)
+        settings.update(provider.settings("SMS"))
     env = {**os.environ, **settings, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
            "NOTIFY_SWEEP_INTERVAL": "60", "PYTHONPATH": str(ROOT)}
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
@@ -98,7 +191,7 @@ def main() -> int:
     from portal.notify.models import Message
 
     app = create_app({"SECRET_KEY": "bench"})
-    worker = None
+    worker = web = None
     try:
         with app.app_context():
             db.create_all()
@@ -107,6 +200,26 @@ def main() -> int:
                  "locale": ("ko", "en", "zh")[i % 3]} for i in range(1000)])
             db.session.commit()
             user_ids = list(db.session.scalars(select(User.id)))
+
+        if provider is not None:
+            provider.start()
+            gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+            web_log = tmp / "web.log"
+            web = subprocess.Popen(
+                [gunicorn, "--workers", str(args.web_workers), "--bind", f"127.0.0.1:{web_port}",
+                 "portal:create_app()"],
+                cwd=ROOT, env={**env, "SECRET_KEY": "bench-web"}, stdout=open(web_log, "wb"),
+                stderr=subprocess.STDOUT, start_new_session=True)
+            deadline = time.time() + 60
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", web_port), timeout=1):
+                        break
+                except OSError:
+                    if web.poll() is not None or time.time() > deadline:
+                        print(web_log.read_text(errors="replace")[-3000:])
+                        return 1
+                    time.sleep(0.1)
 
         celery = str(Path(sys.executable).with_name("celery"))
         worker_log = tmp / "worker.log"
@@ -143,7 +256,12 @@ def main() -> int:
             t_done = time.perf_counter()
             first_delivery = db.session.scalar(select(func.min(Message.delivered_at)))
             last_delivery = db.session.scalar(select(func.max(Message.delivered_at)))
+            if provider is not None:
+                receipts = receipt_check(db.session, args.n)
 
+        if provider is not None:
+            return report_http(args, provider, receipts, t0, t_written, t_queued, t_done,
+                               (last_delivery - first_delivery).total_seconds())
         keys = Counter()
         with open(log_file, encoding="utf-8") as fh:
             for line in fh:
@@ -163,12 +281,15 @@ def main() -> int:
               f"max per key {max(keys.values()) if keys else 0}")
         return 0
     finally:
-        if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
+        for proc in (worker, web):
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+        if provider is not None:
+            provider.stop()
         if redis_proc is not None:
             redis_proc.terminate()
             redis_proc.wait(timeout=10)
