@@ -21,9 +21,11 @@ Configuration (``portal.notify.settings``, read from the app config, else the en
 - e-mail: ``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USERNAME``, ``MAIL_PASSWORD``,
   ``MAIL_USE_TLS``, ``MAIL_FROM``, ``MAIL_TIMEOUT``; ``MAIL_PROVIDER=catch`` (the default in
   development without a ``MAIL_SERVER``) keeps mails for ``/dev/mail`` instead;
-- SMS / voice: ``SMS_PROVIDER`` = ``log`` | ``http``, ``SMS_PROVIDER_URL``, ``SMS_PROVIDER_KEY``
-  (same with ``VOICE_``); the ``log`` provider appends JSON lines to ``NOTIFY_LOG_FILE``
-  (default ``instance/notify.log``), with the text only when ``NOTIFY_LOG_INCLUDE_TEXT`` is on.
+- SMS / voice: ``SMS_PROVIDER`` = ``log`` | ``http`` | ``sandbox``, ``SMS_PROVIDER_URL``,
+  ``SMS_PROVIDER_KEY`` (same with ``VOICE_``); ``sandbox`` (the default in development) keeps
+  calls and texts for ``/dev/phone`` (:mod:`portal.notify.devphone`); the ``log`` provider
+  appends JSON lines to ``NOTIFY_LOG_FILE`` (default ``instance/notify.log``), with the text
+  only when ``NOTIFY_LOG_INCLUDE_TEXT`` is on.
 """
 
 from __future__ import annotations
@@ -427,7 +429,14 @@ def get_channel(name: str) -> Channel:
     if name == "email":
         return CatchMail() if settings.mail_provider() == "catch" else EmailChannel()
     if name in PHONE_CHANNELS:
-        if settings.PROVIDER[name]() == "http":
+        provider = settings.phone_provider(name)
+        if provider == "http":
             return HttpProvider(name)
+        if provider == "sandbox":
+            from .devphone import SandboxPhone
+
+            return SandboxPhone(name)
+        if provider == "off":  # VOICE_PROVIDER=sandbox where the sandbox is not enabled
+            raise PermanentFailure("provider_not_configured")
         return LogProvider(name)
     raise PermanentFailure("unknown_channel")

@@ -96,12 +96,44 @@ def mail_provider() -> str:
     return "catch" if development and not server_given else "smtp"
 
 
-# -- SMS and voice providers: <CHANNEL>_PROVIDER = log | http ---------------------------------
+# -- SMS and voice providers: <CHANNEL>_PROVIDER = log | http | sandbox -----------------------
 
-PROVIDER = _per_channel("{CHANNEL}_PROVIDER", dict.fromkeys(PHONE_CHANNELS, "log"), _lower)
+# unset: see phone_provider()
+PROVIDER = _per_channel("{CHANNEL}_PROVIDER", dict.fromkeys(PHONE_CHANNELS), _lower)
 PROVIDER_URL = _per_channel("{CHANNEL}_PROVIDER_URL", dict.fromkeys(PHONE_CHANNELS), as_str)
 PROVIDER_KEY = _per_channel("{CHANNEL}_PROVIDER_KEY", dict.fromkeys(PHONE_CHANNELS, ""), str)
 PROVIDER_TIMEOUT = _per_channel("{CHANNEL}_PROVIDER_TIMEOUT", dict.fromkeys(PHONE_CHANNELS, 10.0), float)
+PHONE_SANDBOX = Setting("NOTIFY_PHONE_SANDBOX", None, as_bool, environ=True,
+                        doc="the sandbox telephone (/dev/phone, VOICE_PROVIDER=sandbox): unset, on in development "
+                            "only; on in production only when set explicitly")
+
+
+def phone_sandbox_enabled(app=None) -> bool:
+    """NOTIFY_PHONE_SANDBOX when set; otherwise on in development (PORTAL_ENV=development) only."""
+    app = app or current_app
+    enabled = app.config.get(PHONE_SANDBOX.name)
+    if enabled is None and os.environ.get(PHONE_SANDBOX.name) is not None:
+        enabled = os.environ[PHONE_SANDBOX.name]
+    if enabled is None:
+        return app.config.get("PORTAL_ENV") == "development"
+    return as_bool(enabled)
+
+
+def phone_provider(channel: str) -> str:
+    """``log``, ``http`` or ``sandbox`` for an SMS or voice channel: <CHANNEL>_PROVIDER when it
+    says one of them (``sandbox`` only while the sandbox is enabled: otherwise ``off``, which
+    sends nothing); unset, ``sandbox`` in development (not under tests) like ``catch`` for mail,
+    ``log`` otherwise."""
+    chosen = PROVIDER[channel]()
+    if chosen == "sandbox":
+        return chosen if phone_sandbox_enabled() else "off"
+    if chosen in ("log", "http"):
+        return chosen
+    if phone_sandbox_enabled() and not current_app.testing \
+            and current_app.config.get("PORTAL_ENV") == "development":
+        return "sandbox"
+    return "log"
+
 
 # the `log` provider: JSON lines in this file (None: notify.log in the instance folder); the
 # subject and text only when asked for
