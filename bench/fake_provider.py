@@ -97,7 +97,8 @@ class FakeProvider:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
-                provider.pending.put((channel, reference))  # its receipt, posted by a poster thread
+                # its receipt, posted by a poster thread; "at" is fixed now, so a re-post is the same event
+                provider.pending.put((channel, reference, datetime.now(UTC).isoformat()))
 
             def log_message(self, *args):
                 return
@@ -110,11 +111,11 @@ class FakeProvider:
         http = requests.Session()
         while not self.stopping.is_set():
             try:
-                channel, reference = self.pending.get(timeout=0.1)
+                channel, reference, at = self.pending.get(timeout=0.1)
             except queue.Empty:
                 continue
             raw = json.dumps({"reference": reference, "event": RECEIPT[channel],
-                              "at": datetime.now(UTC).isoformat()}).encode()
+                              "at": at}).encode()
             timestamp = str(int(time.time()))
             try:
                 status = http.post(f"{self.portal_url}/api/v1/notify/providers/{channel}/events", data=raw,
@@ -132,4 +133,4 @@ class FakeProvider:
                     self.events[reference] += 1
             if status != 204:  # not recorded yet (409/404) or an error: post it again shortly
                 time.sleep(self.retry_pause)
-                self.pending.put((channel, reference))
+                self.pending.put((channel, reference, at))
