@@ -191,13 +191,20 @@ def test_http_409_means_the_provider_already_has_the_notice(send, make_user, htt
     assert http_provider.requests[0]["headers"]["Idempotency-Key"] == reference("seen-1")
 
 
-def test_a_missing_phone_number_is_a_permanent_failure(send, make_user, http_provider):
+def test_a_missing_phone_number_falls_back_to_the_inbox(send, make_user, http_provider):
     message = send(user=make_user(phone=None), channel="sms", idempotency_key="nophone-1")
+    db.session.refresh(message)
+    assert (message.channel, message.status) == ("app", "delivered")  # never a silent failure
+    assert http_provider.requests == []
+
+
+def test_a_missing_phone_number_of_a_guest_is_a_permanent_failure(send, http_provider):
+    message = send(email="guest@example.com", channel="sms", idempotency_key="nophone-3")
     assert message.status == "permanent_failure" and message.last_error == "no_address"
     assert http_provider.requests == []
 
 
-def test_a_phone_number_removed_before_delivery_is_a_permanent_failure(make_user, http_provider):
+def test_a_phone_number_removed_before_delivery_falls_back_to_the_inbox(make_user, http_provider):
     from portal.accounts.models import User
 
     user = make_user(phone="010-2222-3333")
@@ -206,8 +213,7 @@ def test_a_phone_number_removed_before_delivery_is_a_permanent_failure(make_user
     db.session.execute(update(User).where(User.id == user.id).values(phone=None))
     db.session.commit()
     db.session.refresh(message)
-    assert message.channel == "sms"
-    assert message.status == "permanent_failure" and message.last_error == "no_address"
+    assert (message.channel, message.status) == ("app", "delivered")
     assert http_provider.requests == []
 
 

@@ -69,7 +69,8 @@ def test_scan_queues_one_notice_per_resident_and_programme(app, town):
     voice = by_key[f"welfare:elderly:{town['grandma'].id}"]
     assert voice.channel == "voice" and voice.template == "welfare.eligible"
     assert voice.user_id == town["grandma"].id
-    assert set(voice.context) == {"programme_code", "name", "summary", "how_to_apply", "callback_phone"}
+    assert set(voice.context) == {"programme_code", "name", "summary", "how_to_apply", "callback_phone",
+                                  "fallback"}
 
 
 def test_scan_twice_queues_nothing_new(app, town):

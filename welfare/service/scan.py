@@ -229,11 +229,14 @@ def queue_scan(session: Session, actor, today: date | None = None) -> str:
 
 def _notice_context(prog: Programme) -> dict:
     """What the notice templates need: public programme facts, nothing about the resident.
-    ``summary``: the description's first sentence per language (what a call says of it)."""
+    ``summary``: the description's first sentence per language (what a call says of it);
+    ``fallback``: the programme's channels, for a notice whose channel has no address."""
     return {"programme_code": prog.code, "name": dict(prog.name or {}),
             "summary": {lang: first_sentence(text) for lang, text in (prog.description or {}).items()
                         if first_sentence(text)},
-            "how_to_apply": dict(prog.how_to_apply or {}), "callback_phone": prog.callback_phone or ""}
+            "how_to_apply": dict(prog.how_to_apply or {}), "callback_phone": prog.callback_phone or "",
+            # where a notice goes when its channel has no address for the resident (the inbox last)
+            "fallback": list(prog.channels or [])}
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s|(?<=[。！？])")

@@ -45,6 +45,7 @@ from ..channels import (
 )
 from ..models import PHONE_CHANNELS, Message, Preference
 from . import claims, quiet
+from .queue import queue_after_commit
 from .rendering import render
 
 log = logging.getLogger(__name__)
@@ -74,17 +75,33 @@ def backoff(attempt: int) -> float:
 class BatchOutcome:
     delivered: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)         # permanent: id -> reason
+    rerouted: dict[int, str] = field(default_factory=dict)       # no address: id -> fallback channel
     retry: list[tuple[float, list[int]]] = field(default_factory=list)  # (countdown, ids)
     deferred: list[int] = field(default_factory=list)            # over the rate limit
     defer_for: float = 0.0
 
 
-def _address(row: Message, user: tuple | None) -> str | None:
-    if row.channel == "email":
+def _address(row: Message, user: tuple | None, channel: str | None = None) -> str | None:
+    channel = channel or row.channel
+    if channel == "email":
         return row.email or (user[1] if user else None)
-    if row.channel in PHONE_CHANNELS:
+    if channel in PHONE_CHANNELS:
         return row.phone or (user[2] if user else None)
     return None
+
+
+def _fallback(row: Message, user: tuple | None, pref: Preference | None) -> str | None:
+    """The channel a notice goes to when its own has no address for the resident: the first of
+    the channels its sender allows (``context["fallback"]``, in order) that has one and that
+    the resident did not switch off, and the portal inbox at worst (a resident always has one).
+    None when there is none (no user: nobody to hold an inbox)."""
+    off = set(pref.opted_out or ()) if pref is not None else set()
+    allowed = (row.context or {}).get("fallback")
+    for channel in (allowed if isinstance(allowed, list) else []):
+        if channel != row.channel and channel != "app" and channel not in off \
+                and _address(row, user, channel):
+            return channel
+    return "app" if row.user_id is not None and row.channel != "app" else None
 
 
 def _opened(row: Message) -> dict:
@@ -118,7 +135,11 @@ def _envelopes(session: Session, rows: list[Message], claimed: dict[int, int],
                 raise PermanentFailure("no_inbox")
             to = _address(row, users.get(row.user_id))
             if row.channel != "app" and not to:
-                raise PermanentFailure("no_address")
+                fallback = _fallback(row, users.get(row.user_id), pref)
+                if fallback is None:
+                    raise PermanentFailure("no_address")
+                outcome.rerouted[row.id] = fallback  # never a silent permanent failure
+                continue
             context = _opened(row)
             # notices of one event share their context: render each distinct one once per batch
             # what leaves the portal links to it absolutely; the inbox keeps paths
@@ -186,6 +207,7 @@ def deliver_batch(session: Session, channel: str, ids: list[int], *, limit: bool
     rows = list(session.scalars(select(Message).where(Message.id.in_(list(claimed)))))
     envelopes = _envelopes(session, rows, claimed, outcome)
     _failed(session, token, dict(outcome.failed), attempted=True)  # before any send: nothing to send
+    _reroute(session, token, outcome.rerouted)
     lease = claims.Lease(session.get_bind(), token)
     try:
         for name, batch in envelopes.items():
@@ -283,6 +305,21 @@ def _retry(env: Envelope, done: datetime) -> tuple[float, datetime]:
     text whose backoff ends in quiet hours, the opening (:func:`.quiet.not_before`)."""
     retry_at = quiet.not_before(env.channel, done + timedelta(seconds=backoff(env.attempt)))
     return (retry_at - done).total_seconds(), retry_at
+
+
+def _reroute(session: Session, token: str, rerouted: dict[int, str]) -> None:
+    """Notices whose channel has no address go, queued again, to their fallback channel (no
+    attempt counted: nothing was sent), and are handed to it once this commits."""
+    if not rerouted:
+        return
+    done = utcnow()
+    by_channel: dict[str, list[int]] = defaultdict(list)
+    for message_id, channel in rerouted.items():
+        by_channel[channel].append(message_id)
+    for channel, ids in by_channel.items():
+        claims.record(session, ids, token, status="queued", channel=channel, updated_at=done,
+                      queued_at=done, next_attempt_at=None, last_error="no_address")
+    queue_after_commit(session, [(i, c) for i, c in rerouted.items()])
 
 
 def _failed(session: Session, token: str, failed: dict[int, str], *, attempted: bool = False) -> None:
