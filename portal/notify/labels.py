@@ -62,6 +62,8 @@ REASON_LABELS = {
     "busy": _l("The line was busy"),
     "failed": _l("The provider could not complete it"),
     "undeliverable": _l("The provider reported it undeliverable"),
+    # welfare's "could not reach": the notice went by SMS or to the inbox instead
+    "could_not_reach": _l("Three calls were not answered; the notice went by SMS or to the portal inbox"),
 }
 
 # what a person is told of a notice (portal.notify.service.delivery_state): "sent" only once

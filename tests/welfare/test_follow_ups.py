@@ -251,11 +251,16 @@ def test_three_unanswered_calls_open_could_not_reach_and_send_an_sms(client, voi
     assert fallback.status == "sent"  # the provider took the text
     texts = [r for r in http_provider.received if r.body["channel"] == "sms"]
     assert [(r.body["to"], r.key) for r in texts] == [(PHONE, fallback.reference)]
-    # the outbox calls again (NOTIFY_MAX_ATTEMPTS is 5): a fourth unanswered call opens nothing
-    # more and texts nothing more
-    assert [r.body["channel"] for r in http_provider.received].count("voice") == 4
-    _unanswered(client, message, ["no_answer"])
-    assert follow_ups() == [("unreachable", "open")]
+    # told by text, the resident's phone does not ring again (NOTIFY_MAX_ATTEMPTS is 5)
+    db.session.expire_all()
+    call = db.session.get(Message, message.id)
+    assert (call.status, call.last_error, call.next_attempt_at) == ("permanent_failure", "could_not_reach", None)
+    from portal.notify import service as notify
+
+    with notify.fresh_session() as session:
+        notify.deliver_batch(session, "voice", [message.id], now=datetime.now(UTC) + timedelta(days=1))
+        notify.sweep_and_enqueue(session, now=datetime.now(UTC) + timedelta(days=1))
+    assert [r.body["channel"] for r in http_provider.received].count("voice") == 3
     assert len([r for r in http_provider.received if r.body["channel"] == "sms"]) == 1
 
 

@@ -9,8 +9,7 @@
 - the third unanswered call (``no_answer``, ``busy``, ``failed``) of a voice notice (or the
   last, when ``NOTIFY_MAX_ATTEMPTS`` is below three): an ``unreachable`` follow-up, and the
   notice again by SMS (or to the portal inbox when the resident has no phone number or switched
-  SMS off). The call itself is left to the outbox: with ``NOTIFY_MAX_ATTEMPTS`` above three it
-  is still retried until its attempts are spent.
+  SMS off). The call is not tried again: it ends as ``could_not_reach``.
 
 One follow-up per (notice, kind): the unique constraint is the guarantee, so a repeated keypress
 (or the same event posted twice at once) opens nothing new. Each follow-up is due two working
@@ -135,6 +134,20 @@ def on_provider_event(session: Session, message_id: int, event: str, digits: str
     if unanswered >= enough:
         if open_follow_up(session, notice_id, user_id, programme_id, "unreachable", now) is not None:
             _fall_back(session, user_id, programme_id, key)
+            _stop_calling(session, message_id, now)
+
+
+def _stop_calling(session: Session, message_id: int, now: datetime) -> None:
+    """The resident was told by text (or in the inbox): the phone does not ring again for this
+    notice. It ends as a permanent failure, ``could_not_reach``, before the receipt that brought
+    it here schedules a retry (which only a notice still ``sent`` gets)."""
+    from portal.notify.models import Message
+    from portal.notify.service.delivery import purged
+
+    session.execute(sa.update(Message).where(Message.id == message_id, Message.status == "sent")
+                    .values(status="permanent_failure", failed_at=now, updated_at=now, next_attempt_at=None,
+                            last_error="could_not_reach", **purged(now))
+                    .execution_options(synchronize_session=False))
 
 
 def _opt_out(session: Session, user_id: int, notice_id: int) -> None:
