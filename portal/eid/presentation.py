@@ -194,7 +194,8 @@ class _Malformed(Exception):
     pass
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
+    """An int that is not a bool (CBOR and JSON claims alike: ``True`` is no time)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -287,10 +288,10 @@ def _claims(payload: dict) -> dict:
     idx = status_list.get("idx") if isinstance(status_list, dict) else None
     district = payload.get("dst")
     age = payload.get("age")
-    if not (isinstance(sub, str) and sub and _is_int(iat) and _is_int(exp)
-            and 0 < exp - iat <= MAX_CREDENTIAL_SECONDS and _is_int(idx) and idx >= 0
+    if not (isinstance(sub, str) and sub and is_int(iat) and is_int(exp)
+            and 0 < exp - iat <= MAX_CREDENTIAL_SECONDS and is_int(idx) and idx >= 0
             and isinstance(payload.get("res"), bool) and (district is None or isinstance(district, str))
-            and isinstance(age, list) and all(_is_int(a) for a in age)):
+            and isinstance(age, list) and all(is_int(a) for a in age)):
         raise _Malformed
     return {"sub": sub, "credential_iat": iat, "credential_exp": exp, "status_idx": idx,
             "resident": payload["res"], "district": district, "age_over": age}
@@ -345,7 +346,7 @@ def check(text: Any, keys: Mapping[str, Ed25519PublicKey], now: float, leeway: i
     except (_Malformed, InvalidSignature):
         return "unbound", claims
     iat, cti = proof_payload.get(_IAT), proof_payload.get(_CTI)
-    if not (_is_int(iat) and isinstance(cti, bytes) and 8 <= len(cti) <= 32):
+    if not (is_int(iat) and isinstance(cti, bytes) and 8 <= len(cti) <= 32):
         return "unbound", claims
     claims.update(iat=iat, exp=min(claims["credential_exp"], iat + PROOF_SECONDS), jti=b64url(cti))
     if now > claims["exp"] + leeway:

@@ -81,8 +81,7 @@ def b64url_decode(data: str) -> bytes:
     return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
 
 
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+b64url_encode = presentation.b64url  # one base64url encoder for the gate's modules
 
 
 def public_jwk(kid: str, public_key: Ed25519PublicKey | bytes) -> dict[str, str]:
@@ -203,10 +202,6 @@ def policy_allows(claims: Mapping[str, Any], policy: Mapping[str, Any] | None) -
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\Z")
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def parse_unverified(token: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Header and claims of a token without checking anything; None when unreadable."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
@@ -295,7 +290,7 @@ def _card_status(status: Any, claims: Mapping[str, Any], now: float) -> str | No
         if status.stale(now):
             return "status_stale"
         idx = claims.get("status_idx")
-        if not _is_int(idx):
+        if not presentation.is_int(idx):
             return "revoked"  # a token the list cannot speak for is not let through on it
         try:
             return _LISTED.get(status.get(idx), "revoked")
@@ -341,7 +336,7 @@ def _check_jws(token: Any, keys: Mapping[str, Ed25519PublicKey], issuer: str | N
         return _deny("malformed")
 
     iat, exp, sub, jti = claims.get("iat"), claims.get("exp"), claims.get("sub"), claims.get("jti")
-    if not (_is_int(iat) and _is_int(exp) and isinstance(sub, str) and sub):
+    if not (presentation.is_int(iat) and presentation.is_int(exp) and isinstance(sub, str) and sub):
         return _deny("malformed", claims)
     if not isinstance(jti, str) or not (8 <= len(jti) <= 128):
         return _deny("malformed", claims)
@@ -350,7 +345,7 @@ def _check_jws(token: Any, keys: Mapping[str, Ed25519PublicKey], issuer: str | N
     if issuer is not None and claims.get("iss") != issuer:
         return _deny("malformed", claims)
     nbf = claims.get("nbf", iat)
-    if not _is_int(nbf):
+    if not presentation.is_int(nbf):
         return _deny("malformed", claims)
 
     if now > exp + leeway:
